@@ -1,0 +1,7 @@
+"""Import every feature's tables so ``metadata`` holds the whole schema (for Alembic and tests)."""
+
+from __future__ import annotations
+
+from idverify.storage.schema import metadata
+
+__all__ = ["metadata"]
