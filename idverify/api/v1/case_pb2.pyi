@@ -1,0 +1,97 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ReportUnauthorizedApplicationRequest(_message.Message):
+    __slots__ = ("applicant_id", "reference", "loan_application_id", "channel", "description")
+    APPLICANT_ID_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    LOAN_APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    applicant_id: str
+    reference: str
+    loan_application_id: str
+    channel: str
+    description: str
+    def __init__(self, applicant_id: _Optional[str] = ..., reference: _Optional[str] = ..., loan_application_id: _Optional[str] = ..., channel: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class Case(_message.Message):
+    __slots__ = ("case_id", "state", "applicant_id", "session_id", "opened_at", "respond_by", "outcome", "decided_by", "revoked_tokens")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    APPLICANT_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    OPENED_AT_FIELD_NUMBER: _ClassVar[int]
+    RESPOND_BY_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    state: str
+    applicant_id: str
+    session_id: str
+    opened_at: _timestamp_pb2.Timestamp
+    respond_by: _timestamp_pb2.Timestamp
+    outcome: str
+    decided_by: str
+    revoked_tokens: int
+    def __init__(self, case_id: _Optional[str] = ..., state: _Optional[str] = ..., applicant_id: _Optional[str] = ..., session_id: _Optional[str] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., respond_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., outcome: _Optional[str] = ..., decided_by: _Optional[str] = ..., revoked_tokens: _Optional[int] = ...) -> None: ...
+
+class GetCaseRequest(_message.Message):
+    __slots__ = ("case_id", "purpose")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    purpose: str
+    def __init__(self, case_id: _Optional[str] = ..., purpose: _Optional[str] = ...) -> None: ...
+
+class ResolveCaseRequest(_message.Message):
+    __slots__ = ("case_id", "outcome", "fraud_confirmed", "note", "approval_id")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    FRAUD_CONFIRMED_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    outcome: str
+    fraud_confirmed: bool
+    note: str
+    approval_id: str
+    def __init__(self, case_id: _Optional[str] = ..., outcome: _Optional[str] = ..., fraud_confirmed: _Optional[bool] = ..., note: _Optional[str] = ..., approval_id: _Optional[str] = ...) -> None: ...
+
+class IdentityFreeze(_message.Message):
+    __slots__ = ("applicant_id", "frozen", "since", "reason")
+    APPLICANT_ID_FIELD_NUMBER: _ClassVar[int]
+    FROZEN_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    applicant_id: str
+    frozen: bool
+    since: _timestamp_pb2.Timestamp
+    reason: str
+    def __init__(self, applicant_id: _Optional[str] = ..., frozen: _Optional[bool] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class FreezeIdentityRequest(_message.Message):
+    __slots__ = ("applicant_id", "reason")
+    APPLICANT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    applicant_id: str
+    reason: str
+    def __init__(self, applicant_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class UnfreezeIdentityRequest(_message.Message):
+    __slots__ = ("applicant_id", "session_id", "approval_id")
+    APPLICANT_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    applicant_id: str
+    session_id: str
+    approval_id: str
+    def __init__(self, applicant_id: _Optional[str] = ..., session_id: _Optional[str] = ..., approval_id: _Optional[str] = ...) -> None: ...

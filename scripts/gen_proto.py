@@ -1,0 +1,75 @@
+"""Generate the Python gRPC code and .pyi stubs from proto/ into idverify/api/v1/.
+
+Usage: python scripts/gen_proto.py [--check]. With --check nothing is written; the exit status is 1 when the
+committed generated code differs from what the .proto files produce (CI runs this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import shutil
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from grpc_tools import protoc
+
+ROOT = Path(__file__).resolve().parents[1]
+PROTO_ROOT = ROOT / "proto"
+OUT_PACKAGE = ROOT / "idverify" / "api"
+
+
+def generate(into: Path) -> None:
+    protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / "idverify" / "v1").glob("*.proto"))
+    well_known = str(resources.files("grpc_tools") / "_proto")
+    args = [
+        "protoc",
+        f"-I{PROTO_ROOT}",
+        f"-I{well_known}",
+        f"--python_out={into}",
+        f"--pyi_out={into}",
+        f"--grpc_python_out={into}",
+        *protos,
+    ]
+    if protoc.main(args) != 0:
+        raise SystemExit("protoc failed")
+    # protoc writes idverify/v1/*.py; the package keeps them under idverify/api/v1 and imports must follow.
+    gen_dir = into / "idverify" / "v1"
+    for path in gen_dir.glob("*.py*"):
+        text = path.read_text()
+        text = text.replace("from idverify.v1 import", "from idverify.api.v1 import")
+        path.write_text(text)
+    (gen_dir / "__init__.py").write_text('"""Generated from proto/idverify/v1 by scripts/gen_proto.py; do not edit."""\n')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if the committed code is out of date")
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(Path(tmp))
+        fresh = Path(tmp) / "idverify" / "v1"
+        target = OUT_PACKAGE / "v1"
+        if opts.check:
+            names = sorted(p.name for p in fresh.iterdir())
+            existing = sorted(p.name for p in target.iterdir() if p.is_file()) if target.exists() else []
+            _, mismatch, errors = filecmp.cmpfiles(fresh, target, names, shallow=False)
+            if mismatch or errors or names != existing:
+                print(f"generated code is out of date: {mismatch + errors or 'file set differs'}; "
+                      "run python scripts/gen_proto.py", file=sys.stderr)
+                return 1
+            print("generated code matches proto/")
+            return 0
+        if target.exists():
+            shutil.rmtree(target)
+        OUT_PACKAGE.mkdir(parents=True, exist_ok=True)
+        (OUT_PACKAGE / "__init__.py").write_text('"""Generated gRPC code (imported only by transport and client)."""\n')
+        shutil.copytree(fresh, target)
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
