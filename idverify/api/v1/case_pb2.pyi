@@ -95,3 +95,33 @@ class UnfreezeIdentityRequest(_message.Message):
     session_id: str
     approval_id: str
     def __init__(self, applicant_id: _Optional[str] = ..., session_id: _Optional[str] = ..., approval_id: _Optional[str] = ...) -> None: ...
+
+class ReportUnauthorizedApplicationResponse(_message.Message):
+    __slots__ = ("case",)
+    CASE_FIELD_NUMBER: _ClassVar[int]
+    case: Case
+    def __init__(self, case: _Optional[_Union[Case, _Mapping]] = ...) -> None: ...
+
+class GetCaseResponse(_message.Message):
+    __slots__ = ("case",)
+    CASE_FIELD_NUMBER: _ClassVar[int]
+    case: Case
+    def __init__(self, case: _Optional[_Union[Case, _Mapping]] = ...) -> None: ...
+
+class ResolveCaseResponse(_message.Message):
+    __slots__ = ("case",)
+    CASE_FIELD_NUMBER: _ClassVar[int]
+    case: Case
+    def __init__(self, case: _Optional[_Union[Case, _Mapping]] = ...) -> None: ...
+
+class FreezeIdentityResponse(_message.Message):
+    __slots__ = ("freeze",)
+    FREEZE_FIELD_NUMBER: _ClassVar[int]
+    freeze: IdentityFreeze
+    def __init__(self, freeze: _Optional[_Union[IdentityFreeze, _Mapping]] = ...) -> None: ...
+
+class UnfreezeIdentityResponse(_message.Message):
+    __slots__ = ("freeze",)
+    FREEZE_FIELD_NUMBER: _ClassVar[int]
+    freeze: IdentityFreeze
+    def __init__(self, freeze: _Optional[_Union[IdentityFreeze, _Mapping]] = ...) -> None: ...

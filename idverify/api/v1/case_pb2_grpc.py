@@ -38,27 +38,27 @@ class CaseServiceStub:
         self.ReportUnauthorizedApplication = channel.unary_unary(
                 '/idverify.v1.CaseService/ReportUnauthorizedApplication',
                 request_serializer=idverify_dot_v1_dot_case__pb2.ReportUnauthorizedApplicationRequest.SerializeToString,
-                response_deserializer=idverify_dot_v1_dot_case__pb2.Case.FromString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.ReportUnauthorizedApplicationResponse.FromString,
                 _registered_method=True)
         self.GetCase = channel.unary_unary(
                 '/idverify.v1.CaseService/GetCase',
                 request_serializer=idverify_dot_v1_dot_case__pb2.GetCaseRequest.SerializeToString,
-                response_deserializer=idverify_dot_v1_dot_case__pb2.Case.FromString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.GetCaseResponse.FromString,
                 _registered_method=True)
         self.ResolveCase = channel.unary_unary(
                 '/idverify.v1.CaseService/ResolveCase',
                 request_serializer=idverify_dot_v1_dot_case__pb2.ResolveCaseRequest.SerializeToString,
-                response_deserializer=idverify_dot_v1_dot_case__pb2.Case.FromString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.ResolveCaseResponse.FromString,
                 _registered_method=True)
         self.FreezeIdentity = channel.unary_unary(
                 '/idverify.v1.CaseService/FreezeIdentity',
                 request_serializer=idverify_dot_v1_dot_case__pb2.FreezeIdentityRequest.SerializeToString,
-                response_deserializer=idverify_dot_v1_dot_case__pb2.IdentityFreeze.FromString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.FreezeIdentityResponse.FromString,
                 _registered_method=True)
         self.UnfreezeIdentity = channel.unary_unary(
                 '/idverify.v1.CaseService/UnfreezeIdentity',
                 request_serializer=idverify_dot_v1_dot_case__pb2.UnfreezeIdentityRequest.SerializeToString,
-                response_deserializer=idverify_dot_v1_dot_case__pb2.IdentityFreeze.FromString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.UnfreezeIdentityResponse.FromString,
                 _registered_method=True)
 
 
@@ -104,27 +104,27 @@ def add_CaseServiceServicer_to_server(servicer, server):
             'ReportUnauthorizedApplication': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportUnauthorizedApplication,
                     request_deserializer=idverify_dot_v1_dot_case__pb2.ReportUnauthorizedApplicationRequest.FromString,
-                    response_serializer=idverify_dot_v1_dot_case__pb2.Case.SerializeToString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.ReportUnauthorizedApplicationResponse.SerializeToString,
             ),
             'GetCase': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCase,
                     request_deserializer=idverify_dot_v1_dot_case__pb2.GetCaseRequest.FromString,
-                    response_serializer=idverify_dot_v1_dot_case__pb2.Case.SerializeToString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.GetCaseResponse.SerializeToString,
             ),
             'ResolveCase': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveCase,
                     request_deserializer=idverify_dot_v1_dot_case__pb2.ResolveCaseRequest.FromString,
-                    response_serializer=idverify_dot_v1_dot_case__pb2.Case.SerializeToString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.ResolveCaseResponse.SerializeToString,
             ),
             'FreezeIdentity': grpc.unary_unary_rpc_method_handler(
                     servicer.FreezeIdentity,
                     request_deserializer=idverify_dot_v1_dot_case__pb2.FreezeIdentityRequest.FromString,
-                    response_serializer=idverify_dot_v1_dot_case__pb2.IdentityFreeze.SerializeToString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.FreezeIdentityResponse.SerializeToString,
             ),
             'UnfreezeIdentity': grpc.unary_unary_rpc_method_handler(
                     servicer.UnfreezeIdentity,
                     request_deserializer=idverify_dot_v1_dot_case__pb2.UnfreezeIdentityRequest.FromString,
-                    response_serializer=idverify_dot_v1_dot_case__pb2.IdentityFreeze.SerializeToString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.UnfreezeIdentityResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -154,7 +154,7 @@ class CaseService:
             target,
             '/idverify.v1.CaseService/ReportUnauthorizedApplication',
             idverify_dot_v1_dot_case__pb2.ReportUnauthorizedApplicationRequest.SerializeToString,
-            idverify_dot_v1_dot_case__pb2.Case.FromString,
+            idverify_dot_v1_dot_case__pb2.ReportUnauthorizedApplicationResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -181,7 +181,7 @@ class CaseService:
             target,
             '/idverify.v1.CaseService/GetCase',
             idverify_dot_v1_dot_case__pb2.GetCaseRequest.SerializeToString,
-            idverify_dot_v1_dot_case__pb2.Case.FromString,
+            idverify_dot_v1_dot_case__pb2.GetCaseResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -208,7 +208,7 @@ class CaseService:
             target,
             '/idverify.v1.CaseService/ResolveCase',
             idverify_dot_v1_dot_case__pb2.ResolveCaseRequest.SerializeToString,
-            idverify_dot_v1_dot_case__pb2.Case.FromString,
+            idverify_dot_v1_dot_case__pb2.ResolveCaseResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -235,7 +235,7 @@ class CaseService:
             target,
             '/idverify.v1.CaseService/FreezeIdentity',
             idverify_dot_v1_dot_case__pb2.FreezeIdentityRequest.SerializeToString,
-            idverify_dot_v1_dot_case__pb2.IdentityFreeze.FromString,
+            idverify_dot_v1_dot_case__pb2.FreezeIdentityResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -262,7 +262,7 @@ class CaseService:
             target,
             '/idverify.v1.CaseService/UnfreezeIdentity',
             idverify_dot_v1_dot_case__pb2.UnfreezeIdentityRequest.SerializeToString,
-            idverify_dot_v1_dot_case__pb2.IdentityFreeze.FromString,
+            idverify_dot_v1_dot_case__pb2.UnfreezeIdentityResponse.FromString,
             options,
             channel_credentials,
             insecure,

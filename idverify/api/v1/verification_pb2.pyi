@@ -121,6 +121,12 @@ class Verification(_message.Message):
     reason_code: str
     def __init__(self, session_id: _Optional[str] = ..., status: _Optional[_Union[VerificationStatus, str]] = ..., required_factors: _Optional[_Iterable[_Union[_common_pb2.Factor, str]]] = ..., passed_factors: _Optional[_Iterable[_Union[_common_pb2.Factor, str]]] = ..., results: _Optional[_Iterable[_Union[_common_pb2.FactorResult, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference: _Optional[str] = ..., risk: _Optional[_Union[RiskAssessment, _Mapping]] = ..., reason_code: _Optional[str] = ...) -> None: ...
 
+class StartVerificationResponse(_message.Message):
+    __slots__ = ("verification",)
+    VERIFICATION_FIELD_NUMBER: _ClassVar[int]
+    verification: Verification
+    def __init__(self, verification: _Optional[_Union[Verification, _Mapping]] = ...) -> None: ...
+
 class GetVerificationRequest(_message.Message):
     __slots__ = ("context", "session_id")
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
@@ -128,6 +134,12 @@ class GetVerificationRequest(_message.Message):
     context: _common_pb2.ApplicationContext
     session_id: str
     def __init__(self, context: _Optional[_Union[_common_pb2.ApplicationContext, _Mapping]] = ..., session_id: _Optional[str] = ...) -> None: ...
+
+class GetVerificationResponse(_message.Message):
+    __slots__ = ("verification",)
+    VERIFICATION_FIELD_NUMBER: _ClassVar[int]
+    verification: Verification
+    def __init__(self, verification: _Optional[_Union[Verification, _Mapping]] = ...) -> None: ...
 
 class CancelVerificationRequest(_message.Message):
     __slots__ = ("context", "session_id", "reason")
@@ -138,6 +150,12 @@ class CancelVerificationRequest(_message.Message):
     session_id: str
     reason: str
     def __init__(self, context: _Optional[_Union[_common_pb2.ApplicationContext, _Mapping]] = ..., session_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CancelVerificationResponse(_message.Message):
+    __slots__ = ("verification",)
+    VERIFICATION_FIELD_NUMBER: _ClassVar[int]
+    verification: Verification
+    def __init__(self, verification: _Optional[_Union[Verification, _Mapping]] = ...) -> None: ...
 
 class SendOtpRequest(_message.Message):
     __slots__ = ("context", "session_id")
@@ -281,7 +299,13 @@ class LivenessChallenge(_message.Message):
     deadline: _timestamp_pb2.Timestamp
     def __init__(self, challenge_id: _Optional[str] = ..., nonce: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[LivenessStep, _Mapping]]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
-class LivenessFrame(_message.Message):
+class StartLivenessChallengeResponse(_message.Message):
+    __slots__ = ("challenge",)
+    CHALLENGE_FIELD_NUMBER: _ClassVar[int]
+    challenge: LivenessChallenge
+    def __init__(self, challenge: _Optional[_Union[LivenessChallenge, _Mapping]] = ...) -> None: ...
+
+class SubmitLivenessFramesRequest(_message.Message):
     __slots__ = ("context", "session_id", "challenge_id", "nonce", "captured_at_ms", "image", "mirrored")
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -299,7 +323,7 @@ class LivenessFrame(_message.Message):
     mirrored: bool
     def __init__(self, context: _Optional[_Union[_common_pb2.ApplicationContext, _Mapping]] = ..., session_id: _Optional[str] = ..., challenge_id: _Optional[str] = ..., nonce: _Optional[str] = ..., captured_at_ms: _Optional[int] = ..., image: _Optional[bytes] = ..., mirrored: _Optional[bool] = ...) -> None: ...
 
-class LivenessResult(_message.Message):
+class SubmitLivenessFramesResponse(_message.Message):
     __slots__ = ("result", "reason_codes", "passive_pad_ran", "face_matches")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     REASON_CODES_FIELD_NUMBER: _ClassVar[int]

@@ -43,17 +43,17 @@ class VerificationServiceStub:
         self.StartVerification = channel.unary_unary(
                 '/idverify.v1.VerificationService/StartVerification',
                 request_serializer=idverify_dot_v1_dot_verification__pb2.StartVerificationRequest.SerializeToString,
-                response_deserializer=idverify_dot_v1_dot_verification__pb2.Verification.FromString,
+                response_deserializer=idverify_dot_v1_dot_verification__pb2.StartVerificationResponse.FromString,
                 _registered_method=True)
         self.GetVerification = channel.unary_unary(
                 '/idverify.v1.VerificationService/GetVerification',
                 request_serializer=idverify_dot_v1_dot_verification__pb2.GetVerificationRequest.SerializeToString,
-                response_deserializer=idverify_dot_v1_dot_verification__pb2.Verification.FromString,
+                response_deserializer=idverify_dot_v1_dot_verification__pb2.GetVerificationResponse.FromString,
                 _registered_method=True)
         self.CancelVerification = channel.unary_unary(
                 '/idverify.v1.VerificationService/CancelVerification',
                 request_serializer=idverify_dot_v1_dot_verification__pb2.CancelVerificationRequest.SerializeToString,
-                response_deserializer=idverify_dot_v1_dot_verification__pb2.Verification.FromString,
+                response_deserializer=idverify_dot_v1_dot_verification__pb2.CancelVerificationResponse.FromString,
                 _registered_method=True)
         self.SendOtp = channel.unary_unary(
                 '/idverify.v1.VerificationService/SendOtp',
@@ -78,12 +78,12 @@ class VerificationServiceStub:
         self.StartLivenessChallenge = channel.unary_unary(
                 '/idverify.v1.VerificationService/StartLivenessChallenge',
                 request_serializer=idverify_dot_v1_dot_verification__pb2.StartLivenessChallengeRequest.SerializeToString,
-                response_deserializer=idverify_dot_v1_dot_verification__pb2.LivenessChallenge.FromString,
+                response_deserializer=idverify_dot_v1_dot_verification__pb2.StartLivenessChallengeResponse.FromString,
                 _registered_method=True)
         self.SubmitLivenessFrames = channel.stream_unary(
                 '/idverify.v1.VerificationService/SubmitLivenessFrames',
-                request_serializer=idverify_dot_v1_dot_verification__pb2.LivenessFrame.SerializeToString,
-                response_deserializer=idverify_dot_v1_dot_verification__pb2.LivenessResult.FromString,
+                request_serializer=idverify_dot_v1_dot_verification__pb2.SubmitLivenessFramesRequest.SerializeToString,
+                response_deserializer=idverify_dot_v1_dot_verification__pb2.SubmitLivenessFramesResponse.FromString,
                 _registered_method=True)
         self.EnrollFace = channel.unary_unary(
                 '/idverify.v1.VerificationService/EnrollFace',
@@ -187,17 +187,17 @@ def add_VerificationServiceServicer_to_server(servicer, server):
             'StartVerification': grpc.unary_unary_rpc_method_handler(
                     servicer.StartVerification,
                     request_deserializer=idverify_dot_v1_dot_verification__pb2.StartVerificationRequest.FromString,
-                    response_serializer=idverify_dot_v1_dot_verification__pb2.Verification.SerializeToString,
+                    response_serializer=idverify_dot_v1_dot_verification__pb2.StartVerificationResponse.SerializeToString,
             ),
             'GetVerification': grpc.unary_unary_rpc_method_handler(
                     servicer.GetVerification,
                     request_deserializer=idverify_dot_v1_dot_verification__pb2.GetVerificationRequest.FromString,
-                    response_serializer=idverify_dot_v1_dot_verification__pb2.Verification.SerializeToString,
+                    response_serializer=idverify_dot_v1_dot_verification__pb2.GetVerificationResponse.SerializeToString,
             ),
             'CancelVerification': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelVerification,
                     request_deserializer=idverify_dot_v1_dot_verification__pb2.CancelVerificationRequest.FromString,
-                    response_serializer=idverify_dot_v1_dot_verification__pb2.Verification.SerializeToString,
+                    response_serializer=idverify_dot_v1_dot_verification__pb2.CancelVerificationResponse.SerializeToString,
             ),
             'SendOtp': grpc.unary_unary_rpc_method_handler(
                     servicer.SendOtp,
@@ -222,12 +222,12 @@ def add_VerificationServiceServicer_to_server(servicer, server):
             'StartLivenessChallenge': grpc.unary_unary_rpc_method_handler(
                     servicer.StartLivenessChallenge,
                     request_deserializer=idverify_dot_v1_dot_verification__pb2.StartLivenessChallengeRequest.FromString,
-                    response_serializer=idverify_dot_v1_dot_verification__pb2.LivenessChallenge.SerializeToString,
+                    response_serializer=idverify_dot_v1_dot_verification__pb2.StartLivenessChallengeResponse.SerializeToString,
             ),
             'SubmitLivenessFrames': grpc.stream_unary_rpc_method_handler(
                     servicer.SubmitLivenessFrames,
-                    request_deserializer=idverify_dot_v1_dot_verification__pb2.LivenessFrame.FromString,
-                    response_serializer=idverify_dot_v1_dot_verification__pb2.LivenessResult.SerializeToString,
+                    request_deserializer=idverify_dot_v1_dot_verification__pb2.SubmitLivenessFramesRequest.FromString,
+                    response_serializer=idverify_dot_v1_dot_verification__pb2.SubmitLivenessFramesResponse.SerializeToString,
             ),
             'EnrollFace': grpc.unary_unary_rpc_method_handler(
                     servicer.EnrollFace,
@@ -272,7 +272,7 @@ class VerificationService:
             target,
             '/idverify.v1.VerificationService/StartVerification',
             idverify_dot_v1_dot_verification__pb2.StartVerificationRequest.SerializeToString,
-            idverify_dot_v1_dot_verification__pb2.Verification.FromString,
+            idverify_dot_v1_dot_verification__pb2.StartVerificationResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -299,7 +299,7 @@ class VerificationService:
             target,
             '/idverify.v1.VerificationService/GetVerification',
             idverify_dot_v1_dot_verification__pb2.GetVerificationRequest.SerializeToString,
-            idverify_dot_v1_dot_verification__pb2.Verification.FromString,
+            idverify_dot_v1_dot_verification__pb2.GetVerificationResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -326,7 +326,7 @@ class VerificationService:
             target,
             '/idverify.v1.VerificationService/CancelVerification',
             idverify_dot_v1_dot_verification__pb2.CancelVerificationRequest.SerializeToString,
-            idverify_dot_v1_dot_verification__pb2.Verification.FromString,
+            idverify_dot_v1_dot_verification__pb2.CancelVerificationResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -461,7 +461,7 @@ class VerificationService:
             target,
             '/idverify.v1.VerificationService/StartLivenessChallenge',
             idverify_dot_v1_dot_verification__pb2.StartLivenessChallengeRequest.SerializeToString,
-            idverify_dot_v1_dot_verification__pb2.LivenessChallenge.FromString,
+            idverify_dot_v1_dot_verification__pb2.StartLivenessChallengeResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -487,8 +487,8 @@ class VerificationService:
             request_iterator,
             target,
             '/idverify.v1.VerificationService/SubmitLivenessFrames',
-            idverify_dot_v1_dot_verification__pb2.LivenessFrame.SerializeToString,
-            idverify_dot_v1_dot_verification__pb2.LivenessResult.FromString,
+            idverify_dot_v1_dot_verification__pb2.SubmitLivenessFramesRequest.SerializeToString,
+            idverify_dot_v1_dot_verification__pb2.SubmitLivenessFramesResponse.FromString,
             options,
             channel_credentials,
             insecure,
