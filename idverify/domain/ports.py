@@ -7,6 +7,7 @@ inheriting from them. Factor-specific ports live beside their factor module when
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -40,3 +41,70 @@ class SystemRandom:
 
     def randbelow(self, n: int) -> int:
         return secrets.randbelow(n)
+
+
+class FieldProtector(Protocol):
+    """Encrypts personal data at rest. ``aad`` binds a ciphertext to where it belongs (table, column, row id)."""
+
+    def seal(self, value: str, aad: str) -> bytes: ...
+
+    def unseal(self, sealed: bytes, aad: str) -> str: ...
+
+
+class TokenIssuer(Protocol):
+    """Signs the verification token for a completed session (see ``idverify.tokens``)."""
+
+    def issue(
+        self,
+        *,
+        session_id: str,
+        applicant_id: str,
+        loan_application_id: str,
+        amount_value: str,
+        currency: str,
+        payout_account: str,
+        methods: frozenset[str],
+        pad_ran: bool,
+        key_thumbprint: str,
+        now: datetime,
+    ) -> IssuedToken: ...
+
+
+class TokenVerifier(Protocol):
+    """Verifies signature and claims together; raises ``InvalidToken``."""
+
+    def verify(self, token: str, *, now: datetime, expected: TokenBinding | None) -> VerifiedToken: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    jti: str
+    issued_at: datetime
+    expires_at: datetime
+
+    def __repr__(self) -> str:
+        return f"IssuedToken(jti={self.jti!r}, expires_at={self.expires_at!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenBinding:
+    """What the loan service is about to act on; must equal what the token was issued for."""
+
+    loan_application_id: str
+    amount_value: str
+    currency: str
+    payout_account: str
+
+    def __repr__(self) -> str:
+        return f"TokenBinding(loan_application_id={self.loan_application_id!r}, <redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    jti: str
+    subject: str
+    session_id: str
+    assurance_level: str
+    methods: tuple[str, ...]
+    expires_at: datetime

@@ -1,0 +1,77 @@
+"""Persistence ports. One unit of work spans one use case; what it writes commits or rolls back together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol
+
+from idverify.domain.session import VerificationSession
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSecrets:
+    """Personal data kept with a session only as long as the session needs it; encrypted at rest."""
+
+    phone_e164: str = ""
+    payout_account: str = ""
+
+    def __repr__(self) -> str:
+        return "SessionSecrets(<redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    jti: str
+    session_id: str
+    applicant_id: str
+    issued_at: datetime
+    expires_at: datetime
+    redeemed_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoke_reason: str = ""
+
+
+class SessionRepository(Protocol):
+    def add(self, session: VerificationSession, secrets: SessionSecrets) -> None:
+        """Insert a new session. Raises ``AlreadyExists`` if its id or reference is taken."""
+
+    def get(self, session_id: str) -> VerificationSession:
+        """Raises ``NotFound("session_not_found")``."""
+
+    def find_open(self, applicant_id: str, loan_application_id: str) -> VerificationSession | None: ...
+
+    def find_by_reference(self, reference: str) -> VerificationSession | None: ...
+
+    def update(self, session: VerificationSession) -> VerificationSession:
+        """Persist a changed session if nobody else changed it since it was read (``version``); append its new
+        factor results. Returns it with the new version. Raises ``Aborted("concurrent_update")`` otherwise."""
+
+    def secrets(self, session_id: str) -> SessionSecrets: ...
+
+
+class TokenRepository(Protocol):
+    def add(self, record: TokenRecord) -> None: ...
+
+    def get(self, jti: str) -> TokenRecord | None: ...
+
+    def redeem(self, jti: str, now: datetime) -> TokenRecord:
+        """Atomically mark ``jti`` redeemed. Raises ``InvalidToken`` (token_redeemed, token_revoked,
+        token_unknown) when it cannot be; two concurrent callers never both succeed."""
+
+    def revoke(self, *, now: datetime, reason: str, jti: str = "", applicant_id: str = "",
+               session_id: str = "") -> int:
+        """Revoke unredeemed, unexpired tokens by one selector; returns how many were revoked."""
+
+
+class UnitOfWork(Protocol):
+    sessions: SessionRepository
+    tokens: TokenRepository
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Commit when the block raised nothing, roll back otherwise."""

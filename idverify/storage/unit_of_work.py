@@ -1,0 +1,58 @@
+"""The SQL unit of work: one connection, one transaction, every repository bound to it.
+
+Database errors that mean "the database is not reachable" become ``Unavailable("storage_unavailable")`` so the
+transport answers UNAVAILABLE and the service keeps running; the pool's pre-ping reconnects once it is back.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, RootTransaction
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from idverify.domain.errors import Unavailable
+from idverify.domain.ports import FieldProtector
+from idverify.storage.sql_sessions import SqlSessionRepository
+from idverify.storage.sql_tokens import SqlTokenRepository
+
+
+class SqlUnitOfWork:
+    """``with uow_factory() as uow: ...`` commits on success and rolls back on any exception."""
+
+    sessions: SqlSessionRepository
+    tokens: SqlTokenRepository
+    connection: Connection
+
+    def __init__(self, engine: Engine, protector: FieldProtector) -> None:
+        self._engine = engine
+        self._protector = protector
+        self._tx: RootTransaction | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        try:
+            self.connection = self._engine.connect()
+            self._tx = self.connection.begin()
+        except (OperationalError, DBAPIError) as exc:
+            raise Unavailable("storage_unavailable", "the database is not reachable") from exc
+        self.sessions = SqlSessionRepository(self.connection, self._protector)
+        self.tokens = SqlTokenRepository(self.connection)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._tx is not None
+        try:
+            if exc_type is None:
+                self._tx.commit()
+            else:
+                self._tx.rollback()
+        except (OperationalError, DBAPIError) as err:
+            if exc_type is None:
+                raise Unavailable("storage_unavailable", "the database is not reachable") from err
+        finally:
+            self.connection.close()
+        if isinstance(exc, OperationalError | DBAPIError) and not isinstance(exc, Unavailable):
+            if getattr(exc, "connection_invalidated", False) or isinstance(exc, OperationalError):
+                raise Unavailable("storage_unavailable", "the database is not reachable") from exc

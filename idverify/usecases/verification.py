@@ -1,0 +1,208 @@
+"""Opening, reading, cancelling and completing verifications; recording factor results."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from idverify.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from idverify.domain.policy import Policy, PolicyInput
+from idverify.domain.ports import Clock, IssuedToken, Random, TokenIssuer
+from idverify.domain.repositories import SessionSecrets, TokenRecord, UnitOfWork
+from idverify.domain.session import Status, VerificationSession
+from idverify.domain.values import ApplicationContext, Factor, FactorResult
+from idverify.usecases.ids import new_id, new_reference
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+#: RFC 8176 authentication method references per factor ("doc" is this service's own value for a document check).
+METHODS: dict[Factor, tuple[str, ...]] = {
+    Factor.SMS_OTP: ("sms", "otp"),
+    Factor.TOTP: ("otp",),
+    Factor.DOCUMENT: ("doc",),
+    Factor.LIVENESS: ("face",),
+    Factor.FACE_MATCH_DOCUMENT: ("face",),
+    Factor.FACE_MATCH_ENROLLED: ("face",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StartRequest:
+    context: ApplicationContext
+    phone_e164: str = ""
+    payout_account: str = ""
+    first_loan: bool = False
+    phone_recently_changed: bool = False
+    biometric_consent: bool = False
+    consent_text_version: str = ""
+
+    def __repr__(self) -> str:
+        return f"StartRequest(context={self.context!r}, <personal data redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    session: VerificationSession
+    token: IssuedToken
+
+
+class Verifications:
+    """Use cases on verification sessions. Every method runs in one unit of work."""
+
+    def __init__(
+        self,
+        *,
+        uow: Callable[[], UnitOfWork],
+        clock: Clock,
+        random: Random,
+        policy: Policy,
+        issuer: TokenIssuer,
+        has_enrolled_face: Callable[[UnitOfWork, str], bool] = lambda _uow, _applicant: False,
+        pad_installed: bool = False,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._random = random
+        self._policy = policy
+        self._issuer = issuer
+        self._has_enrolled_face = has_enrolled_face
+        self._pad_installed = pad_installed
+
+    def start(self, request: StartRequest) -> VerificationSession:
+        """Open a verification; an identical retry returns the open one.
+
+        Raises ``InvalidArgument`` for a bad phone number, currency or missing payout account, and
+        ``AlreadyExists("verification_already_open")`` when another amount is being verified for the same loan.
+        """
+        ctx = request.context
+        if ctx.amount.currency not in self._policy.currencies:
+            raise InvalidArgument("currency_not_supported", f"currency {ctx.amount.currency} is not supported")
+        if request.phone_e164 and not _E164.match(request.phone_e164):
+            raise InvalidArgument("phone_invalid", "the phone number must be in E.164 form, e.g. +8613800138000")
+        if not request.payout_account:
+            raise InvalidArgument("payout_account_missing", "the payout account is required to bind the token")
+        if len(request.payout_account) > 64 or not request.payout_account.isprintable():
+            raise InvalidArgument("payout_account_invalid", "the payout account is not a valid account identifier")
+        now = self._clock.now()
+        with self._uow() as uow:
+            existing = uow.sessions.find_open(ctx.applicant_id, ctx.loan_application_id)
+            if existing is not None:
+                due = existing.expire_if_due(now)
+                if due.status is Status.EXPIRED:
+                    uow.sessions.update(due)
+                elif existing.context.amount == ctx.amount:
+                    return existing
+                else:
+                    raise AlreadyExists(
+                        "verification_already_open",
+                        "another amount is being verified for this loan application; cancel it first",
+                    )
+            required = self._policy.required_factors(
+                PolicyInput(
+                    amount=ctx.amount,
+                    first_loan=request.first_loan,
+                    new_device=False,
+                    phone_recently_changed=request.phone_recently_changed,
+                    has_enrolled_face=self._has_enrolled_face(uow, ctx.applicant_id),
+                )
+            )
+            if Factor.SMS_OTP in required and not request.phone_e164:
+                raise InvalidArgument("phone_missing", "the policy requires an SMS code: give phone_e164")
+            session = VerificationSession(
+                session_id=new_id(self._random, "vs"),
+                reference=new_reference(self._random),
+                context=ctx,
+                status=Status.CREATED,
+                required=required,
+                created_at=now,
+                expires_at=now + timedelta(seconds=self._policy.session_ttl_s),
+                first_loan=request.first_loan,
+                phone_recently_changed=request.phone_recently_changed,
+                biometric_consent=request.biometric_consent,
+                consent_text_version=request.consent_text_version,
+            )
+            uow.sessions.add(
+                session, SessionSecrets(phone_e164=request.phone_e164, payout_account=request.payout_account)
+            )
+        return session
+
+    def _expire_if_due(self, context: ApplicationContext, session_id: str) -> bool:
+        """Persist the expiry of a session past its life (in its own transaction); True if it is expired."""
+        with self._uow() as uow:
+            session = uow.sessions.get(session_id)
+            session.belongs_to(context)
+            due = session.expire_if_due(self._clock.now())
+            if due is not session:
+                uow.sessions.update(due)
+            return due.status is Status.EXPIRED
+
+    def get(self, context: ApplicationContext, session_id: str) -> VerificationSession:
+        """Read a verification, marking it expired when it is past its life. Raises ``NotFound``."""
+        with self._uow() as uow:
+            session = uow.sessions.get(session_id)
+            session.belongs_to(context)
+            due = session.expire_if_due(self._clock.now())
+            if due is not session:
+                session = uow.sessions.update(due)
+        return session
+
+    def cancel(self, context: ApplicationContext, session_id: str) -> VerificationSession:
+        """Cancel an active verification. Raises ``FailedPrecondition`` when it already ended."""
+        with self._uow() as uow:
+            session = uow.sessions.get(session_id)
+            session.belongs_to(context)
+            session = uow.sessions.update(session.cancel(self._clock.now()))
+        return session
+
+    def record(self, context: ApplicationContext, session_id: str, result: FactorResult) -> VerificationSession:
+        """Record one factor result on an active verification."""
+        with self._uow() as uow:
+            session = uow.sessions.get(session_id)
+            session.belongs_to(context)
+            session = uow.sessions.update(session.record(result, self._clock.now()))
+        return session
+
+    def complete(self, context: ApplicationContext, session_id: str, key_thumbprint: str = "") -> Completion:
+        """Issue the token when every required factor passed within the session's life.
+
+        Raises ``FailedPrecondition`` (factors_incomplete, session_expired, session_completed, ...).
+        """
+        if key_thumbprint and (len(key_thumbprint) != 43 or not key_thumbprint.replace("-", "").replace(
+            "_", "").isalnum()):
+            raise InvalidArgument("key_thumbprint_invalid", "key_thumbprint must be a base64url SHA-256 thumbprint")
+        now = self._clock.now()
+        if self._expire_if_due(context, session_id):
+            raise FailedPrecondition("session_expired", "the verification has expired; start a new one")
+        with self._uow() as uow:
+            session = uow.sessions.get(session_id)
+            session.belongs_to(context)
+            completed = session.complete(now)
+            secrets = uow.sessions.secrets(session_id)
+            methods: set[str] = set()
+            for factor in completed.passed:
+                methods.update(METHODS[factor])
+            token = self._issuer.issue(
+                session_id=session.session_id,
+                applicant_id=context.applicant_id,
+                loan_application_id=context.loan_application_id,
+                amount_value=f"{context.amount.value:.2f}",
+                currency=context.amount.currency,
+                payout_account=secrets.payout_account,
+                methods=frozenset(methods),
+                pad_ran=self._pad_installed and Factor.LIVENESS in completed.passed,
+                key_thumbprint=key_thumbprint,
+                now=now,
+            )
+            completed = uow.sessions.update(completed)
+            uow.tokens.add(
+                TokenRecord(
+                    jti=token.jti,
+                    session_id=session.session_id,
+                    applicant_id=context.applicant_id,
+                    issued_at=token.issued_at,
+                    expires_at=token.expires_at,
+                )
+            )
+        return Completion(session=completed, token=token)
