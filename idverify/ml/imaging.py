@@ -1,0 +1,141 @@
+"""Safe decoding of untrusted image bytes into an upright BGR uint8 array.
+
+Order of checks, cheapest first, so hostile input is refused before any pixel is decoded:
+size in bytes, format by magic number (JPEG, PNG, WebP only), dimensions from the header (Pillow opens lazily
+and reads only the header), then the full decode (OpenCV), then EXIF orientation. Every refusal is an
+``InvalidArgument`` with one of the codes ``image_empty``, ``image_too_large``, ``image_unsupported``,
+``image_corrupt``. Messages carry sizes and formats only, never image content.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, UnidentifiedImageError
+
+from idverify.domain.errors import InvalidArgument
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 40_000_000
+DEFAULT_MAX_SIDE = 8192
+_EXIF_ORIENTATION = 0x0112
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DecodedImage:
+    """Upright pixels (H x W x 3, BGR, uint8) plus the size stored in the file before orientation."""
+
+    pixels: NDArray[np.uint8]
+    format: str
+    original_width: int
+    original_height: int
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    def __repr__(self) -> str:
+        return f"DecodedImage({self.format}, {self.width}x{self.height})"
+
+
+def sniff_format(data: bytes) -> str | None:
+    """``"jpeg"``, ``"png"``, ``"webp"`` from the magic number, or None."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _header(data: bytes, fmt: str) -> tuple[int, int, int]:
+    """(width, height, EXIF orientation) from the header only."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=[fmt.upper()]) as img:
+                width, height = img.size
+                orientation = 1
+                if fmt == "jpeg":
+                    try:
+                        orientation = int(img.getexif().get(_EXIF_ORIENTATION, 1))
+                    except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image: keep it upright as stored
+                        orientation = 1
+                return width, height, orientation
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise InvalidArgument("image_too_large", "image dimensions exceed the allowed size") from None
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            raise InvalidArgument("image_corrupt", f"the {fmt} header cannot be read") from None
+
+
+def _jpeg_complete(data: bytes) -> bool:
+    # libjpeg pads a truncated stream with grey and only warns; an intact file ends with EOI (some encoders
+    # append a few padding bytes after it).
+    return b"\xff\xd9" in data[-64:]
+
+
+def _orient(pixels: NDArray[np.uint8], orientation: int) -> NDArray[np.uint8]:
+    transforms: dict[int, tuple[int | None, bool]] = {
+        2: (None, True), 3: (cv2.ROTATE_180, False), 4: (cv2.ROTATE_180, True),
+        5: (cv2.ROTATE_90_COUNTERCLOCKWISE, True), 6: (cv2.ROTATE_90_CLOCKWISE, False),
+        7: (cv2.ROTATE_90_CLOCKWISE, True), 8: (cv2.ROTATE_90_COUNTERCLOCKWISE, False),
+    }
+    rotate, mirror = transforms.get(orientation, (None, False))
+    out: NDArray[np.uint8] = pixels
+    if mirror:
+        out = np.asarray(cv2.flip(out, 1), dtype=np.uint8)
+    if rotate is not None:
+        out = np.asarray(cv2.rotate(out, rotate), dtype=np.uint8)
+    return np.ascontiguousarray(out)
+
+
+def decode_image(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int = DEFAULT_MAX_SIDE,
+) -> DecodedImage:
+    """Decode JPEG/PNG/WebP bytes into an upright BGR image.
+
+    Raises InvalidArgument: ``image_empty`` (no bytes), ``image_too_large`` (bytes, pixels or a side over the
+    limits, judged from the header before decoding), ``image_unsupported`` (not JPEG/PNG/WebP),
+    ``image_corrupt`` (unreadable header, failed or truncated decode).
+    """
+    if not data:
+        raise InvalidArgument("image_empty", "no image bytes")
+    if len(data) > max_bytes:
+        raise InvalidArgument("image_too_large", f"image is {len(data)} bytes; the limit is {max_bytes}")
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise InvalidArgument("image_unsupported", "only JPEG, PNG and WebP images are accepted")
+    width, height, orientation = _header(data, fmt)
+    if width < 1 or height < 1:
+        raise InvalidArgument("image_corrupt", "image has no pixels")
+    if width * height > max_pixels or max(width, height) > max_side:
+        raise InvalidArgument("image_too_large", f"image is {width}x{height}; limits are {max_pixels} pixels "
+                              f"and {max_side} per side")
+    if fmt == "jpeg" and not _jpeg_complete(data):
+        raise InvalidArgument("image_corrupt", "the JPEG stream is truncated")
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    pixels = cv2.imdecode(buffer, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if pixels is None or pixels.ndim != 3 or pixels.shape[:2] != (height, width):
+        raise InvalidArgument("image_corrupt", f"the {fmt} image cannot be decoded")
+    return DecodedImage(_orient(np.asarray(pixels, dtype=np.uint8), orientation), fmt, width, height)
+
+
+def from_pixels(pixels: NDArray[np.uint8], fmt: str = "raw") -> DecodedImage:
+    """Wrap an already decoded BGR array (camera frames, tests)."""
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise InvalidArgument("image_unsupported", "pixels must be an H x W x 3 uint8 BGR array")
+    return DecodedImage(np.ascontiguousarray(pixels), fmt, int(pixels.shape[1]), int(pixels.shape[0]))

@@ -1,0 +1,46 @@
+"""The one place that creates onnxruntime sessions.
+
+Providers and thread counts are always explicit: onnxruntime's defaults use every core it sees, which on a shared
+2-core host means oversubscription when several requests run at once. CUDA goes first when the installed build
+offers it (onnxruntime-gpu) and the caller allows it; the CPU provider is always the fallback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type information
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    """How to run a model: threads inside one operator, threads across operators, and whether CUDA may be used."""
+
+    intra_op_threads: int = 2
+    inter_op_threads: int = 1
+    allow_gpu: bool = True
+
+    def __post_init__(self) -> None:
+        if self.intra_op_threads < 1 or self.inter_op_threads < 1:
+            raise ValueError("thread counts must be at least 1")
+
+
+def providers_for(config: SessionConfig) -> list[str]:
+    """The execution providers, in order of preference, that this build and config allow."""
+    available = ort.get_available_providers()
+    chosen = [CUDA] if config.allow_gpu and CUDA in available else []
+    return [*chosen, CPU]
+
+
+def create_session(model: bytes, config: SessionConfig) -> ort.InferenceSession:
+    """An inference session over serialised ONNX bytes (already verified and folded by the registry)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = config.intra_op_threads
+    options.inter_op_num_threads = config.inter_op_threads
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(model, sess_options=options, providers=providers_for(config))

@@ -1,0 +1,28 @@
+"""One loaded model set per test session: inference is CPU heavy, loading is not free."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from idverify.ml.model_registry import ModelRegistry
+from idverify.ml.onnx_sessions import SessionConfig
+from tests.shared_data import shared_path
+
+MODELS_DIR = Path(__file__).resolve().parents[3] / "models"
+
+
+@pytest.fixture(scope="session")
+def registry() -> ModelRegistry:
+    return ModelRegistry.load(MODELS_DIR)
+
+
+@pytest.fixture(scope="session")
+def session_config() -> SessionConfig:
+    return SessionConfig(intra_op_threads=2, inter_op_threads=1, allow_gpu=False)
+
+
+@pytest.fixture(scope="session")
+def faces_dir() -> Path:
+    return shared_path("faces", "deepface-unit")

@@ -1,0 +1,68 @@
+"""YuNet on onnxruntime with our own pre/post-processing, checked against OpenCV's FaceDetectorYN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from idverify.ml.detector import YuNetDetector, letterbox, load_detector
+from idverify.ml.imaging import decode_image
+from idverify.ml.model_registry import ModelRegistry
+from idverify.ml.onnx_sessions import SessionConfig
+
+pytestmark = pytest.mark.shared_data
+
+
+@pytest.fixture(scope="module")
+def detector(registry: ModelRegistry, session_config: SessionConfig) -> YuNetDetector:
+    det = load_detector(registry, "yunet-2023mar", session_config)
+    assert isinstance(det, YuNetDetector)
+    return det
+
+
+def test_detections_match_opencv_face_detector_yn_on_the_same_folded_model(
+        detector: YuNetDetector, registry: ModelRegistry, faces_dir: Path, tmp_path: Path) -> None:
+    model = tmp_path / "yunet.onnx"
+    model.write_bytes(registry.model_bytes("yunet-2023mar"))
+    reference = cv2.FaceDetectorYN.create(str(model), "", (640, 640), 0.6, 0.3, 5000)
+    compared = 0
+    for name in ("img1.jpg", "img12.jpg", "img27.jpg", "couple.jpg", "selfie-many-people.jpg"):
+        image = decode_image((faces_dir / name).read_bytes())
+        ours = detector.detect(image)
+        lb = letterbox(image.pixels, detector.spec)
+        canvas = np.ascontiguousarray(lb.tensor[0].transpose(1, 2, 0).astype(np.uint8))
+        _, theirs = reference.detect(canvas)
+        assert theirs is not None and len(ours) == len(theirs), name
+        for face, row in zip(ours, theirs, strict=True):
+            mine = [face.box.x, face.box.y, face.box.w, face.box.h]
+            mine += [c for p in face.landmarks.as_tuple() for c in (p.x, p.y)]
+            ref = row[:14] / lb.scale
+            # Ours clips boxes to the image; FaceDetectorYN does not.
+            x1, y1 = max(0.0, ref[0]), max(0.0, ref[1])
+            x2, y2 = min(image.width, ref[0] + ref[2]), min(image.height, ref[1] + ref[3])
+            ref[:4] = [x1, y1, x2 - x1, y2 - y1]
+            np.testing.assert_allclose(mine, ref, atol=0.05)
+            assert face.box.score == pytest.approx(float(row[14]), abs=1e-3)
+            compared += 1
+    assert compared >= 10
+
+
+def test_one_face_with_image_left_eye_left_of_image_right_eye_and_nose_between(
+        detector: YuNetDetector, faces_dir: Path) -> None:
+    faces = detector.detect(decode_image((faces_dir / "img1.jpg").read_bytes()))
+    assert len(faces) == 1
+    lm = faces[0].landmarks
+    assert lm.eye_image_left.x < lm.nose_tip.x < lm.eye_image_right.x
+    assert lm.mouth_image_left.x < lm.mouth_image_right.x
+    assert max(lm.eye_image_left.y, lm.eye_image_right.y) < lm.nose_tip.y < lm.mouth_image_left.y
+    box = faces[0].box
+    assert box.x <= lm.nose_tip.x <= box.x + box.w and faces[0].detector_id == "yunet-2023mar"
+
+
+def test_a_plain_grey_image_has_no_face(detector: YuNetDetector) -> None:
+    from idverify.ml.imaging import from_pixels
+
+    assert detector.detect(from_pixels(np.full((480, 640, 3), 128, dtype=np.uint8))) == []
