@@ -1,0 +1,85 @@
+"""Which assurance a verification reached, decided from the factors that passed. Pure: standard library and the
+domain only.
+
+The ``acr`` levels are idverify's own; their names echo eIDAS (low / substantial / high) to suggest an order, not
+a certification. They are graded against "loans in my name": a fraudster who holds the victim's ID number, name and
+photographs, and sometimes a SIM-swapped phone.
+
+* ``urn:idverify:acr:low`` - at least one factor passed, but not the combination below: possession alone
+  (SMS or TOTP), a document check alone, or a face match without liveness evidence.
+* ``urn:idverify:acr:substantial`` - a face match (against the document photo or an enrolled face) backed by the
+  liveness factor, AND a possession factor (SMS OTP or TOTP).
+* ``urn:idverify:acr:high`` - substantial, with passive presentation-attack detection having run inside the
+  liveness factor, plus a document check.
+
+``amr`` holds RFC 8176 values for what ran and passed: ``face`` (a face match), ``sms`` (SMS one-time code),
+``otp`` (TOTP app code), ``mfa`` (see below), and the private value ``doc`` (an identity document was checked: a
+Chinese ID number or an MRZ; RFC 8176 registers nothing for this). Liveness has no RFC 8176 value; a liveness
+challenge without a face match says nothing about *who* is there, so it adds no ``amr`` value and shows only in
+``acr``.
+
+``mfa`` means two independent categories: inherence (a face match backed by liveness) and possession (SMS or
+TOTP). A document check is not counted: ID data is exactly what this fraudster already holds. SMS plus TOTP is two
+possession factors, not ``mfa``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Final
+
+from idverify.domain.errors import FailedPrecondition
+from idverify.domain.values import Factor
+
+ACR_LOW: Final = "urn:idverify:acr:low"
+ACR_SUBSTANTIAL: Final = "urn:idverify:acr:substantial"
+ACR_HIGH: Final = "urn:idverify:acr:high"
+#: Lowest first.
+ACR_ORDER: Final = (ACR_LOW, ACR_SUBSTANTIAL, ACR_HIGH)
+
+_FACE_MATCH: Final = frozenset({Factor.FACE_MATCH_DOCUMENT, Factor.FACE_MATCH_ENROLLED})
+_POSSESSION: Final = frozenset({Factor.SMS_OTP, Factor.TOTP})
+_AMR_OF: Final = {
+    Factor.FACE_MATCH_DOCUMENT: "face",
+    Factor.FACE_MATCH_ENROLLED: "face",
+    Factor.SMS_OTP: "sms",
+    Factor.TOTP: "otp",
+    Factor.DOCUMENT: "doc",
+}
+
+
+@dataclass(frozen=True)
+class Assurance:
+    """The ``acr`` and ``amr`` claims of a token."""
+
+    acr: str
+    amr: tuple[str, ...]
+
+
+def decide_assurance(passed: Collection[Factor | str], *, pad_ran: bool) -> Assurance:
+    """The assurance reached by the factors in ``passed`` (``Factor`` members or their values).
+
+    ``pad_ran``: passive presentation-attack detection ran on the liveness frames and the liveness factor passed
+    with it; it counts only together with ``Factor.LIVENESS``.
+
+    Raises ``FailedPrecondition("no_factor_passed")`` when no identifying factor passed (liveness alone does not
+    identify anyone), and ``ValueError`` for a string that is not a ``Factor`` value.
+    """
+    factors = frozenset(Factor(f) for f in passed)
+    amr = {_AMR_OF[f] for f in factors if f in _AMR_OF}
+    if not amr:
+        raise FailedPrecondition("no_factor_passed", "no identifying verification factor passed")
+    liveness = Factor.LIVENESS in factors
+    inherence = bool(factors & _FACE_MATCH) and liveness
+    possession = bool(factors & _POSSESSION)
+    if not (inherence and possession):
+        return Assurance(ACR_LOW, tuple(sorted(amr)))
+    amr.add("mfa")
+    high = pad_ran and Factor.DOCUMENT in factors
+    return Assurance(ACR_HIGH if high else ACR_SUBSTANTIAL, tuple(sorted(amr)))
+
+
+def meets(acr: str, minimum: str) -> bool:
+    """Whether level ``acr`` is at least ``minimum``. Raises ``ValueError`` for a level not defined here."""
+    return ACR_ORDER.index(acr) >= ACR_ORDER.index(minimum)
