@@ -9,7 +9,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from collections.abc import Collection
 from typing import Protocol
+
+from idverify.domain.values import Factor
 
 
 class Clock(Protocol):
@@ -63,7 +66,7 @@ class TokenIssuer(Protocol):
         amount_value: str,
         currency: str,
         payout_account: str,
-        methods: frozenset[str],
+        factors: Collection[Factor],
         pad_ran: bool,
         key_thumbprint: str,
         now: datetime,

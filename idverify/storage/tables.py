@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from idverify.storage import tables_sessions  # noqa: F401 - registers its tables
 from idverify.storage.schema import metadata
 
 __all__ = ["metadata"]

@@ -17,17 +17,6 @@ from idverify.usecases.ids import new_id, new_reference
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
-#: RFC 8176 authentication method references per factor ("doc" is this service's own value for a document check).
-METHODS: dict[Factor, tuple[str, ...]] = {
-    Factor.SMS_OTP: ("sms", "otp"),
-    Factor.TOTP: ("otp",),
-    Factor.DOCUMENT: ("doc",),
-    Factor.LIVENESS: ("face",),
-    Factor.FACE_MATCH_DOCUMENT: ("face",),
-    Factor.FACE_MATCH_ENROLLED: ("face",),
-}
-
-
 @dataclass(frozen=True, slots=True)
 class StartRequest:
     context: ApplicationContext
@@ -180,9 +169,6 @@ class Verifications:
             session.belongs_to(context)
             completed = session.complete(now)
             secrets = uow.sessions.secrets(session_id)
-            methods: set[str] = set()
-            for factor in completed.passed:
-                methods.update(METHODS[factor])
             token = self._issuer.issue(
                 session_id=session.session_id,
                 applicant_id=context.applicant_id,
@@ -190,7 +176,7 @@ class Verifications:
                 amount_value=f"{context.amount.value:.2f}",
                 currency=context.amount.currency,
                 payout_account=secrets.payout_account,
-                methods=frozenset(methods),
+                factors=frozenset(completed.passed),
                 pad_ran=self._pad_installed and Factor.LIVENESS in completed.passed,
                 key_thumbprint=key_thumbprint,
                 now=now,

@@ -1,0 +1,5 @@
+"""``python -m idverify`` is the ``idverify`` command."""
+
+from idverify.cli import main
+
+raise SystemExit(main())

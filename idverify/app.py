@@ -1,0 +1,255 @@
+"""The composition root: builds every adapter from ``Settings`` and wires them into use cases and servicers.
+
+Nothing else constructs adapters. ``build`` does all the slow work (migrations, model loading) before the server
+reports SERVING.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine, text
+
+from idverify.config import ConfigError, Secret, Settings
+from idverify.domain.callers import Role
+from idverify.domain.policy import Policy, PolicyError
+from idverify.domain.ports import Clock, Random, SystemClock, SystemRandom
+from idverify.domain.values import Factor
+from idverify.privacy.cipher import FieldCipher, FieldContext
+from idverify.privacy.keys import ConfigKeyProvider
+from idverify.storage import migrate
+from idverify.storage.engine import make_engine
+from idverify.storage.unit_of_work import SqlUnitOfWork
+from idverify.tokens.issuer import JwsTokenIssuer
+from idverify.tokens.keys import KeyRing
+from idverify.tokens.server_verifier import KeyRingTokenVerifier
+from idverify.transport_config import ApiKeySpec
+from idverify.transport.admin_http import AdminHttpServer
+from idverify.transport.auth import ApiKeyEntry, Authenticator, hash_api_key
+from idverify.transport.interceptors import ServiceInterceptor
+from idverify.transport.server import GrpcServer, Servicers, TlsFiles
+from idverify.transport.token_servicer import TokenServicer
+from idverify.transport.unbuilt_servicers import AuditServicer, CaseServicer, FaceServicer
+from idverify.transport.verification_servicer import VerificationServicer
+from idverify.usecases.tokens import Tokens
+from idverify.usecases.verification import Verifications
+
+log = structlog.get_logger("idverify.app")
+
+DEV_SECRETS_FILE = "dev-secrets.toml"
+
+
+class SealedFields:
+    """``FieldProtector`` over the AES-GCM ``FieldCipher``; ``aad`` is "table.column.row_id"."""
+
+    def __init__(self, cipher: FieldCipher) -> None:
+        self._cipher = cipher
+
+    def seal(self, value: str, aad: str) -> bytes:
+        return self._cipher.encrypt(value, _context(aad))
+
+    def unseal(self, sealed: bytes, aad: str) -> str:
+        return self._cipher.decrypt_text(sealed, _context(aad))
+
+
+def _context(aad: str) -> FieldContext:
+    table, column, row_id = aad.split(".", 2)
+    return FieldContext(table=table, column=column, row_id=row_id)
+
+
+def ensure_dev_secrets(settings: Settings, random: Random) -> Settings:
+    """In development, fill missing secrets from ``<data_dir>/dev-secrets.toml``, creating it (0600) once.
+
+    Production never gets here: ``Settings`` refuses to load without real secrets.
+    """
+    if settings.is_production:
+        return settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / DEV_SECRETS_FILE
+    if not path.exists():
+        values = {name: base64.b64encode(random.token_bytes(32)).decode()
+                  for name in ("data_key", "index_key", "otp_key", "pairwise_secret")}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("# Development-only secrets, generated on first start. Never use in production.\n")
+            fh.writelines(f'{k} = "{v}"\n' for k, v in values.items())
+        log.warning("dev_secrets_generated", path=str(path))
+    stored = tomllib.loads(path.read_text())
+
+    def pick(current: Secret | None, name: str) -> Secret:
+        return current if current is not None else Secret(base64.b64decode(stored[name]))
+
+    return replace(
+        settings,
+        data_keys=settings.data_keys or (("dev1", pick(None, "data_key")),),
+        index_key=pick(settings.index_key, "index_key"),
+        otp_key=pick(settings.otp_key, "otp_key"),
+        pairwise_secret=pick(settings.pairwise_secret, "pairwise_secret"),
+    )
+
+
+DEV_API_KEYS_FILE = "dev-api-keys.toml"
+
+
+def ensure_dev_api_keys(settings: Settings, random: Random) -> Settings:
+    """In development with no callers configured, create one API key per role in
+    ``<data_dir>/dev-api-keys.toml`` (0600) so the CLI client can call the local server."""
+    if settings.is_production or settings.api_keys or settings.mtls_callers:
+        return settings
+    path = settings.data_dir / DEV_API_KEYS_FILE
+    if not path.exists():
+        lines = ["# Development-only API keys, one per role, generated on first start.\n"]
+        for role in Role:
+            lines.append(f'{role.value} = "{base64.urlsafe_b64encode(random.token_bytes(32)).decode().rstrip("=")}"\n')
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.writelines(lines)
+        log.warning("dev_api_keys_generated", path=str(path))
+    stored = tomllib.loads(path.read_text())
+    specs = tuple(ApiKeySpec(f"dev-{name}", frozenset({Role(name)}), hash_api_key(key)) for name, key in stored.items())
+    return replace(settings, api_keys=specs)
+
+
+def load_key_ring(settings: Settings, clock: Clock, random: Random) -> KeyRing:
+    env_value = os.environ.get("IDVERIFY_SIGNING_KEYS")
+    if env_value:
+        return KeyRing.from_env_value(env_value)
+    if (settings.keys_dir / "index.json").exists():
+        return KeyRing.load_dir(settings.keys_dir)
+    if settings.is_production:
+        raise ConfigError(f"no signing keys in IDVERIFY_KEYS_DIR={settings.keys_dir}; run `idverify keys generate`")
+    ring = KeyRing.generate(clock.now(), random)
+    ring.save_dir(settings.keys_dir)
+    log.warning("dev_signing_key_generated", kid=ring.active.kid)
+    return ring
+
+
+def load_policy(settings: Settings, available: frozenset[Factor]) -> Policy:
+    if settings.policy_file is None:
+        # The built-in policy asks only for factors this deployment provides (see docs/operations.md).
+        default = Policy()
+        if default.mentioned() <= available:
+            return default
+        return Policy(
+            base=(Factor.SMS_OTP,),
+            amount_bands=tuple(b for b in default.amount_bands if set(b.factors) <= available),
+            new_device=tuple(f for f in default.new_device if f in available),
+            phone_recently_changed=tuple(f for f in default.phone_recently_changed if f in available),
+            enrolled_face=Factor.FACE_MATCH_ENROLLED in available,
+        )
+    try:
+        policy = Policy.from_mapping(tomllib.loads(settings.policy_file.read_text()))
+        policy.validate(available)
+    except (PolicyError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"IDVERIFY_POLICY_FILE={settings.policy_file}: {exc}") from None
+    return policy
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    grpc: GrpcServer
+    admin: AdminHttpServer
+    verifications: Verifications
+    tokens: Tokens
+    key_ring: KeyRing
+
+    def start(self) -> None:
+        self.admin.start()
+        self.grpc.start()
+        log.info("serving", grpc_port=self.grpc.port, admin_port=self.admin.port,
+                 environment=self.settings.environment)
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        log.info("stopping", grace_s=grace_s)
+        self.grpc.stop(grace_s)
+        self.admin.stop()
+        self.engine.dispose()
+
+
+def database_ready(engine: Engine) -> bool:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        return False
+
+
+def build(settings: Settings, *, clock: Clock | None = None, random: Random | None = None) -> App:
+    """Build the whole service. Raises ``ConfigError`` for anything that cannot work."""
+    clock = clock or SystemClock()
+    random = random or SystemRandom()
+    settings = ensure_dev_api_keys(ensure_dev_secrets(settings, random), random)
+    if settings.database_url.startswith("sqlite"):
+        db_path = settings.database_url.split(":///", 1)[-1]
+        if db_path and db_path != ":memory:":
+            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    if settings.migrate_on_start:
+        migrate.upgrade(engine)
+    elif migrate.current_revision(engine) != migrate.head_revision():
+        raise ConfigError("the database is not at the latest migration; run `idverify db upgrade`")
+
+    assert settings.index_key is not None and settings.pairwise_secret is not None
+    keys = ConfigKeyProvider(
+        data_keys={kid: secret.reveal() for kid, secret in settings.data_keys},
+        active_kid=settings.data_keys[0][0],
+        index_key=settings.index_key.reveal(),
+    )
+    protector = SealedFields(FieldCipher(keys, random))
+
+    def uow() -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine, protector)
+
+    key_ring = load_key_ring(settings, clock, random)
+    issuer = JwsTokenIssuer(
+        key_ring=key_ring,
+        issuer=settings.token_issuer,
+        audience=settings.token_audiences,
+        subject_secret=settings.pairwise_secret.reveal(),
+        clock=clock,
+        random=random,
+        ttl_s=settings.token_ttl_s,
+    )
+    verifier = KeyRingTokenVerifier(key_ring, settings.token_issuer, settings.token_audiences)
+    available = frozenset({Factor.SMS_OTP})
+    policy = load_policy(settings, available)
+    verifications = Verifications(uow=uow, clock=clock, random=random, policy=policy, issuer=issuer)
+    tokens = Tokens(uow=uow, clock=clock, verifier=verifier)
+
+    def jwks() -> dict[str, Any]:
+        return key_ring.jwks(clock.now())
+
+    authenticator = Authenticator(
+        [ApiKeyEntry(s.caller_id, s.roles, bytes.fromhex(s.key_sha256_hex)) for s in settings.api_keys],
+        settings.mtls_callers,
+    )
+    tls = None
+    if settings.tls_cert_file is not None and settings.tls_key_file is not None:
+        tls = TlsFiles(settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file)
+    server = GrpcServer(
+        address=settings.grpc_address,
+        servicers=Servicers(
+            verification=VerificationServicer(verifications),
+            token=TokenServicer(tokens, jwks),
+            case=CaseServicer(),
+            audit=AuditServicer(),
+            face=FaceServicer(),
+        ),
+        interceptors=[ServiceInterceptor(authenticator)],
+        workers=settings.grpc_workers,
+        max_message_bytes=settings.max_message_bytes,
+        tls=tls,
+        ready_check=lambda: database_ready(engine),
+    )
+    admin = AdminHttpServer(settings.admin_address, jwks, lambda: database_ready(engine))
+    return App(settings=settings, engine=engine, grpc=server, admin=admin, verifications=verifications,
+               tokens=tokens, key_ring=key_ring)

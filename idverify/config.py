@@ -1,0 +1,307 @@
+"""Settings: parsed and validated once, at start-up, from an explicit mapping.
+
+Only the entry point reads ``os.environ``; tests pass a dict. An optional TOML file (``IDVERIFY_CONFIG_FILE``)
+holds the same keys; environment variables win over it. A bad value fails start-up with a message naming the
+variable. Secret values have a masked repr and never reach logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from idverify.domain.callers import Role
+from idverify.transport_config import ApiKeySpec, parse_api_keys, parse_mtls_callers
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used. The message names the variable."""
+
+
+class Secret:
+    """A secret value whose repr and str never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: bytes) -> None:
+        self._value = value
+
+    def reveal(self) -> bytes:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(<redacted>)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    grpc_address: str = "127.0.0.1:50051"
+    admin_address: str = "127.0.0.1:9464"
+    database_url: str = "sqlite+pysqlite:///var/idverify.db"
+    migrate_on_start: bool = True
+    data_dir: Path = Path("var")
+    grpc_workers: int = 16
+    inference_threads: int = 2
+    max_message_bytes: int = 8 * 1024 * 1024
+    log_level: str = "INFO"
+    log_format: str = "json"
+    api_keys: tuple[ApiKeySpec, ...] = ()
+    mtls_callers: Mapping[str, frozenset[Role]] = field(default_factory=dict)
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None
+    keys_dir: Path = Path("var/keys")
+    token_issuer: str = "idverify"
+    token_audiences: tuple[str, ...] = ("loan-service",)
+    token_ttl_s: int = 600
+    #: Field-encryption keys as (kid, key); the first one encrypts, all of them decrypt (rotation).
+    data_keys: tuple[tuple[str, Secret], ...] = ()
+    index_key: Secret | None = None
+    otp_key: Secret | None = None
+    pairwise_secret: Secret | None = None
+    lender_name: str = "idverify"
+    policy_file: Path | None = None
+    sms_sender: str = "outbox"
+    sms_outbox_file: Path = Path("var/sms-outbox.jsonl")
+    twilio_account_sid: str = ""
+    twilio_auth_token: Secret | None = None
+    twilio_api_key_sid: str = ""
+    twilio_api_key_secret: Secret | None = None
+    twilio_from_number: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_status_callback_url: str = ""
+    sms_allowed_country_codes: tuple[str, ...] = ("86",)
+    models_dir: Path | None = None
+    pad_models_dir: Path | None = None
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Parse every ``IDVERIFY_*`` (and ``TWILIO_*``) setting; raise ``ConfigError`` naming the bad one."""
+        merged: dict[str, str] = {}
+        config_file = env.get("IDVERIFY_CONFIG_FILE")
+        if config_file:
+            merged.update(_read_file(config_file))
+        merged.update({k: v for k, v in env.items() if k.startswith(("IDVERIFY_", "TWILIO_"))})
+        r = _Reader(merged)
+        environment = r.choice("IDVERIFY_ENV", ("development", "production"), "development")
+        data_dir = r.path("IDVERIFY_DATA_DIR", Path("var"))
+        settings = cls(
+            environment=environment,
+            grpc_address=r.address("IDVERIFY_GRPC_ADDRESS", "127.0.0.1:50051"),
+            admin_address=r.address("IDVERIFY_ADMIN_ADDRESS", "127.0.0.1:9464"),
+            database_url=r.text("IDVERIFY_DATABASE_URL", f"sqlite+pysqlite:///{data_dir / 'idverify.db'}"),
+            migrate_on_start=r.flag("IDVERIFY_MIGRATE_ON_START", True),
+            data_dir=data_dir,
+            grpc_workers=r.integer("IDVERIFY_GRPC_WORKERS", 16, 2, 256),
+            inference_threads=r.integer("IDVERIFY_INFERENCE_THREADS", 2, 1, 64),
+            max_message_bytes=r.integer("IDVERIFY_MAX_MESSAGE_BYTES", 8 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
+            log_level=r.choice("IDVERIFY_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+            log_format=r.choice("IDVERIFY_LOG_FORMAT", ("json", "console"), "json"),
+            api_keys=r.parsed("IDVERIFY_API_KEYS", parse_api_keys, ()),
+            mtls_callers=r.parsed("IDVERIFY_MTLS_CALLERS", parse_mtls_callers, {}),
+            tls_cert_file=r.optional_file("IDVERIFY_TLS_CERT_FILE"),
+            tls_key_file=r.optional_file("IDVERIFY_TLS_KEY_FILE"),
+            tls_client_ca_file=r.optional_file("IDVERIFY_TLS_CLIENT_CA_FILE"),
+            keys_dir=r.path("IDVERIFY_KEYS_DIR", data_dir / "keys"),
+            token_issuer=r.text("IDVERIFY_TOKEN_ISSUER", "idverify"),
+            token_audiences=r.words("IDVERIFY_TOKEN_AUDIENCES", ("loan-service",)),
+            token_ttl_s=r.integer("IDVERIFY_TOKEN_TTL_S", 600, 30, 3600),
+            data_keys=r.keyring("IDVERIFY_DATA_KEYS"),
+            index_key=r.key("IDVERIFY_INDEX_KEY"),
+            otp_key=r.key("IDVERIFY_OTP_KEY"),
+            pairwise_secret=r.key("IDVERIFY_PAIRWISE_SECRET"),
+            lender_name=r.text("IDVERIFY_LENDER_NAME", "idverify"),
+            policy_file=r.optional_file("IDVERIFY_POLICY_FILE"),
+            sms_sender=r.choice("IDVERIFY_SMS_SENDER", ("outbox", "twilio"), "outbox"),
+            sms_outbox_file=r.path("IDVERIFY_SMS_OUTBOX_FILE", data_dir / "sms-outbox.jsonl"),
+            twilio_account_sid=r.text("TWILIO_ACCOUNT_SID", ""),
+            twilio_auth_token=r.secret_text("TWILIO_AUTH_TOKEN"),
+            twilio_api_key_sid=r.text("TWILIO_API_KEY_SID", ""),
+            twilio_api_key_secret=r.secret_text("TWILIO_API_KEY_SECRET"),
+            twilio_from_number=r.text("TWILIO_FROM_NUMBER", ""),
+            twilio_messaging_service_sid=r.text("TWILIO_MESSAGING_SERVICE_SID", ""),
+            twilio_status_callback_url=r.text("TWILIO_STATUS_CALLBACK_URL", ""),
+            sms_allowed_country_codes=r.words("IDVERIFY_SMS_ALLOWED_COUNTRY_CODES", ("86",)),
+            models_dir=r.optional_dir("IDVERIFY_MODELS_DIR"),
+            pad_models_dir=r.optional_dir("IDVERIFY_PAD_MODELS_DIR"),
+        )
+        settings._check_combinations()
+        return settings
+
+    def _check_combinations(self) -> None:
+        if self.is_production:
+            for name, value in (("IDVERIFY_DATA_KEYS", self.data_keys or None), ("IDVERIFY_INDEX_KEY", self.index_key),
+                                ("IDVERIFY_OTP_KEY", self.otp_key),
+                                ("IDVERIFY_PAIRWISE_SECRET", self.pairwise_secret)):
+                if value is None:
+                    raise ConfigError(f"{name} is required in production (32 random bytes, base64)")
+            if self.sms_sender == "outbox":
+                raise ConfigError("IDVERIFY_SMS_SENDER=outbox is for development only; use twilio in production")
+            if not self.api_keys and not self.mtls_callers:
+                raise ConfigError("IDVERIFY_API_KEYS or IDVERIFY_MTLS_CALLERS must name at least one caller")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ConfigError("IDVERIFY_TLS_CERT_FILE and IDVERIFY_TLS_KEY_FILE must be set together")
+        if self.mtls_callers and self.tls_client_ca_file is None:
+            raise ConfigError("IDVERIFY_MTLS_CALLERS needs IDVERIFY_TLS_CLIENT_CA_FILE to verify client certificates")
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ConfigError("IDVERIFY_TLS_CLIENT_CA_FILE needs IDVERIFY_TLS_CERT_FILE and IDVERIFY_TLS_KEY_FILE")
+        if self.sms_sender == "twilio":
+            if not self.twilio_account_sid:
+                raise ConfigError("TWILIO_ACCOUNT_SID is required when IDVERIFY_SMS_SENDER=twilio")
+            if self.twilio_auth_token is None and not (self.twilio_api_key_sid and self.twilio_api_key_secret):
+                raise ConfigError("TWILIO_AUTH_TOKEN, or TWILIO_API_KEY_SID with TWILIO_API_KEY_SECRET, is required")
+            if not (self.twilio_from_number or self.twilio_messaging_service_sid):
+                raise ConfigError("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required")
+
+
+def _read_file(path: str) -> dict[str, str]:
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"IDVERIFY_CONFIG_FILE {path!r} cannot be read: {exc}") from None
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if not key.startswith(("IDVERIFY_", "TWILIO_")):
+            raise ConfigError(f"IDVERIFY_CONFIG_FILE: unknown key {key!r} (keys are the variable names)")
+        if isinstance(value, list):
+            out[key] = ",".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        else:
+            out[key] = str(value)
+    return out
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def _get(self, name: str) -> str | None:
+        value = self._env.get(name)
+        return None if value is None or value.strip() == "" else value.strip()
+
+    def text(self, name: str, default: str) -> str:
+        value = self._get(name)
+        return default if value is None else value
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.text(name, default)
+        if value not in allowed:
+            raise ConfigError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self._get(name)
+        if value is None:
+            return default
+        if value.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if value.lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{name}={value!r} is not a boolean (true/false)")
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self._get(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise ConfigError(f"{name}={value!r} is not an integer") from None
+        if not low <= number <= high:
+            raise ConfigError(f"{name}={number} must be between {low} and {high}")
+        return number
+
+    def address(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ConfigError(f"{name}={value!r} must be host:port")
+        return value
+
+    def path(self, name: str, default: Path) -> Path:
+        value = self._get(name)
+        return default if value is None else Path(value)
+
+    def optional_file(self, name: str) -> Path | None:
+        value = self._get(name)
+        if value is None:
+            return None
+        path = Path(value)
+        if not path.is_file():
+            raise ConfigError(f"{name}={value!r}: no such file")
+        return path
+
+    def optional_dir(self, name: str) -> Path | None:
+        value = self._get(name)
+        if value is None:
+            return None
+        path = Path(value)
+        if not path.is_dir():
+            raise ConfigError(f"{name}={value!r}: no such directory")
+        return path
+
+    def words(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self._get(name)
+        if value is None:
+            return default
+        words = tuple(w.strip() for w in value.split(",") if w.strip())
+        if not words:
+            raise ConfigError(f"{name} must list at least one value")
+        return words
+
+    def key(self, name: str) -> Secret | None:
+        value = self._get(name)
+        if value is None:
+            return None
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError(f"{name} must be base64 (32 random bytes)") from None
+        if len(raw) != 32:
+            raise ConfigError(f"{name} must decode to 32 bytes, got {len(raw)}")
+        return Secret(raw)
+
+    def keyring(self, name: str) -> tuple[tuple[str, Secret], ...]:
+        value = self._get(name)
+        if value is None:
+            return ()
+        ring = []
+        for item in value.split(","):
+            kid, sep, b64 = item.strip().partition(":")
+            if not sep or not kid.isalnum() or len(kid) > 16:
+                raise ConfigError(f"{name} must be kid:base64[,kid:base64...] with short alphanumeric kids")
+            secret = _Reader({name: b64}).key(name)
+            assert secret is not None
+            ring.append((kid, secret))
+        return tuple(ring)
+
+    def secret_text(self, name: str) -> Secret | None:
+        value = self._get(name)
+        return None if value is None else Secret(value.encode())
+
+    def parsed(self, name: str, parse, default):  # type: ignore[no-untyped-def]
+        value = self._get(name)
+        if value is None:
+            return default
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {exc}") from None

@@ -1,0 +1,63 @@
+"""The admin HTTP port: Prometheus ``/metrics``, the JWKS at ``/.well-known/jwks.json`` and ``/healthz``.
+
+Kept off the gRPC port so scraping and key fetching never compete with RPCs and can be exposed separately.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+JWKS_MAX_AGE_S = 300
+
+
+class AdminHttpServer:
+    def __init__(self, address: str, jwks: Callable[[], dict[str, Any]], ready: Callable[[], bool]) -> None:
+        host, _, port = address.rpartition(":")
+        jwks_source, ready_check = jwks, ready
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                if self.path == "/metrics":
+                    self._send(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
+                elif self.path == "/.well-known/jwks.json":
+                    body = json.dumps(jwks_source(), separators=(",", ":")).encode()
+                    self._send(200, body, "application/jwk-set+json",
+                               {"Cache-Control": f"public, max-age={JWKS_MAX_AGE_S}"})
+                elif self.path == "/healthz":
+                    ok = ready_check()
+                    self._send(200 if ok else 503, b"ok\n" if ok else b"not ready\n", "text/plain")
+                else:
+                    self._send(404, b"not found\n", "text/plain")
+
+            def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence per-request logs
+                return
+
+        self._httpd = ThreadingHTTPServer((host.strip("[]"), int(port)), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="admin-http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()

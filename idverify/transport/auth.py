@@ -1,0 +1,75 @@
+"""Caller authentication: API keys in metadata (development and simple deployments) and mTLS client certificates
+(production). Several keys per caller may be valid at once, so keys rotate without downtime: add the new one,
+move the client, remove the old one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import grpc
+
+from idverify.domain.callers import Caller, Role
+from idverify.domain.errors import Unauthenticated
+
+API_KEY_HEADER = "x-api-key"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyEntry:
+    caller_id: str
+    roles: frozenset[Role]
+    key_sha256: bytes
+
+    def __repr__(self) -> str:
+        return f"ApiKeyEntry(caller_id={self.caller_id!r}, roles={sorted(self.roles)!r}, key_sha256=<redacted>)"
+
+
+def hash_api_key(key: str) -> str:
+    """The hex SHA-256 of an API key, as configured (keys are random 256-bit strings, so no salt is needed)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Authenticator:
+    """Resolves the caller of an RPC from its metadata and TLS peer."""
+
+    def __init__(self, api_keys: Iterable[ApiKeyEntry], mtls_callers: Mapping[str, frozenset[Role]]) -> None:
+        self._keys = tuple(api_keys)
+        self._mtls = dict(mtls_callers)
+
+    def authenticate(self, metadata: Sequence[tuple[str, str | bytes]], auth_context: Mapping[str, Sequence[bytes]]
+                     ) -> Caller:
+        """Raise ``Unauthenticated`` unless a valid client certificate or API key identifies the caller.
+
+        A verified client certificate wins over any API key; an unknown certificate subject is refused even when
+        an API key is also present (a forged key header cannot upgrade a certificate's identity).
+        """
+        if auth_context.get("transport_security_type") == [b"ssl"] and auth_context.get("x509_common_name"):
+            cn = auth_context["x509_common_name"][0].decode(errors="replace")
+            roles = self._mtls.get(cn)
+            if roles is None:
+                raise Unauthenticated("caller_unknown", "the client certificate is not registered")
+            return Caller(caller_id=cn, roles=roles, method="mtls")
+        presented = [v for k, v in metadata if k == API_KEY_HEADER]
+        if len(presented) != 1:
+            raise Unauthenticated("credentials_missing", "present exactly one API key or a client certificate")
+        value = presented[0]
+        key = value.decode(errors="replace") if isinstance(value, bytes) else value
+        digest = hashlib.sha256(key.encode()).digest()
+        found: ApiKeyEntry | None = None
+        for entry in self._keys:  # compare with every entry, in constant time each, without stopping early
+            if hmac.compare_digest(digest, entry.key_sha256):
+                found = entry
+        if found is None:
+            raise Unauthenticated("credentials_invalid", "the API key is not valid")
+        return Caller(caller_id=found.caller_id, roles=found.roles, method="api_key")
+
+
+def auth_context_of(context: grpc.ServicerContext) -> Mapping[str, Sequence[bytes]]:
+    try:
+        return context.auth_context()
+    except Exception:  # noqa: BLE001 - an insecure channel may have no auth context at all
+        return {}

@@ -1,0 +1,151 @@
+"""One server interceptor for every cross-cutting concern of an RPC, in this order: request id, caller
+authentication, per-RPC role check, logging and metrics, and the mapping of errors to status codes.
+
+Servicers therefore only convert messages and call use cases; they read the caller through ``current_caller()``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import structlog
+from grpc_status import rpc_status
+from prometheus_client import Counter, Histogram
+
+from idverify.domain.callers import Caller
+from idverify.domain.errors import IdVerifyError, PermissionDenied
+from idverify.transport.auth import Authenticator, auth_context_of
+from idverify.transport.errors import REASON_METADATA_KEY, internal_status, rich_status, status_code_for
+from idverify.transport.permissions import ALLOWED, PUBLIC_PREFIXES
+
+log = structlog.get_logger("idverify.rpc")
+
+RPCS = Counter("idverify_rpc_total", "RPCs handled", ["method", "code"])
+LATENCY = Histogram(
+    "idverify_rpc_seconds", "RPC handling time", ["method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("caller", default=None)
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+DeniedHook = Callable[[Caller | None, str, str], None]
+
+
+def current_caller() -> Caller:
+    caller = _caller.get()
+    if caller is None:  # only public infrastructure RPCs run without one, and they never ask
+        raise PermissionDenied("caller_missing", "no authenticated caller")
+    return caller
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+@dataclass(frozen=True)
+class _Status(grpc.Status):  # type: ignore[misc]
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, str | bytes], ...]
+
+
+class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+    def __init__(self, authenticator: Authenticator, on_denied: DeniedHook | None = None) -> None:
+        self._auth = authenticator
+        self._on_denied = on_denied or (lambda _caller, _method, _reason: None)
+
+    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+                          details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        handler = continuation(details)
+        if handler is None:
+            return None
+        method: str = details.method
+        if method.startswith(PUBLIC_PREFIXES):
+            return handler
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                self._wrap(method, handler.stream_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler  # the contract has no server-streaming RPCs
+
+    def _wrap(self, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Any]
+              ) -> Callable[[Any, grpc.ServicerContext], Any]:
+        short = method.rsplit("/", 1)[-1]
+
+        def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
+            started = time.perf_counter()
+            metadata = tuple(context.invocation_metadata() or ())
+            supplied = next((v for k, v in metadata if k == "x-request-id"), "")
+            request_id = supplied if isinstance(supplied, str) and _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+            context.send_initial_metadata((("x-request-id", request_id),))
+            rid_token = _request_id.set(request_id)
+            caller: Caller | None = None
+            code = grpc.StatusCode.OK
+            reason = ""
+            try:
+                caller = self._auth.authenticate(metadata, auth_context_of(context))
+                allowed = ALLOWED.get(method)
+                if allowed is None or not caller.has_any(allowed):
+                    self._on_denied(caller, method, "role_not_allowed")
+                    raise PermissionDenied("role_not_allowed", "this caller's roles do not allow this call")
+                caller_token = _caller.set(caller)
+                try:
+                    return behaviour(request, context)
+                finally:
+                    _caller.reset(caller_token)
+            except IdVerifyError as err:
+                code, reason = status_code_for(err), err.code
+                status = rich_status(err, _locale_of(request))
+                base = rpc_status.to_status(status)
+                context.abort_with_status(
+                    _Status(base.code, base.details, (*base.trailing_metadata, (REASON_METADATA_KEY, err.code)))
+                )
+                raise  # unreachable: abort_with_status raises
+            except grpc.RpcError:
+                raise
+            except Exception:
+                if context.code() is not None and context.code() != grpc.StatusCode.OK:
+                    raise  # already aborted with a status of its own
+                code, reason = grpc.StatusCode.INTERNAL, "internal_error"
+                log.exception("rpc_failed", method=short, request_id=request_id)
+                base = rpc_status.to_status(internal_status())
+                context.abort_with_status(
+                    _Status(base.code, base.details, (*base.trailing_metadata, (REASON_METADATA_KEY, reason)))
+                )
+                raise
+            finally:
+                elapsed = time.perf_counter() - started
+                RPCS.labels(short, code.name).inc()
+                LATENCY.labels(short).observe(elapsed)
+                log.info(
+                    "rpc", method=short, code=code.name, reason=reason, ms=round(elapsed * 1000, 2),
+                    caller=caller.caller_id if caller else None, request_id=request_id,
+                )
+                _request_id.reset(rid_token)
+
+        return wrapped
+
+
+def _locale_of(request: Any) -> str:
+    if isinstance(request, Iterator):
+        return "zh-CN"
+    ctx = getattr(request, "context", None)
+    locale = getattr(ctx, "locale", "") if ctx is not None else ""
+    return "en" if isinstance(locale, str) and locale.lower().startswith("en") else "zh-CN"

@@ -1,0 +1,41 @@
+"""Which roles may call which RPC. A method missing here is refused (fail closed); a test checks every RPC in
+the contract has an entry."""
+
+from __future__ import annotations
+
+from idverify.domain.callers import Role
+
+A, L, S, R, ADM = Role.APP_BACKEND, Role.LOAN_SERVICE, Role.SUPPORT, Role.RISK_ANALYST, Role.ADMIN
+
+_V = "/idverify.v1.VerificationService/"
+_T = "/idverify.v1.TokenService/"
+_C = "/idverify.v1.CaseService/"
+_AU = "/idverify.v1.AuditService/"
+_F = "/idverify.v1.FaceService/"
+
+ALLOWED: dict[str, frozenset[Role]] = {
+    **{
+        _V + name: frozenset({A})
+        for name in (
+            "StartVerification", "GetVerification", "CancelVerification", "SendOtp", "CheckOtp", "EnrollTotp",
+            "SubmitDocument", "StartLivenessChallenge", "SubmitLivenessFrames", "EnrollFace",
+            "CompleteVerification",
+        )
+    },
+    _T + "GetJwks": frozenset({A, L, S, R, ADM}),
+    _T + "RedeemToken": frozenset({L}),
+    _T + "IntrospectToken": frozenset({L, S, R, ADM}),
+    _T + "RevokeTokens": frozenset({S, ADM}),
+    # Applicants report through the lender's app backend or through support staff.
+    _C + "ReportUnauthorizedApplication": frozenset({A, S}),
+    _C + "GetCase": frozenset({S, R, ADM}),
+    _C + "ResolveCase": frozenset({S, ADM}),
+    _C + "FreezeIdentity": frozenset({A, S, ADM}),
+    _C + "UnfreezeIdentity": frozenset({A, S, ADM}),
+    _AU + "ListAuditEvents": frozenset({R, ADM}),
+    _AU + "VerifyAuditChain": frozenset({R, ADM}),
+    _F + "CompareFaces": frozenset({R, ADM}),
+}
+
+#: Infrastructure services that need no caller identity (load balancers and operators probe them).
+PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")

@@ -1,0 +1,88 @@
+"""Redeeming, inspecting and revoking verification tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from idverify.domain.errors import InvalidArgument, InvalidToken
+from idverify.domain.ports import Clock, TokenBinding, TokenVerifier, VerifiedToken
+from idverify.domain.repositories import UnitOfWork
+from idverify.domain.values import Money
+
+MAX_TOKEN_CHARS = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    token: VerifiedToken
+    redeemed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Introspection:
+    state: str  # active | redeemed | revoked | expired | invalid
+    reason_code: str
+    token: VerifiedToken | None
+
+
+class Tokens:
+    def __init__(self, *, uow: Callable[[], UnitOfWork], clock: Clock, verifier: TokenVerifier) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._verifier = verifier
+
+    def redeem(self, token: str, *, loan_application_id: str, amount: Money, payout_account: str) -> Redemption:
+        """Verify signature, claims and binding, then mark the token used, exactly once.
+
+        Raises ``InvalidToken`` (token_invalid, token_expired, token_binding_mismatch, token_redeemed,
+        token_revoked) and ``InvalidArgument`` for a malformed request. A refused redemption changes nothing.
+        """
+        _check_token_text(token)
+        if not loan_application_id or not payout_account:
+            raise InvalidArgument("binding_missing", "loan_application_id and payout_account are required")
+        now = self._clock.now()
+        binding = TokenBinding(
+            loan_application_id=loan_application_id,
+            amount_value=f"{amount.value:.2f}",
+            currency=amount.currency,
+            payout_account=payout_account,
+        )
+        verified = self._verifier.verify(token, now=now, expected=binding)
+        with self._uow() as uow:
+            uow.tokens.redeem(verified.jti, now)
+        return Redemption(token=verified, redeemed_at=now)
+
+    def introspect(self, token: str) -> Introspection:
+        """Report a token's state without redeeming it. Never raises for a bad token."""
+        try:
+            _check_token_text(token)
+            verified = self._verifier.verify(token, now=self._clock.now(), expected=None)
+        except (InvalidToken, InvalidArgument) as err:
+            state = "expired" if err.code == "token_expired" else "invalid"
+            return Introspection(state=state, reason_code=err.code, token=None)
+        with self._uow() as uow:
+            record = uow.tokens.get(verified.jti)
+        if record is None:
+            return Introspection(state="invalid", reason_code="token_invalid", token=None)
+        if record.revoked_at is not None:
+            return Introspection(state="revoked", reason_code="token_revoked", token=verified)
+        if record.redeemed_at is not None:
+            return Introspection(state="redeemed", reason_code="token_redeemed", token=verified)
+        return Introspection(state="active", reason_code="", token=verified)
+
+    def revoke(self, *, reason: str, jti: str = "", applicant_id: str = "", session_id: str = "") -> int:
+        """Revoke unredeemed tokens selected by exactly one of token id, applicant or session."""
+        with self._uow() as uow:
+            return uow.tokens.revoke(
+                now=self._clock.now(), reason=reason or "revoked", jti=jti, applicant_id=applicant_id,
+                session_id=session_id,
+            )
+
+
+def _check_token_text(token: str) -> None:
+    if not token:
+        raise InvalidArgument("token_missing", "the token is required")
+    if len(token) > MAX_TOKEN_CHARS or not token.isascii():
+        raise InvalidToken("token_invalid", "the token is not valid", internal_reason="oversized or non-ascii")
