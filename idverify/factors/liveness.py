@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
-from typing import Literal
+from typing import Literal, Protocol
 
+from idverify.domain.face import Embedding
 from idverify.domain.ports import Clock, Random
 from idverify.factors.head_pose import HeadPose
 
@@ -91,10 +92,10 @@ class PoseThresholds:
     """
 
     turn_yaw: float = 0.25
-    centre_yaw: float = 0.10
+    centre_yaw: float = 0.12
     up_pitch: float = 0.16
     down_pitch: float = 0.16
-    centre_pitch: float = 0.10
+    centre_pitch: float = 0.12
 
     def __post_init__(self) -> None:
         if not 0 < self.centre_yaw < self.turn_yaw or not 0 < self.centre_pitch < min(self.up_pitch,
@@ -185,7 +186,7 @@ class FrameObservation:
     face_count: int
     mirrored: bool = False
     pose: HeadPose | None = None
-    embedding: tuple[float, ...] | None = None
+    embedding: Embedding | None = None
     landmarks: tuple[float, ...] | None = None
     digest: bytes = b""
     thumbnail: bytes = b""
@@ -194,6 +195,23 @@ class FrameObservation:
     def __repr__(self) -> str:  # never show the embedding or thumbnail
         return (f"FrameObservation(t={self.captured_at_ms}, faces={self.face_count}, pose={self.pose}, "
                 f"pad={self.pad_live_score})")
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedFrame:
+    """One frame as the client sent it: encoded image bytes, capture time (client clock, ms), the challenge nonce,
+    and whether the client mirrored the pixels (a selfie preview shown like a mirror)."""
+
+    image: bytes = field(repr=False)
+    captured_at_ms: int
+    nonce: str = field(repr=False)
+    mirrored: bool = False
+
+
+class FrameObserver(Protocol):
+    """Turns submitted frames into observations (decode, detect, embed, pose, optional PAD), in order."""
+
+    def observe(self, frames: Sequence[SubmittedFrame]) -> list[FrameObservation]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +235,7 @@ class LivenessResult:
     reason_codes: tuple[str, ...]
     per_frame: tuple[FrameVerdict, ...]
     selfie_index: int | None
-    selfie_embedding: tuple[float, ...] | None = field(repr=False)
+    selfie_embedding: Embedding | None = field(repr=False)
     steps_reached: int
     min_similarity: float | None
     pad_ran: bool
@@ -390,13 +408,11 @@ def _similarities(frames: Sequence[FrameObservation], selfie: int | None) -> lis
     return [_cosine(f.embedding, reference) if _one_face(f) and f.embedding else None for f in frames]
 
 
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float | None:
-    if len(a) != len(b) or not a:
+def _cosine(a: Embedding, b: Embedding) -> float | None:
+    try:
+        return a.cosine(b)
+    except ValueError:  # different embedder models: no evidence of the same person
         return None
-    na, nb = math.sqrt(math.fsum(x * x for x in a)), math.sqrt(math.fsum(y * y for y in b))
-    if na == 0.0 or nb == 0.0:
-        return None
-    return math.fsum(x * y for x, y in zip(a, b, strict=True)) / (na * nb)
 
 
 def _pad(frames: Sequence[FrameObservation], policy: PadPolicy | None

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from idverify.domain.face import Embedding
 from idverify.factors.head_pose import estimate_head_pose
 from idverify.factors.liveness import (
     GUIDANCE,
@@ -34,9 +35,9 @@ PERSON_A = (1.0, 0.0, 0.0, 0.0)
 PERSON_B = (0.0, 1.0, 0.0, 0.0)
 
 
-def embedding_of(person: tuple[float, ...], n: int) -> tuple[float, ...]:
+def embedding_of(person: tuple[float, ...], n: int, model_id: str = "test-embedder") -> Embedding:
     """The person's template plus a little per-frame variation (cosine to the template stays above 0.99)."""
-    return tuple(v + 0.01 * ((n * 7 + i * 3) % 5) for i, v in enumerate(person))
+    return Embedding(tuple(v + 0.01 * ((n * 7 + i * 3) % 5) for i, v in enumerate(person)), model_id)
 
 
 def frame(challenge: Challenge, pose: Pose, n: int, *, t_ms: int | None = None, mirrored: bool = False,

@@ -28,11 +28,11 @@ def face_landmarks(yaw_deg: float = 0.0, pitch_deg: float = 0.0, *, roll_deg: fl
     ``pitch_deg`` up (negative: down), as an unmirrored camera sees it, or mirrored when asked."""
     yaw, pitch, roll = math.radians(yaw_deg), math.radians(pitch_deg), math.radians(roll_deg)
     points = []
-    for x, y, z in _MODEL:
+    for mx, my, mz in _MODEL:
         # Turning to the applicant's left brings the nose (z < 0) towards the image's right.
-        x, z = x * math.cos(yaw) - z * math.sin(yaw), x * math.sin(yaw) + z * math.cos(yaw)
+        x, z = mx * math.cos(yaw) - mz * math.sin(yaw), mx * math.sin(yaw) + mz * math.cos(yaw)
         # Chin up brings the nose towards the eyes (smaller y).
-        y = y * math.cos(pitch) + z * math.sin(pitch)
+        y = my * math.cos(pitch) + z * math.sin(pitch)
         x, y = x * math.cos(roll) - y * math.sin(roll), x * math.sin(roll) + y * math.cos(roll)
         if mirrored:
             x = -x

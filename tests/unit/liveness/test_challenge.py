@@ -45,7 +45,8 @@ def test_nonce_is_128_bits_of_hex_from_the_injected_random() -> None:
     a = start_challenge("s", FixedClock(), SeededRandom(1), CONFIG)
     again = start_challenge("s", FixedClock(), SeededRandom(1), CONFIG)
     b = start_challenge("s", FixedClock(), SeededRandom(2), CONFIG)
-    assert len(a.nonce) == 32 and int(a.nonce, 16) >= 0
+    assert len(a.nonce) == 32
+    assert int(a.nonce, 16) >= 0
     assert a.nonce == again.nonce
     assert a.nonce != b.nonce
 
@@ -66,8 +67,10 @@ def test_every_step_carries_guidance_in_chinese_and_english() -> None:
             assert all(text.strip() for text in step.guidance.values())
     texts = {step.pose: step.guidance for seed in range(50)
              for step in start_challenge("s", FixedClock(), SeededRandom(seed), CONFIG).steps}
-    assert "左" in texts[Pose.LEFT]["zh-CN"] and "left" in texts[Pose.LEFT]["en"]
-    assert "右" in texts[Pose.RIGHT]["zh-CN"] and "right" in texts[Pose.RIGHT]["en"]
+    assert "左" in texts[Pose.LEFT]["zh-CN"]
+    assert "left" in texts[Pose.LEFT]["en"]
+    assert "右" in texts[Pose.RIGHT]["zh-CN"]
+    assert "right" in texts[Pose.RIGHT]["en"]
 
 
 @pytest.mark.parametrize("changes", [

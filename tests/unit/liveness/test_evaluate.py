@@ -39,13 +39,17 @@ def codes(frames: list, config: LivenessConfig = CONFIG, pad: PadPolicy | None =
 def test_a_complete_submission_passes_and_its_last_frontal_frame_is_the_selfie() -> None:
     frames = submission(CHALLENGE)
     result = evaluate(CHALLENGE, frames, NOW, config=CONFIG)
-    assert result.passed and result.reason_codes == () and result.primary_reason is None
+    assert result.passed
+    assert result.reason_codes == ()
+    assert result.primary_reason is None
     assert [v.pose for v in result.per_frame] == [C, L, C, U, C, R, C]
     assert result.selfie_index == len(frames) - 1
     assert result.selfie_embedding == frames[-1].embedding
     assert result.steps_reached == 4
-    assert result.min_similarity is not None and result.min_similarity > 0.99
-    assert result.pad_ran is False and result.aggregate_score is None
+    assert result.min_similarity is not None
+    assert result.min_similarity > 0.99
+    assert result.pad_ran is False
+    assert result.aggregate_score is None
 
 
 def test_mirrored_frames_pass_when_the_client_says_so_and_fail_when_it_does_not() -> None:
@@ -183,7 +187,8 @@ def test_a_frame_of_another_person_fails() -> None:
     frames = with_frame(submission(CHALLENGE), 3, embedding=embedding_of(PERSON_B, 3))
     result = evaluate(CHALLENGE, frames, NOW, config=CONFIG)
     assert result.reason_codes == (LivenessReason.IDENTITY_CHANGED,)
-    assert result.per_frame[3].similarity is not None and result.per_frame[3].similarity < 0.4
+    assert result.per_frame[3].similarity is not None
+    assert result.per_frame[3].similarity < 0.4
 
 
 def test_a_selfie_of_another_person_after_the_turns_fails() -> None:
@@ -212,7 +217,8 @@ def with_pad(scores: list[float | None]) -> list:  # type: ignore[type-arg]
 def test_pad_scores_above_the_threshold_pass_and_the_result_says_pad_ran() -> None:
     result = evaluate(CHALLENGE, with_pad([0.9, 0.8, 0.95, 0.9, 0.9, 0.85, 0.99]), NOW, config=CONFIG,
                       pad=PadPolicy(threshold=0.5, required=True))
-    assert result.passed and result.pad_ran
+    assert result.passed
+    assert result.pad_ran
     assert result.aggregate_score == pytest.approx(0.8)
 
 
@@ -227,7 +233,8 @@ def test_mean_aggregate_tolerates_one_weak_frame_unless_it_is_below_the_floor() 
     frames = with_pad([0.9, 0.8, 0.4, 0.9, 0.9, 0.85, 0.99])
     mean = PadPolicy(threshold=0.5, required=True, aggregate="mean")
     result = evaluate(CHALLENGE, frames, NOW, config=CONFIG, pad=mean)
-    assert result.passed and result.per_frame[2].pad_flagged
+    assert result.passed
+    assert result.per_frame[2].pad_flagged
     assert codes(frames, pad=replace(mean, frame_floor=0.45)) == (LivenessReason.PAD_ATTACK_SUSPECTED,)
     low = with_pad([0.3, 0.3, 0.4, 0.3, 0.9, 0.3, 0.3])
     assert codes(low, pad=mean) == (LivenessReason.PAD_ATTACK_SUSPECTED,)
@@ -243,7 +250,9 @@ def test_required_pad_without_scores_fails_as_unavailable() -> None:
 def test_optional_pad_without_scores_passes_on_the_active_check_and_says_pad_did_not_run() -> None:
     result = evaluate(CHALLENGE, submission(CHALLENGE), NOW, config=CONFIG,
                       pad=PadPolicy(threshold=0.5, required=False))
-    assert result.passed and result.pad_ran is False and result.aggregate_score is None
+    assert result.passed
+    assert result.pad_ran is False
+    assert result.aggregate_score is None
 
 
 def test_all_failures_are_recorded_in_check_order_and_the_first_is_primary() -> None:
@@ -258,7 +267,8 @@ def test_all_failures_are_recorded_in_check_order_and_the_first_is_primary() -> 
 def test_no_frames_at_all_fail_on_count_and_sequence() -> None:
     result = evaluate(CHALLENGE, [], NOW, config=CONFIG)
     assert result.reason_codes == (LivenessReason.FRAME_COUNT, LivenessReason.POSE_SEQUENCE)
-    assert result.selfie_index is None and result.selfie_embedding is None
+    assert result.selfie_index is None
+    assert result.selfie_embedding is None
 
 
 @pytest.mark.parametrize(("yaw", "pitch", "mirrored", "expected"), [
@@ -269,3 +279,8 @@ def test_no_frames_at_all_fail_on_count_and_sequence() -> None:
 ])
 def test_pose_classes(yaw: float, pitch: float, mirrored: bool, expected: Pose | None) -> None:
     assert classify_pose(HeadPose(yaw=yaw, pitch=pitch), mirrored, PoseThresholds()) is expected
+
+
+def test_embeddings_from_another_model_cannot_prove_identity() -> None:
+    frames = with_frame(submission(CHALLENGE), 2, embedding=embedding_of((1.0, 0.0, 0.0, 0.0), 2, "other-model"))
+    assert codes(frames) == (LivenessReason.IDENTITY_CHANGED,)

@@ -43,7 +43,8 @@ def test_chin_up_gives_positive_pitch_and_bowing_gives_negative_pitch(degrees: f
     down = estimate_head_pose(face_landmarks(pitch_deg=-degrees))
     assert up.pitch == pytest.approx(NOSE_DEPTH * math.tan(math.radians(degrees)), rel=1e-6)
     assert down.pitch == pytest.approx(-up.pitch, rel=1e-6)
-    assert abs(up.yaw) < 1e-9 and abs(down.yaw) < 1e-9
+    assert abs(up.yaw) < 1e-9
+    assert abs(down.yaw) < 1e-9
 
 
 def test_pose_does_not_depend_on_image_roll_scale_or_position() -> None:
