@@ -21,10 +21,11 @@ from idverify.domain.callers import Role
 from idverify.domain.policy import Policy, PolicyError
 from idverify.domain.ports import Clock, Random, SystemClock, SystemRandom
 from idverify.domain.values import Factor
-from idverify.privacy.cipher import FieldCipher, FieldContext
+from idverify.privacy.cipher import FieldCipher
 from idverify.privacy.keys import ConfigKeyProvider
 from idverify.storage import migrate
 from idverify.storage.engine import make_engine
+from idverify.storage.sealing import SealedFields
 from idverify.storage.unit_of_work import SqlUnitOfWork
 from idverify.tokens.issuer import JwsTokenIssuer
 from idverify.tokens.keys import KeyRing
@@ -43,24 +44,6 @@ from idverify.usecases.verification import Verifications
 log = structlog.get_logger("idverify.app")
 
 DEV_SECRETS_FILE = "dev-secrets.toml"
-
-
-class SealedFields:
-    """``FieldProtector`` over the AES-GCM ``FieldCipher``; ``aad`` is "table.column.row_id"."""
-
-    def __init__(self, cipher: FieldCipher) -> None:
-        self._cipher = cipher
-
-    def seal(self, value: str, aad: str) -> bytes:
-        return self._cipher.encrypt(value, _context(aad))
-
-    def unseal(self, sealed: bytes, aad: str) -> str:
-        return self._cipher.decrypt_text(sealed, _context(aad))
-
-
-def _context(aad: str) -> FieldContext:
-    table, column, row_id = aad.split(".", 2)
-    return FieldContext(table=table, column=column, row_id=row_id)
 
 
 def ensure_dev_secrets(settings: Settings, random: Random) -> Settings:

@@ -31,3 +31,134 @@ class SeededRandom:
 
     def randbelow(self, n: int) -> int:
         return self._rng.randrange(n)
+
+
+class InMemoryUnitOfWork:
+    """A unit of work over dicts, with commit/rollback by copying: enough to test use cases without I/O."""
+
+    def __init__(self, store: "InMemoryStore") -> None:
+        self._store = store
+
+    def __enter__(self) -> "InMemoryUnitOfWork":
+        import copy
+
+        self._snapshot = copy.deepcopy((self._store.sessions, self._store.secrets, self._store.tokens))
+        self.sessions = _Sessions(self._store)
+        self.tokens = _Tokens(self._store)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        if exc_type is not None:
+            self._store.sessions, self._store.secrets, self._store.tokens = self._snapshot
+
+
+class InMemoryStore:
+    def __init__(self) -> None:
+        self.sessions: dict = {}
+        self.secrets: dict = {}
+        self.tokens: dict = {}
+
+    def uow(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self)
+
+
+class _Sessions:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    def add(self, session, secrets) -> None:  # type: ignore[no-untyped-def]
+        from idverify.domain.errors import AlreadyExists
+
+        if session.session_id in self._s.sessions:
+            raise AlreadyExists("verification_already_open")
+        self._s.sessions[session.session_id] = session
+        self._s.secrets[session.session_id] = secrets
+
+    def get(self, session_id):  # type: ignore[no-untyped-def]
+        from idverify.domain.errors import NotFound
+
+        if session_id not in self._s.sessions:
+            raise NotFound("session_not_found")
+        return self._s.sessions[session_id]
+
+    def find_open(self, applicant_id, loan_application_id):  # type: ignore[no-untyped-def]
+        for s in self._s.sessions.values():
+            if (s.context.applicant_id, s.context.loan_application_id) == (applicant_id, loan_application_id) and (
+                s.status.value in {"created", "in_progress"}
+            ):
+                return s
+        return None
+
+    def find_by_reference(self, reference):  # type: ignore[no-untyped-def]
+        return next((s for s in self._s.sessions.values() if s.reference == reference), None)
+
+    def update(self, session):  # type: ignore[no-untyped-def]
+        from dataclasses import replace
+
+        from idverify.domain.errors import Aborted
+
+        if self._s.sessions[session.session_id].version != session.version:
+            raise Aborted("concurrent_update")
+        new = replace(session, version=session.version + 1)
+        self._s.sessions[session.session_id] = new
+        return new
+
+    def secrets(self, session_id):  # type: ignore[no-untyped-def]
+        return self._s.secrets[session_id]
+
+
+class _Tokens:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    def add(self, record) -> None:  # type: ignore[no-untyped-def]
+        self._s.tokens[record.jti] = record
+
+    def get(self, jti):  # type: ignore[no-untyped-def]
+        return self._s.tokens.get(jti)
+
+    def redeem(self, jti, now):  # type: ignore[no-untyped-def]
+        from dataclasses import replace
+
+        from idverify.domain.errors import InvalidToken
+
+        record = self._s.tokens.get(jti)
+        if record is None:
+            raise InvalidToken("token_invalid")
+        if record.revoked_at is not None:
+            raise InvalidToken("token_revoked")
+        if record.redeemed_at is not None:
+            raise InvalidToken("token_redeemed")
+        self._s.tokens[jti] = replace(record, redeemed_at=now)
+        return self._s.tokens[jti]
+
+    def revoke(self, *, now, reason, jti="", applicant_id="", session_id=""):  # type: ignore[no-untyped-def]
+        from dataclasses import replace
+
+        count = 0
+        for key, r in list(self._s.tokens.items()):
+            if r.redeemed_at or r.revoked_at or r.expires_at <= now:
+                continue
+            if (jti and r.jti == jti) or (applicant_id and r.applicant_id == applicant_id) or (
+                session_id and r.session_id == session_id
+            ):
+                self._s.tokens[key] = replace(r, revoked_at=now, revoke_reason=reason)
+                count += 1
+        return count
+
+
+class RecordingIssuer:
+    """A token issuer that records what it was asked to sign and returns an opaque token."""
+
+    def __init__(self, clock: FixedClock, ttl_s: int = 600) -> None:
+        self.calls: list[dict] = []
+        self._clock = clock
+        self._ttl = ttl_s
+
+    def issue(self, **kwargs):  # type: ignore[no-untyped-def]
+        from idverify.domain.ports import IssuedToken
+
+        self.calls.append(kwargs)
+        now = kwargs["now"]
+        return IssuedToken(token=f"tok-{len(self.calls)}", jti=f"jti-{len(self.calls)}", issued_at=now,
+                           expires_at=now + timedelta(seconds=self._ttl))

@@ -79,7 +79,7 @@ class Policy:
             raise PolicyError(f"session_ttl_s must be between {MIN_TTL_S} and {MAX_TTL_S}")
         if not self.base:
             raise PolicyError("base must name at least one factor")
-        missing = self.mentioned() - set(available)
+        missing = set(self.mentioned() - set(available))
         if self.enrolled_face and Factor.LIVENESS not in self.mentioned():
             missing.discard(Factor.FACE_MATCH_ENROLLED)
         if missing:

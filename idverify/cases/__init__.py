@@ -1,0 +1,1 @@
+"""Disputes ("I never applied"), identity freezes and maker-checker approvals."""

@@ -1,0 +1,1 @@
+"""Factor rules, one module per factor. Standard library only."""

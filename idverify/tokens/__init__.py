@@ -1,0 +1,1 @@
+"""Verification tokens: key ring, issuer and the server-side verifier."""

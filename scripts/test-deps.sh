@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Everything the test suite needs beyond the Python packages: system fonts for the synthetic documents,
+# Stoplight Prism for the Twilio contract tests, buf and hadolint lint runs, and the passive-liveness models
+# built from ../shared. Each step is idempotent and fast when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for step in scripts/install-fonts.sh scripts/prism.sh scripts/build-pad.sh; do
+  if [ -f "$step" ]; then
+    echo "== $step"
+    bash "$step" install
+  fi
+done
+echo "== buf lint"
+if [ ! -x .cache/buf/node_modules/.bin/buf ]; then
+  mkdir -p .cache/buf
+  (cd .cache/buf && npm install --silent --no-audit --no-fund @bufbuild/buf@1.75.0 >/dev/null)
+fi
+.cache/buf/node_modules/.bin/buf lint
+echo "== hadolint"
+.venv/bin/hadolint Dockerfile

@@ -1,0 +1,149 @@
+"""Sessions and tokens on SQLite and the real PostgreSQL: round trips, optimistic concurrency, encryption at rest,
+and single-use redemption under concurrent callers."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+import idverify.storage.tables  # noqa: F401 - registers every table for the engine fixture
+from idverify.domain.errors import Aborted, AlreadyExists, InvalidToken, NotFound
+from idverify.domain.repositories import SessionSecrets, TokenRecord
+from idverify.domain.session import Status, VerificationSession
+from idverify.domain.values import ApplicationContext, Factor, FactorResult, Money, Outcome
+from idverify.privacy.cipher import FieldCipher
+from idverify.privacy.keys import ConfigKeyProvider
+from idverify.storage.sealing import SealedFields
+from idverify.storage.tables_sessions import verification_sessions
+from idverify.storage.unit_of_work import SqlUnitOfWork
+from tests.fakes import FixedClock
+
+PHONE = "+8613800138000"
+
+
+@pytest.fixture
+def uow(engine: Engine):  # type: ignore[no-untyped-def]
+    keys = ConfigKeyProvider(data_keys={"t1": b"k" * 32}, active_kid="t1", index_key=b"i" * 32)
+    protector = SealedFields(FieldCipher(keys))
+    return lambda: SqlUnitOfWork(engine, protector)
+
+
+def a_session(clock: FixedClock, sid: str = "vs_1", ref: str = "AAAAA-BBBBB", loan: str = "L-1") -> VerificationSession:
+    context = ApplicationContext.create(applicant_id="acct-1", loan_application_id=loan,
+                                        amount=Money.parse("12000.50", "CNY"), device_id="d", client_ip="10.0.0.1",
+                                        locale="en")
+    return VerificationSession(session_id=sid, reference=ref, context=context, status=Status.CREATED,
+                               required=(Factor.SMS_OTP, Factor.LIVENESS), created_at=clock.now(),
+                               expires_at=clock.now() + timedelta(minutes=15))
+
+
+def test_a_session_round_trips_with_its_results_and_secrets(uow, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock()
+    with uow() as u:
+        u.sessions.add(a_session(clock), SessionSecrets(phone_e164=PHONE, payout_account="6222-01"))
+    with uow() as u:
+        s = u.sessions.get("vs_1")
+        s = u.sessions.update(s.record(FactorResult(Factor.SMS_OTP, Outcome.PASSED, "ok", clock.now(), 0.5, 0.4,
+                                                    "m1"), clock.now()))
+    with uow() as u:
+        back = u.sessions.get("vs_1")
+        assert back == s
+        assert back.context.amount == Money.parse("12000.50", "CNY")
+        assert back.results[0].at == clock.now()
+        assert u.sessions.secrets("vs_1").phone_e164 == PHONE
+        assert u.sessions.find_by_reference("AAAAA-BBBBB") == back
+        assert u.sessions.find_open("acct-1", "L-1") == back
+    with engine.connect() as conn:
+        sealed = conn.execute(select(verification_sessions.c.phone_sealed)).scalar_one()
+    assert PHONE.encode() not in sealed and b"13800138000" not in sealed
+
+
+def test_a_stale_update_is_refused_so_two_replicas_cannot_both_move_a_session(uow) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock()
+    with uow() as u:
+        u.sessions.add(a_session(clock), SessionSecrets())
+    with uow() as u:
+        stale = u.sessions.get("vs_1")
+    with uow() as u:
+        u.sessions.update(stale.cancel(clock.now()))
+    with pytest.raises(Aborted), uow() as u:
+        u.sessions.update(stale.record(FactorResult(Factor.SMS_OTP, Outcome.PASSED, "ok", clock.now()), clock.now()))
+    with uow() as u:
+        assert u.sessions.get("vs_1").status is Status.CANCELLED
+
+
+def test_only_one_open_session_per_loan_application(uow) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock()
+    with uow() as u:
+        u.sessions.add(a_session(clock), SessionSecrets())
+    with pytest.raises(AlreadyExists), uow() as u:
+        u.sessions.add(a_session(clock, sid="vs_2", ref="CCCCC-DDDDD"), SessionSecrets())
+    with uow() as u:
+        first = u.sessions.get("vs_1")
+        u.sessions.update(first.cancel(clock.now()))
+        u.sessions.add(a_session(clock, sid="vs_2", ref="CCCCC-DDDDD"), SessionSecrets())
+    with uow() as u, pytest.raises(NotFound):
+        u.sessions.get("vs_missing")
+
+
+def test_a_rolled_back_unit_of_work_leaves_nothing(uow) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock()
+    with pytest.raises(RuntimeError), uow() as u:
+        u.sessions.add(a_session(clock), SessionSecrets())
+        raise RuntimeError("boom")
+    with uow() as u, pytest.raises(NotFound):
+        u.sessions.get("vs_1")
+
+
+def _issue(uow, clock: FixedClock, jti: str = "j1", applicant: str = "acct-1") -> None:  # type: ignore[no-untyped-def]
+    with uow() as u:
+        if u.sessions.find_by_reference("AAAAA-BBBBB") is None:
+            u.sessions.add(a_session(clock), SessionSecrets())
+        u.tokens.add(TokenRecord(jti=jti, session_id="vs_1", applicant_id=applicant, issued_at=clock.now(),
+                                 expires_at=clock.now() + timedelta(minutes=10)))
+
+
+def test_concurrent_redemptions_of_one_token_succeed_exactly_once(uow) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock()
+    _issue(uow, clock)
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def redeem() -> None:
+        barrier.wait()
+        try:
+            with uow() as u:
+                u.tokens.redeem("j1", clock.now())
+            result = "ok"
+        except InvalidToken as err:
+            result = err.code
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=redeem) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok"] + ["token_redeemed"] * 7
+
+
+def test_revocation_by_applicant_stops_redemption_and_spares_redeemed_tokens(uow) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock()
+    _issue(uow, clock, "j1")
+    _issue(uow, clock, "j2")
+    with uow() as u:
+        u.tokens.redeem("j2", clock.now())
+    with uow() as u:
+        assert u.tokens.revoke(now=clock.now(), reason="dispute", applicant_id="acct-1") == 1
+    with pytest.raises(InvalidToken) as err, uow() as u:
+        u.tokens.redeem("j1", clock.now())
+    assert err.value.code == "token_revoked"
+    with uow() as u:
+        assert replace(u.tokens.get("j2")).redeemed_at == clock.now()
+        assert u.tokens.get("j2").revoked_at is None
