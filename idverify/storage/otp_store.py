@@ -1,0 +1,238 @@
+"""SQL stores of the one-time-code factors (SQLAlchemy Core, SQLite and PostgreSQL).
+
+Every state change is one conditional statement whose RETURNING says whether it happened, so two replicas racing on
+the same code cannot both burn the last attempt or both consume it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Engine, and_, delete, func, select, update
+
+from idverify.domain.errors import Unavailable
+from idverify.factors.otp import Challenge, ChallengeStatus
+from idverify.factors.totp import TotpRecord
+from idverify.storage.counters import dialect_insert
+from idverify.storage.tables_otp import otp_challenges, totp_credentials
+
+_C = otp_challenges.c
+_VISIBLE = (ChallengeStatus.PENDING, ChallengeStatus.USED, ChallengeStatus.SUPERSEDED)
+
+
+class SqlOtpStore:
+    """Codes of verification sessions (satisfies ``otp.OtpStore``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create(self, challenge: Challenge) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                otp_challenges.insert().values(
+                    challenge_id=challenge.challenge_id,
+                    session_id=challenge.session_id,
+                    applicant_id=challenge.applicant_id,
+                    channel="sms",
+                    context_digest=challenge.context_digest,
+                    code_digest=challenge.code_digest,
+                    phone_hash=challenge.phone_hash,
+                    phone_masked=challenge.phone_masked,
+                    status=challenge.status.value,
+                    attempts=challenge.attempts,
+                    max_attempts=challenge.max_attempts,
+                    created_at=challenge.created_at,
+                    expires_at=challenge.expires_at,
+                )
+            )
+
+    def activate(self, challenge_id: str, session_id: str, provider_message_id: str) -> None:
+        next_seq = (
+            select(func.coalesce(func.max(_C.sent_seq), 0) + 1)
+            .where(_C.session_id == session_id)
+            .scalar_subquery()
+        )
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(otp_challenges)
+                .where(
+                    _C.session_id == session_id,
+                    _C.status == ChallengeStatus.PENDING.value,
+                    _C.challenge_id != challenge_id,
+                )
+                .values(status=ChallengeStatus.SUPERSEDED.value)
+            )
+            conn.execute(
+                update(otp_challenges)
+                .where(_C.challenge_id == challenge_id, _C.status == ChallengeStatus.SENDING.value)
+                .values(
+                    status=ChallengeStatus.PENDING.value,
+                    provider_message_id=provider_message_id[:64],
+                    sent_seq=next_seq,
+                )
+            )
+
+    def mark_failed(self, challenge_id: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(otp_challenges)
+                .where(_C.challenge_id == challenge_id, _C.status == ChallengeStatus.SENDING.value)
+                .values(status=ChallengeStatus.FAILED.value)
+            )
+
+    def latest(self, session_id: str) -> Challenge | None:
+        stmt = (
+            select(otp_challenges)
+            .where(_C.session_id == session_id, _C.status.in_([s.value for s in _VISIBLE]))
+            .order_by(_C.sent_seq.desc(), _C.created_at.desc(), _C.challenge_id.desc())
+            .limit(1)
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(stmt).first()
+        return None if row is None else _challenge(row._mapping)
+
+    def burn_attempt(self, challenge_id: str, now: datetime) -> int | None:
+        stmt = (
+            update(otp_challenges)
+            .where(
+                and_(
+                    _C.challenge_id == challenge_id,
+                    _C.status == ChallengeStatus.PENDING.value,
+                    _C.attempts < _C.max_attempts,
+                    _C.expires_at > now,
+                )
+            )
+            .values(attempts=_C.attempts + 1)
+            .returning(_C.attempts)
+        )
+        with self._engine.begin() as conn:
+            used = conn.execute(stmt).scalar()
+        return None if used is None else int(used)
+
+    def consume(self, challenge_id: str, now: datetime) -> bool:
+        stmt = (
+            update(otp_challenges)
+            .where(_C.challenge_id == challenge_id, _C.status == ChallengeStatus.PENDING.value)
+            .values(status=ChallengeStatus.USED.value, used_at=now)
+            .returning(_C.challenge_id)
+        )
+        with self._engine.begin() as conn:
+            return conn.execute(stmt).first() is not None
+
+    def purge(self, before: datetime) -> int:
+        """Delete codes that expired before ``before`` (retention); returns how many."""
+        with self._engine.begin() as conn:
+            rows = conn.execute(
+                delete(otp_challenges).where(_C.expires_at < before).returning(_C.challenge_id)
+            ).all()
+        return len(rows)
+
+
+def _challenge(row: Any) -> Challenge:
+    return Challenge(
+        challenge_id=row["challenge_id"],
+        session_id=row["session_id"],
+        applicant_id=row["applicant_id"],
+        context_digest=bytes(row["context_digest"]),
+        code_digest=bytes(row["code_digest"]),
+        phone_hash=bytes(row["phone_hash"]),
+        phone_masked=row["phone_masked"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        attempts=int(row["attempts"]),
+        max_attempts=int(row["max_attempts"]),
+        status=ChallengeStatus(row["status"]),
+    )
+
+
+_T = totp_credentials.c
+_SEAL_VERSION = b"\x01"
+
+
+def _aad(applicant_id: str) -> bytes:
+    return b"idverify/totp-secret/v1|" + applicant_id.encode("utf-8")
+
+
+class SqlTotpStore:
+    """TOTP authenticators (satisfies ``totp.TotpStore``). Secrets are sealed with AES-256-GCM under ``secret_key``
+    with the applicant id as associated data, so a sealed secret copied to another applicant's row does not open."""
+
+    def __init__(self, engine: Engine, secret_key: bytes) -> None:
+        if len(secret_key) != 32:
+            raise ValueError("the TOTP secret key must be 32 bytes (AES-256)")
+        self._engine = engine
+        self._aead = AESGCM(secret_key)
+
+    def _seal(self, applicant_id: str, secret: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return _SEAL_VERSION + nonce + self._aead.encrypt(nonce, secret, _aad(applicant_id))
+
+    def _open(self, applicant_id: str, sealed: bytes) -> bytes:
+        if sealed[:1] != _SEAL_VERSION:
+            raise Unavailable("totp_store_unreadable", "a stored authenticator cannot be read")
+        try:
+            return self._aead.decrypt(sealed[1:13], sealed[13:], _aad(applicant_id))
+        except InvalidTag:
+            raise Unavailable(
+                "totp_store_unreadable",
+                "a stored authenticator cannot be read",
+                internal_reason="AES-GCM tag mismatch: wrong key or altered row",
+            ) from None
+
+    def add(self, record: TotpRecord, now: datetime) -> bool:
+        stmt = (
+            dialect_insert(self._engine, totp_credentials)
+            .values(
+                applicant_id=record.applicant_id,
+                sealed_secret=self._seal(record.applicant_id, record.secret),
+                digits=record.digits,
+                period_s=record.period_s,
+                algorithm=record.algorithm,
+                last_counter=None,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[_T.applicant_id])
+            .returning(_T.applicant_id)
+        )
+        with self._engine.begin() as conn:
+            return conn.execute(stmt).first() is not None
+
+    def get(self, applicant_id: str) -> TotpRecord | None:
+        stmt = select(totp_credentials).where(_T.applicant_id == applicant_id)
+        with self._engine.connect() as conn:
+            row = conn.execute(stmt).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return TotpRecord(
+            applicant_id=m["applicant_id"],
+            secret=self._open(m["applicant_id"], bytes(m["sealed_secret"])),
+            digits=int(m["digits"]),
+            period_s=int(m["period_s"]),
+            algorithm=m["algorithm"],
+            last_counter=None if m["last_counter"] is None else int(m["last_counter"]),
+        )
+
+    def advance(self, applicant_id: str, counter: int) -> bool:
+        stmt = (
+            update(totp_credentials)
+            .where(
+                _T.applicant_id == applicant_id,
+                (_T.last_counter.is_(None)) | (_T.last_counter < counter),
+            )
+            .values(last_counter=counter)
+            .returning(_T.applicant_id)
+        )
+        with self._engine.begin() as conn:
+            return conn.execute(stmt).first() is not None
+
+    def remove(self, applicant_id: str) -> bool:
+        with self._engine.begin() as conn:
+            rows = conn.execute(
+                delete(totp_credentials).where(_T.applicant_id == applicant_id).returning(_T.applicant_id)
+            ).all()
+        return bool(rows)
