@@ -62,8 +62,8 @@ class SqlSignalStore:
         spread, shared = rules.identity_spread, rules.shared_device
         return Signals(
             at=now,
-            phones_per_identity=self._distinct(conn, obs.c.phone_key, obs.c.identity_key, s.identity_key, now - spread.window),
-            devices_per_identity=self._distinct(conn, obs.c.device_key, obs.c.identity_key, s.identity_key, now - spread.window),
+            phones_per_identity=self._distinct(conn, obs.c.phone_key, s.identity_key, now - spread.window),
+            devices_per_identity=self._distinct(conn, obs.c.device_key, s.identity_key, now - spread.window),
             identities_per_device=self._identities(conn, obs.c.device_key, s.device_key, now - shared.device_window),
             identities_per_ip=self._identities(conn, obs.c.ip_key, s.ip_key, now - shared.ip_window),
             failed_factors=self._count(
@@ -89,12 +89,13 @@ class SqlSignalStore:
         )
 
     @staticmethod
-    def _distinct(
-        conn: Connection, counted: ColumnElement[str], keyed: ColumnElement[str], key: str | None, since: datetime
-    ) -> int:
-        if key is None:
+    def _distinct(conn: Connection, counted: ColumnElement[str], identity_key: str | None, since: datetime) -> int:
+        """Distinct phones or devices seen with one ID number."""
+        if identity_key is None:
             return 0
-        query = select(func.count(func.distinct(counted))).where(keyed == key, counted.is_not(None), obs.c.at >= since)
+        query = select(func.count(func.distinct(counted))).where(
+            obs.c.identity_key == identity_key, counted.is_not(None), obs.c.at >= since
+        )
         return int(conn.execute(query).scalar_one())
 
     @staticmethod

@@ -48,7 +48,9 @@ def _count(engine: Engine) -> int:
 def test_intact_chain_verifies(engine: Engine) -> None:
     _fill(engine, 10)
     report = verify_chain(engine, KEYS)
-    assert report.ok and report.entries_checked == 10 and report.problem is None
+    assert report.ok
+    assert report.entries_checked == 10
+    assert report.problem is None
 
 
 def test_empty_chain_verifies(engine: Engine) -> None:
@@ -57,9 +59,14 @@ def test_empty_chain_verifies(engine: Engine) -> None:
 
 def test_append_in_rolled_back_transaction_leaves_no_entry(engine: Engine) -> None:
     _fill(engine, 2)
-    with pytest.raises(RuntimeError), engine.begin() as conn:
-        _log().append(conn, _entry(99))
-        raise RuntimeError("the action failed")
+
+    def failing_action() -> None:
+        with engine.begin() as conn:
+            _log().append(conn, _entry(99))
+            raise RuntimeError("the action failed")
+
+    with pytest.raises(RuntimeError):
+        failing_action()
     assert _count(engine) == 2
     _fill(engine, 1)
     assert verify_chain(engine, KEYS).ok
@@ -77,7 +84,7 @@ def test_eight_concurrent_appenders_yield_one_unbroken_chain(engine: Engine) -> 
     def worker() -> None:
         try:
             _fill(engine, 6, log)
-        except Exception as exc:  # noqa: BLE001 - surfaced below; a thread's exception is otherwise lost
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
@@ -87,7 +94,8 @@ def test_eight_concurrent_appenders_yield_one_unbroken_chain(engine: Engine) -> 
         t.join()
     assert errors == []
     report = verify_chain(engine, KEYS)
-    assert report.ok and report.entries_checked == 48
+    assert report.ok
+    assert report.entries_checked == 48
     with engine.connect() as conn:
         seqs = conn.execute(select(tables_audit.audit_entries.c.seq).order_by("seq")).scalars().all()
     assert seqs == list(range(1, 49))

@@ -50,7 +50,7 @@ def receiver() -> Iterator[Receiver]:
             self.send_response(state.status)
             self.end_headers()
 
-        def log_message(self, format: str, *args: object) -> None:
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's signature
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -119,7 +119,8 @@ def test_log_sink_writes_the_alert(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="idverify.risk.alerts"):
         LogAlertSink().send(ALERT)
     [record] = caplog.records
-    assert record.getMessage() == "risk_alert" and record.__dict__["risk_alert"]["outcome"] == "review"
+    assert record.getMessage() == "risk_alert"
+    assert record.__dict__["risk_alert"]["outcome"] == "review"
 
 
 def _review_event(n: int) -> RiskEvent:

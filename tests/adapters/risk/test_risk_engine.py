@@ -87,7 +87,8 @@ def test_one_id_number_with_many_phones_is_flagged(engine: Engine, risk: RiskEng
 def test_one_device_with_many_identities_is_flagged(engine: Engine, risk: RiskEngine) -> None:
     decisions = [_start(engine, risk, _subject(n, device="farm-phone")) for n in range(3)]
     assert decisions[1].outcome == "allow"
-    assert decisions[2].reason_codes == ("device_many_identities",) and decisions[2].outcome == "step_up"
+    assert decisions[2].reason_codes == ("device_many_identities",)
+    assert decisions[2].outcome == "step_up"
 
 
 def test_one_ip_with_many_identities_is_flagged(engine: Engine, risk: RiskEngine, clock: FixedClock) -> None:
@@ -118,7 +119,8 @@ def test_new_device_for_a_verified_account_is_flagged(engine: Engine, risk: Risk
     clock.advance(days=3)
     assert _start(engine, risk, usual).reason_codes == ()
     decision = _start(engine, risk, _subject(1, device="attacker-phone"))
-    assert decision.reason_codes == ("new_device_known_account",) and decision.outcome == "step_up"
+    assert decision.reason_codes == ("new_device_known_account",)
+    assert decision.outcome == "step_up"
 
 
 def test_sim_swap_flag_on_a_new_device_goes_to_review(engine: Engine, risk: RiskEngine) -> None:
@@ -137,7 +139,8 @@ def test_night_burst_is_flagged_at_night_and_not_by_day(engine: Engine, risk: Ri
     for n in range(6):
         night_clock.advance(minutes=1)
         night.append(_start(engine, at_night, _subject(n)))
-    assert "night_burst" not in night[4].reason_codes and "night_burst" in night[5].reason_codes
+    assert "night_burst" not in night[4].reason_codes
+    assert "night_burst" in night[5].reason_codes
     day = [_start(engine, risk, _subject(100 + n)) for n in range(6)]
     assert all("night_burst" not in d.reason_codes for d in day)
 

@@ -43,7 +43,7 @@ def test_sealed_hash_matches_recomputation_and_links_to_previous() -> None:
 
 
 @pytest.mark.parametrize(
-    "field,value",
+    ("field", "value"),
     [("outcome", "refused"), ("object_id", "ses_2"), ("seq", 2), ("details_json", "{}"), ("prev_hash", "1" * 64)],
 )
 def test_changing_any_field_changes_the_hash(field: str, value: Any) -> None:
@@ -73,7 +73,8 @@ def test_details_with_personal_data_are_refused(details: dict[str, object]) -> N
     with pytest.raises(InvalidArgument) as err:
         check_details(details)
     assert err.value.code == "audit_details_personal_data"
-    assert "13800138000" not in str(err.value) and "1949" not in str(err.value)
+    assert "13800138000" not in str(err.value)
+    assert "1949" not in str(err.value)
 
 
 def test_details_with_ids_codes_and_scores_are_accepted() -> None:

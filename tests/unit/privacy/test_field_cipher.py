@@ -69,7 +69,8 @@ def test_old_ciphertext_decrypts_after_rotation_and_rotates_to_the_active_key() 
     rotated_cipher = _cipher(active="k2")
     assert rotated_cipher.needs_rotation(old)
     new = rotated_cipher.rotate(old, CTX)
-    assert kid_of(new) == "k2" and rotated_cipher.decrypt_text(new, CTX) == "secret"
+    assert kid_of(new) == "k2"
+    assert rotated_cipher.decrypt_text(new, CTX) == "secret"
     assert rotated_cipher.rotate(new, CTX) is new
 
 

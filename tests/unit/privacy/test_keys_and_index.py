@@ -27,19 +27,24 @@ def _b64(b: bytes) -> str:
 
 
 def test_config_provider_parses_the_environment_form() -> None:
-    keys = ConfigKeyProvider.from_text(data_keys=f"k1:{_b64(K1)}, k2:{_b64(b'2' * 32)}", active_kid="k2", index_key=_b64(IDX))
-    assert keys.active_kid() == "k2" and keys.data_key("k1") == K1 and keys.index_key() == IDX
+    ring = f"k1:{_b64(K1)}, k2:{_b64(b'2' * 32)}"
+    keys = ConfigKeyProvider.from_text(data_keys=ring, active_kid="k2", index_key=_b64(IDX))
+    assert keys.active_kid() == "k2"
+    assert keys.data_key("k1") == K1
+    assert keys.index_key() == IDX
 
 
 def test_reprs_never_show_key_material() -> None:
     keys = ConfigKeyProvider(data_keys={"k1": K1}, active_kid="k1", index_key=IDX)
     for shown in (repr(keys), str(SecretBytes(K1)), repr(SecretBytes(K1)), repr(BlindIndex(IDX))):
-        assert "\\x01" not in shown and "\\t" not in shown and "AQEB" not in shown
+        assert "\\x01" not in shown
+        assert "\\t" not in shown
+        assert "AQEB" not in shown
     assert "redacted" in repr(keys)
 
 
 @pytest.mark.parametrize(
-    "kwargs,code",
+    ("kwargs", "code"),
     [
         ({"data_keys": {"k1": b"short"}, "active_kid": "k1", "index_key": IDX}, "data_key_invalid"),
         ({"data_keys": {"k1": K1}, "active_kid": "k9", "index_key": IDX}, "data_key_unknown"),
@@ -70,9 +75,12 @@ def test_envelope_provider_unwraps_each_key_once_through_the_kms_hook() -> None:
     def wrap(key: bytes) -> bytes:
         return bytes(b ^ 0x55 for b in key)
 
-    keys = EnvelopeKeyProvider(wrapped_data_keys={"k1": wrap(K1)}, active_kid="k1", wrapped_index_key=wrap(IDX), unwrap=unwrap)
+    keys = EnvelopeKeyProvider(
+        wrapped_data_keys={"k1": wrap(K1)}, active_kid="k1", wrapped_index_key=wrap(IDX), unwrap=unwrap
+    )
     keys.preload()
-    assert keys.data_key("k1") == K1 and keys.index_key() == IDX
+    assert keys.data_key("k1") == K1
+    assert keys.index_key() == IDX
     assert calls == ["k1", "index"]
 
 
@@ -97,7 +105,8 @@ def test_spellings_of_one_phone_normalise_to_e164(raw: str) -> None:
 def test_malformed_phones_are_refused_without_echoing_them(raw: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         normalise_phone(raw)
-    assert err.value.code == "phone_malformed" and (not raw or raw not in str(err.value))
+    assert err.value.code == "phone_malformed"
+    assert (not raw or raw not in str(err.value))
 
 
 def test_id_numbers_normalise_to_upper_case_without_separators() -> None:
@@ -114,7 +123,8 @@ def test_blind_index_is_stable_across_spellings_and_keyed() -> None:
     assert index.phone("13800138000") == index.phone("+86 138 0013 8000")
     assert index.id_number("11010519491231002x") == index.id_number("11010519491231002X")
     assert index.phone("13800138000") != BlindIndex(b"\x08" * 32).phone("13800138000")
-    assert len(index.phone("13800138000")) == 64 and "13800138000" not in index.phone("13800138000")
+    assert len(index.phone("13800138000")) == 64
+    assert "13800138000" not in index.phone("13800138000")
 
 
 def test_blind_index_separates_kinds() -> None:

@@ -20,7 +20,7 @@ def _codes(signals: Signals) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "field,at_limit,code",
+    ("field", "at_limit", "code"),
     [
         ("phones_per_identity", 2, "identity_many_phones"),
         ("devices_per_identity", 3, "identity_many_devices"),
@@ -44,7 +44,8 @@ def test_new_device_fires_only_for_a_known_account() -> None:
 
 def test_sim_swap_flag_fires_and_asks_for_factors_that_avoid_sms() -> None:
     decision = assess(Signals(at=DAY, phone_recently_changed=True), RULES, POLICY)
-    assert decision.outcome == "step_up" and decision.reason_codes == ("phone_recently_changed",)
+    assert decision.outcome == "step_up"
+    assert decision.reason_codes == ("phone_recently_changed",)
     assert decision.step_up_factors == ("document", "liveness", "face_match_document")
     assert "sms_otp" not in decision.step_up_factors
 
@@ -59,12 +60,20 @@ def test_night_burst_fires_at_night_only() -> None:
 def test_frozen_identity_is_refused_even_when_the_policy_would_allow_everything() -> None:
     lenient = RiskPolicy(step_up_at=100, review_at=100, refuse_at=100)
     decision = assess(Signals(at=DAY, frozen=True), RULES, lenient)
-    assert decision.outcome == "refuse" and decision.reason_codes == ("identity_frozen",)
+    assert decision.outcome == "refuse"
+    assert decision.reason_codes == ("identity_frozen",)
 
 
 @pytest.mark.parametrize(
-    "scores,outcome",
-    [((), "allow"), ((19,), "allow"), ((20,), "step_up"), ((40, 19), "step_up"), ((60,), "review"), ((50, 40), "refuse")],
+    ("scores", "outcome"),
+    [
+        ((), "allow"),
+        ((19,), "allow"),
+        ((20,), "step_up"),
+        ((40, 19), "step_up"),
+        ((60,), "review"),
+        ((50, 40), "refuse"),
+    ],
 )
 def test_policy_maps_total_score_to_outcome(scores: tuple[int, ...], outcome: str) -> None:
     hits = tuple(RuleHit(f"r{i}", s) for i, s in enumerate(scores))
@@ -73,7 +82,8 @@ def test_policy_maps_total_score_to_outcome(scores: tuple[int, ...], outcome: st
 
 def test_score_is_capped_at_100_and_codes_are_unique() -> None:
     decision = POLICY.decide((RuleHit("a", 80), RuleHit("a", 80)))
-    assert decision.score == 100 and decision.reason_codes == ("a",)
+    assert decision.score == 100
+    assert decision.reason_codes == ("a",)
 
 
 def test_step_up_factors_are_named_only_for_step_up() -> None:
