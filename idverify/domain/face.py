@@ -51,13 +51,13 @@ class Landmarks:
 
     def as_tuple(self) -> tuple[Point, Point, Point, Point, Point]:
         """In the order of the ArcFace template: eyes, nose, mouth corners, each image-left first."""
-        return (self.eye_image_left, self.eye_image_right, self.nose_tip, self.mouth_image_left,
-                self.mouth_image_right)
+        return (self.eye_image_left, self.eye_image_right, self.nose_tip, self.mouth_image_left, self.mouth_image_right)
 
     @property
     def inter_ocular(self) -> float:
-        return math.hypot(self.eye_image_right.x - self.eye_image_left.x,
-                          self.eye_image_right.y - self.eye_image_left.y)
+        return math.hypot(
+            self.eye_image_right.x - self.eye_image_left.x, self.eye_image_right.y - self.eye_image_left.y
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,15 +30,16 @@ class Letterbox:
 
 
 def letterbox(pixels: NDArray[np.uint8], spec: ModelSpec) -> Letterbox:
-    """Resize to fit the declared input, pad right/bottom with zeros, convert to the declared tensor."""
+    """Shrink to fit the declared input if needed, pad right/bottom with zeros, convert to the declared tensor."""
     height, width = pixels.shape[:2]
-    scale = min(spec.input_width / width, spec.input_height / height)
+    # Never enlarge: YuNet's landmarks on an upscaled small image were measurably worse (pivot-pair margins in
+    # docs/reports/face-calibration.md) than at native size, which is also what FaceDetectorYN does.
+    scale = min(1.0, spec.input_width / width, spec.input_height / height)
     new_w = max(1, min(spec.input_width, round(width * scale)))
     new_h = max(1, min(spec.input_height, round(height * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
     resized = pixels
     if scale != 1.0:
-        resized = np.asarray(cv2.resize(pixels, (new_w, new_h), interpolation=interpolation), dtype=np.uint8)
+        resized = np.asarray(cv2.resize(pixels, (new_w, new_h), interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
     canvas = np.zeros((spec.input_height, spec.input_width, 3), dtype=np.uint8)
     canvas[:new_h, :new_w] = resized
     return Letterbox(to_tensor(canvas[np.newaxis], spec), scale)
@@ -57,8 +58,17 @@ def to_tensor(batch_bgr: NDArray[np.uint8], spec: ModelSpec) -> F32:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def _faces(boxes: F32, scores: F32, kps: F32, *, scale: float, image: DecodedImage, score_threshold: float,
-           nms_iou: float, model_id: str) -> list[DetectedFace]:
+def _faces(
+    boxes: F32,
+    scores: F32,
+    kps: F32,
+    *,
+    scale: float,
+    image: DecodedImage,
+    score_threshold: float,
+    nms_iou: float,
+    model_id: str,
+) -> list[DetectedFace]:
     """boxes: N x 4 (x1, y1, x2, y2) in letterbox pixels; kps: N x 10."""
     keep_mask = scores >= score_threshold
     boxes, scores, kps = boxes[keep_mask], scores[keep_mask], kps[keep_mask]
@@ -75,8 +85,7 @@ def _faces(boxes: F32, scores: F32, kps: F32, *, scale: float, image: DecodedIma
         if x2 <= x1 or y2 <= y1:
             continue
         pts = [Point(float(kps[i, 2 * k]) / scale, float(kps[i, 2 * k + 1]) / scale) for k in range(5)]
-        out.append(DetectedFace(FaceBox(x1, y1, x2 - x1, y2 - y1, float(scores[i])),
-                                Landmarks(*pts), model_id))
+        out.append(DetectedFace(FaceBox(x1, y1, x2 - x1, y2 - y1, float(scores[i])), Landmarks(*pts), model_id))
     return out
 
 
@@ -112,19 +121,29 @@ class YuNetDetector:
         results = self._session.run(self._outputs, {self.spec.input_name: lb.tensor})
         all_boxes, all_scores, all_kps = [], [], []
         for n, stride in enumerate(self.STRIDES):
-            cls, obj, bbox, kps = (np.asarray(r, dtype=np.float32)[0] for r in results[4 * n: 4 * n + 4])
+            cls, obj, bbox, kps = (np.asarray(r, dtype=np.float32)[0] for r in results[4 * n : 4 * n + 4])
             cx, cy = self._grids[stride]
             score = np.sqrt(np.clip(cls[:, 0], 0, 1) * np.clip(obj[:, 0], 0, 1))
             ctr_x, ctr_y = (cx + bbox[:, 0]) * stride, (cy + bbox[:, 1]) * stride
             w, h = np.exp(bbox[:, 2]) * stride, np.exp(bbox[:, 3]) * stride
             all_boxes.append(np.stack([ctr_x - w / 2, ctr_y - h / 2, ctr_x + w / 2, ctr_y + h / 2], axis=1))
             pts = kps.reshape(-1, 5, 2)
-            all_kps.append(np.stack([(pts[:, :, 0] + cx[:, None]) * stride,
-                                     (pts[:, :, 1] + cy[:, None]) * stride], axis=2).reshape(-1, 10))
+            all_kps.append(
+                np.stack(
+                    [(pts[:, :, 0] + cx[:, None]) * stride, (pts[:, :, 1] + cy[:, None]) * stride], axis=2
+                ).reshape(-1, 10)
+            )
             all_scores.append(score)
-        return _faces(np.concatenate(all_boxes), np.concatenate(all_scores), np.concatenate(all_kps),
-                      scale=lb.scale, image=image, score_threshold=self._score_threshold,
-                      nms_iou=self._nms_iou, model_id=self.spec.id)
+        return _faces(
+            np.concatenate(all_boxes),
+            np.concatenate(all_scores),
+            np.concatenate(all_kps),
+            scale=lb.scale,
+            image=image,
+            score_threshold=self._score_threshold,
+            nms_iou=self._nms_iou,
+            model_id=self.spec.id,
+        )
 
 
 class ScrfdDetector:
@@ -143,8 +162,9 @@ class ScrfdDetector:
         self._per_cell = int(spec.param_float("anchors_per_cell", 2))
         names = [spec.param_str(k, "").split(",") for k in ("score_outputs", "bbox_outputs", "kps_outputs")]
         if any(len(n) != len(self._strides) or not all(n) for n in names):
-            raise FailedPrecondition("model_manifest_invalid",
-                                     f"model {spec.id!r}: scrfd needs score/bbox/kps_outputs, one per stride")
+            raise FailedPrecondition(
+                "model_manifest_invalid", f"model {spec.id!r}: scrfd needs score/bbox/kps_outputs, one per stride"
+            )
         self._names: Sequence[list[str]] = names
         self._grids = {s: _grid(spec.input_width, spec.input_height, s, self._per_cell) for s in self._strides}
 
@@ -165,9 +185,16 @@ class ScrfdDetector:
             all_boxes.append(np.stack([cx - dist[:, 0], cy - dist[:, 1], cx + dist[:, 2], cy + dist[:, 3]], 1))
             all_kps.append(np.stack([kps[:, :, 0] + cx[:, None], kps[:, :, 1] + cy[:, None]], 2).reshape(-1, 10))
             all_scores.append(scores)
-        return _faces(np.concatenate(all_boxes), np.concatenate(all_scores), np.concatenate(all_kps),
-                      scale=lb.scale, image=image, score_threshold=self._score_threshold,
-                      nms_iou=self._nms_iou, model_id=self.spec.id)
+        return _faces(
+            np.concatenate(all_boxes),
+            np.concatenate(all_scores),
+            np.concatenate(all_kps),
+            scale=lb.scale,
+            image=image,
+            score_threshold=self._score_threshold,
+            nms_iou=self._nms_iou,
+            model_id=self.spec.id,
+        )
 
 
 OnnxFaceDetector = YuNetDetector | ScrfdDetector

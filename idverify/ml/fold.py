@@ -25,8 +25,9 @@ class FoldError(ValueError):
     """The graph has a quantised node this folder does not know how to fold."""
 
 
-def _dequantize(q: NDArray[np.generic], scale: NDArray[np.floating], zero: NDArray[np.generic] | None,
-                axis: int, block: int) -> NDArray[np.float32]:
+def _dequantize(
+    q: NDArray[np.generic], scale: NDArray[np.floating], zero: NDArray[np.generic] | None, axis: int, block: int
+) -> NDArray[np.float32]:
     qf = q.astype(np.float32)
     if block > 0:
         axis = axis % q.ndim
@@ -35,17 +36,16 @@ def _dequantize(q: NDArray[np.generic], scale: NDArray[np.floating], zero: NDArr
         index = tuple(slice(0, q.shape[axis]) if d == axis else slice(None) for d in range(q.ndim))
         scale_full = scale_full[index]
         zero_full = None if zero_full is None else zero_full[index]
+    # Per-tensor (scalar scale) or per-axis (1-D scale along ``axis``).
+    elif scale.ndim == 0:
+        scale_full = scale.astype(np.float32)
+        zero_full = None if zero is None else zero.astype(np.float32)
     else:
-        # Per-tensor (scalar scale) or per-axis (1-D scale along ``axis``).
-        if scale.ndim == 0:
-            scale_full = scale.astype(np.float32)
-            zero_full = None if zero is None else zero.astype(np.float32)
-        else:
-            axis = axis % q.ndim
-            shape = [1] * q.ndim
-            shape[axis] = -1
-            scale_full = scale.astype(np.float32).reshape(shape)
-            zero_full = None if zero is None else zero.astype(np.float32).reshape(shape)
+        axis = axis % q.ndim
+        shape = [1] * q.ndim
+        shape[axis] = -1
+        scale_full = scale.astype(np.float32).reshape(shape)
+        zero_full = None if zero is None else zero.astype(np.float32).reshape(shape)
     out = qf if zero_full is None else qf - zero_full
     return np.asarray(out * scale_full, dtype=np.float32)
 
@@ -57,8 +57,11 @@ def _attr(node: onnx.NodeProto, name: str, default: int) -> int:
     return default
 
 
-def fold_model(data: bytes, *, rewrite_prelu: bool = True) -> bytes:
+def fold_model(data: bytes, *, rewrite_prelu: bool = True, dynamic_batch: bool = False) -> bytes:
     """Return the serialised fp32 model for the quantised model ``data``.
+
+    ``dynamic_batch`` renames the first dimension of every graph input and output to a symbolic ``batch`` so
+    several faces run in one call (only valid for graphs with no batch-1 constant reshapes, such as SFace).
 
     Raises FoldError when a DequantizeLinear reads something other than constants.
     """
@@ -77,9 +80,11 @@ def fold_model(data: bytes, *, rewrite_prelu: bool = True) -> bytes:
             ins = [folded.get(n, consts.get(n)) for n in node.input]
             q, scale = ins[0], ins[1]
             zero = ins[2] if len(ins) > 2 and node.input[2] else None
-            assert q is not None and scale is not None  # checked just above
+            assert q is not None
+            assert scale is not None
             folded[node.output[0]] = _dequantize(
-                q, scale.astype(np.float32), zero, _attr(node, "axis", 1), _attr(node, "block_size", 0))
+                q, scale.astype(np.float32), zero, _attr(node, "axis", 1), _attr(node, "block_size", 0)
+            )
             continue
         if node.op_type == "Reshape" and node.input[0] in folded and node.input[1] in consts:
             shape = [int(s) for s in consts[node.input[1]].reshape(-1)]
@@ -90,19 +95,30 @@ def fold_model(data: bytes, *, rewrite_prelu: bool = True) -> bytes:
         kept.append(node)
     used = {name for node in kept for name in node.input} | {o.name for o in graph.output}
     initializers = [i for i in graph.initializer if i.name in used and i.name not in folded]
-    initializers += [numpy_helper.from_array(np.ascontiguousarray(v), name) for v, name in
-                     ((folded[n], n) for n in sorted(folded) if n in used)]
+    initializers += [
+        numpy_helper.from_array(np.ascontiguousarray(v), name)
+        for v, name in ((folded[n], n) for n in sorted(folded) if n in used)
+    ]
     if rewrite_prelu:
         kept, extra = _rewrite_prelu(kept)
         initializers += extra
     init_names = {i.name for i in initializers}
     # Old exporters list every weight as a graph input too; only real inputs stay inputs.
     inputs = [i for i in graph.input if i.name not in init_names and i.name in used]
-    new_graph = helper.make_graph(kept, graph.name, inputs, list(graph.output), initializers,
-                                  value_info=[v for v in graph.value_info if v.name in used])
-    new_model = helper.make_model(new_graph, opset_imports=list(model.opset_import),
-                                  producer_name="idverify.ml.fold")
+    new_graph = helper.make_graph(
+        kept,
+        graph.name,
+        inputs,
+        list(graph.output),
+        initializers,
+        value_info=[v for v in graph.value_info if v.name in used],
+    )
+    new_model = helper.make_model(new_graph, opset_imports=list(model.opset_import), producer_name="idverify.ml.fold")
     new_model.ir_version = model.ir_version
+    if dynamic_batch:
+        for value in [*new_model.graph.input, *new_model.graph.output]:
+            value.type.tensor_type.shape.dim[0].dim_param = "batch"
+        del new_model.graph.value_info[:]
     onnx.checker.check_model(new_model)
     return new_model.SerializeToString(deterministic=True)
 

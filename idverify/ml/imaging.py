@@ -86,9 +86,13 @@ def _jpeg_complete(data: bytes) -> bool:
 
 def _orient(pixels: NDArray[np.uint8], orientation: int) -> NDArray[np.uint8]:
     transforms: dict[int, tuple[int | None, bool]] = {
-        2: (None, True), 3: (cv2.ROTATE_180, False), 4: (cv2.ROTATE_180, True),
-        5: (cv2.ROTATE_90_COUNTERCLOCKWISE, True), 6: (cv2.ROTATE_90_CLOCKWISE, False),
-        7: (cv2.ROTATE_90_CLOCKWISE, True), 8: (cv2.ROTATE_90_COUNTERCLOCKWISE, False),
+        2: (None, True),
+        3: (cv2.ROTATE_180, False),
+        4: (cv2.ROTATE_180, True),
+        5: (cv2.ROTATE_90_COUNTERCLOCKWISE, True),
+        6: (cv2.ROTATE_90_CLOCKWISE, False),
+        7: (cv2.ROTATE_90_CLOCKWISE, True),
+        8: (cv2.ROTATE_90_COUNTERCLOCKWISE, False),
     }
     rotate, mirror = transforms.get(orientation, (None, False))
     out: NDArray[np.uint8] = pixels
@@ -123,8 +127,9 @@ def decode_image(
     if width < 1 or height < 1:
         raise InvalidArgument("image_corrupt", "image has no pixels")
     if width * height > max_pixels or max(width, height) > max_side:
-        raise InvalidArgument("image_too_large", f"image is {width}x{height}; limits are {max_pixels} pixels "
-                              f"and {max_side} per side")
+        raise InvalidArgument(
+            "image_too_large", f"image is {width}x{height}; limits are {max_pixels} pixels and {max_side} per side"
+        )
     if fmt == "jpeg" and not _jpeg_complete(data):
         raise InvalidArgument("image_corrupt", "the JPEG stream is truncated")
     buffer = np.frombuffer(data, dtype=np.uint8)

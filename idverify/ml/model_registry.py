@@ -28,7 +28,8 @@ TASKS: Mapping[str, frozenset[str]] = {
     "face_embedder": frozenset({"sface", "arcface"}),
     "pad": frozenset({"minifasnet"}),
 }
-FOLDS = frozenset({"none", "dequantize", "dequantize+prelu"})
+#: ``fold`` is "none" or "dequantize" followed by optional "+prelu" (PRelu rewrite) and "+batch" (dynamic batch).
+FOLDS = frozenset({"none", "dequantize", "dequantize+prelu", "dequantize+batch", "dequantize+prelu+batch"})
 LAYOUTS = frozenset({"NCHW", "NHWC"})
 COLOURS = frozenset({"BGR", "RGB"})
 ParamValue = float | int | str | bool
@@ -131,13 +132,27 @@ def parse_entry(entry: Mapping[str, Any]) -> ModelSpec:
         raise _invalid(f"model {model_id!r}: params must be a table of scalars")
     licence_file = entry.get("licence_file")
     return ModelSpec(
-        id=model_id, task=task, family=family, file=file, sha256=sha, size=integer("size"),
-        licence=text("licence"), source=text("source"), input_name=text("input_name"),
-        input_width=integer("input_width"), input_height=integer("input_height"), layout=layout, colour=colour,
-        mean=_triple(entry, "mean", model_id), std=_triple(entry, "std", model_id),
-        output_meaning=text("output_meaning"), threshold_provenance=text("threshold_provenance"),
-        fold=fold, folded_sha256=folded.lower() if folded else None,
-        licence_file=licence_file if isinstance(licence_file, str) else None, params=dict(params),
+        id=model_id,
+        task=task,
+        family=family,
+        file=file,
+        sha256=sha,
+        size=integer("size"),
+        licence=text("licence"),
+        source=text("source"),
+        input_name=text("input_name"),
+        input_width=integer("input_width"),
+        input_height=integer("input_height"),
+        layout=layout,
+        colour=colour,
+        mean=_triple(entry, "mean", model_id),
+        std=_triple(entry, "std", model_id),
+        output_meaning=text("output_meaning"),
+        threshold_provenance=text("threshold_provenance"),
+        fold=fold,
+        folded_sha256=folded.lower() if folded else None,
+        licence_file=licence_file if isinstance(licence_file, str) else None,
+        params=dict(params),
     )
 
 
@@ -177,8 +192,10 @@ class ModelRegistry:
         unlisted = sorted(p.name for p in root.glob("*.onnx") if p.name not in listed)
         if unlisted:
             raise FailedPrecondition(
-                "model_unlisted", f"model files not declared in {MANIFEST}: {', '.join(unlisted)}"
-                " (declare them with `idverify models add` or remove them)")
+                "model_unlisted",
+                f"model files not declared in {MANIFEST}: {', '.join(unlisted)}"
+                " (declare them with `idverify models add` or remove them)",
+            )
         return cls(root, specs)
 
     def ids(self) -> list[str]:
@@ -206,7 +223,8 @@ class ModelRegistry:
             raise FailedPrecondition(
                 "model_hash_mismatch",
                 f"model {model_id!r}: {spec.file} has sha256 {digest} ({len(data)} bytes), "
-                f"manifest says {spec.sha256} ({spec.size} bytes)")
+                f"manifest says {spec.sha256} ({spec.size} bytes)",
+            )
         return data
 
     def model_bytes(self, model_id: str) -> bytes:
@@ -216,12 +234,14 @@ class ModelRegistry:
         data = self.file_bytes(model_id)
         if spec.fold == "none":
             return data
-        folded = fold_model(data, rewrite_prelu=spec.fold == "dequantize+prelu")
+        steps = set(spec.fold.split("+"))
+        folded = fold_model(data, rewrite_prelu="prelu" in steps, dynamic_batch="batch" in steps)
         if spec.folded_sha256 is not None and sha256_hex(folded) != spec.folded_sha256:
             raise FailedPrecondition(
                 "model_folded_hash_mismatch",
                 f"model {model_id!r}: folded graph has sha256 {sha256_hex(folded)}, manifest says "
-                f"{spec.folded_sha256} (a different onnx version may serialise differently)")
+                f"{spec.folded_sha256} (a different onnx version may serialise differently)",
+            )
         return folded
 
     def verify(self) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type information
+import onnxruntime as ort
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"

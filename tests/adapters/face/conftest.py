@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from idverify.factors.face_match import DEFAULT_THRESHOLDS
+from idverify.ml.matcher import FaceMatcher
 from idverify.ml.model_registry import ModelRegistry
 from idverify.ml.onnx_sessions import SessionConfig
+from idverify.ml.pipeline import FacePipeline
 from tests.shared_data import shared_path
 
 MODELS_DIR = Path(__file__).resolve().parents[3] / "models"
@@ -26,3 +29,19 @@ def session_config() -> SessionConfig:
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
     return shared_path("faces", "deepface-unit")
+
+
+@pytest.fixture(scope="session")
+def pipeline(registry: ModelRegistry, session_config: SessionConfig) -> FacePipeline:
+    from idverify.ml.detector import load_detector
+    from idverify.ml.embedder import load_embedder
+
+    return FacePipeline(
+        load_detector(registry, "yunet-2023mar", session_config),
+        load_embedder(registry, "sface-2021dec", session_config),
+    )
+
+
+@pytest.fixture(scope="session")
+def matcher(pipeline: FacePipeline) -> FaceMatcher:
+    return FaceMatcher(pipeline, DEFAULT_THRESHOLDS["sface-2021dec"])

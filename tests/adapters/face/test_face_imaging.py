@@ -58,8 +58,10 @@ def test_jpeg_png_and_webp_decode_to_bgr_uint8_of_the_stored_size() -> None:
     for ext in (".png", ".webp"):
         _, buf = cv2.imencode(ext, px, [cv2.IMWRITE_WEBP_QUALITY, 101] if ext == ".webp" else [])
         image = decode_image(buf.tobytes())
-        assert image.pixels.dtype == np.uint8 and image.pixels.shape == (60, 100, 3)
-        assert np.array_equal(image.pixels, px) and image.format == ext[1:]
+        assert image.pixels.dtype == np.uint8
+        assert image.pixels.shape == (60, 100, 3)
+        assert np.array_equal(image.pixels, px)
+        assert image.format == ext[1:]
     image = decode_image(_jpeg(px))
     assert (image.width, image.height, image.format) == (100, 60, "jpeg")
 
@@ -80,7 +82,7 @@ def test_formats_other_than_jpeg_png_webp_are_image_unsupported(data: bytes) -> 
 def test_a_20000_by_20000_jpeg_header_is_refused_without_decoding() -> None:
     data = bytearray(_jpeg(np.zeros((8, 8, 3), dtype=np.uint8)))
     sof = data.find(b"\xff\xc0")
-    data[sof + 5: sof + 9] = struct.pack(">HH", 20000, 20000)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", 20000, 20000)
     assert _code(bytes(data)) == "image_too_large"
 
 

@@ -70,8 +70,7 @@ def test_a_missing_listed_file_is_refused_when_used(tmp_path: Path) -> None:
         ('colour = "RGB"', 'colour = "RGBA"', "colour"),
     ],
 )
-def test_a_manifest_entry_with_an_undeclared_kind_is_refused(tmp_path: Path, old: str, new: str,
-                                                             message: str) -> None:
+def test_a_manifest_entry_with_an_undeclared_kind_is_refused(tmp_path: Path, old: str, new: str, message: str) -> None:
     models = _copy_models(tmp_path)
     manifest = models / "manifest.toml"
     manifest.write_text(manifest.read_text().replace(old, new), encoding="utf-8")

@@ -1,0 +1,191 @@
+"""Decode -> detect -> select one face -> quality gates -> align -> embed, with the shipped models by default.
+
+Large photographs are first shrunk (bilinear) so the longer side is at most ``work_side`` (640, YuNet's input);
+detection and alignment both run on that working image, the recipe of OpenCV's own YuNet + SFace pipeline,
+which measured better than aligning from the full-resolution photograph (docs/reports/face-calibration.md).
+Faces handed back are in the coordinates of the decoded photograph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from idverify.domain.errors import InvalidArgument
+from idverify.domain.face import (
+    DetectedFace,
+    Embedding,
+    FaceBox,
+    Landmarks,
+    Point,
+    QualityReport,
+)
+from idverify.ml.alignment import align_face
+from idverify.ml.detector import OnnxFaceDetector, load_detector
+from idverify.ml.embedder import OnnxFaceEmbedder, load_embedder
+from idverify.ml.imaging import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_SIDE,
+    DecodedImage,
+    decode_image,
+    from_pixels,
+)
+from idverify.ml.model_registry import ModelRegistry
+from idverify.ml.onnx_sessions import SessionConfig
+from idverify.ml.quality import QualityLimits, assess
+
+DEFAULT_DETECTOR = "yunet-2023mar"
+DEFAULT_EMBEDDER = "sface-2021dec"
+Selection = Literal["single", "largest"]
+
+
+@dataclass(frozen=True, slots=True)
+class FaceAnalysis:
+    """The chosen face of one image (decoded-image coordinates), its quality and its embedding."""
+
+    face: DetectedFace
+    quality: QualityReport
+    embedding: Embedding
+    faces_found: int
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionPolicy:
+    """Which detections count: below ``confident_score`` a detection is ignored when a confident one exists;
+    a second confident face whose box side is at least ``ambiguity_ratio`` of the largest makes a selfie
+    ambiguous."""
+
+    confident_score: float = 0.85
+    ambiguity_ratio: float = 0.7
+
+
+def _scaled(face: DetectedFace, factor: float) -> DetectedFace:
+    b = face.box
+
+    def p(point: Point) -> Point:
+        return Point(point.x * factor, point.y * factor)
+
+    lm = face.landmarks
+    return replace(
+        face,
+        box=FaceBox(b.x * factor, b.y * factor, b.w * factor, b.h * factor, b.score),
+        landmarks=Landmarks(
+            p(lm.eye_image_left), p(lm.eye_image_right), p(lm.nose_tip), p(lm.mouth_image_left), p(lm.mouth_image_right)
+        ),
+    )
+
+
+def select_face(faces: Sequence[DetectedFace], mode: Selection, policy: SelectionPolicy) -> DetectedFace:
+    """The dominant face. Raises InvalidArgument ``face_not_found``, or ``face_ambiguous`` (mode "single")."""
+    if not faces:
+        raise InvalidArgument("face_not_found", "no face was found in the image")
+    confident = [f for f in faces if f.box.score >= policy.confident_score] or list(faces)
+    ranked = sorted(confident, key=lambda f: f.box.area, reverse=True)
+    if (
+        mode == "single"
+        and len(ranked) > 1
+        and ranked[1].box.short_side >= policy.ambiguity_ratio * ranked[0].box.short_side
+    ):
+        raise InvalidArgument("face_ambiguous", "several faces of similar size were found in the image")
+    return ranked[0]
+
+
+class FacePipeline:
+    """Detector + embedder + quality gates. Thread-safe: onnxruntime sessions allow concurrent ``run``."""
+
+    def __init__(
+        self,
+        detector: OnnxFaceDetector,
+        embedder: OnnxFaceEmbedder,
+        *,
+        limits: QualityLimits | None = None,
+        policy: SelectionPolicy | None = None,
+        work_side: int = 640,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_side: int = DEFAULT_MAX_SIDE,
+    ) -> None:
+        self.detector = detector
+        self.embedder = embedder
+        self.limits = limits or QualityLimits()
+        self.policy = policy or SelectionPolicy()
+        self.work_side = work_side
+        self._decode_limits = {"max_bytes": max_bytes, "max_pixels": max_pixels, "max_side": max_side}
+
+    @classmethod
+    def from_models_dir(
+        cls,
+        models_dir: str | Path,
+        *,
+        threads: int = 2,
+        allow_gpu: bool = True,
+        detector_id: str = DEFAULT_DETECTOR,
+        embedder_id: str = DEFAULT_EMBEDDER,
+        limits: QualityLimits | None = None,
+    ) -> FacePipeline:
+        """Load and verify the declared models (sha256, folding) and open their sessions."""
+        registry = ModelRegistry.load(models_dir)
+        config = SessionConfig(intra_op_threads=threads, inter_op_threads=1, allow_gpu=allow_gpu)
+        return cls(
+            load_detector(registry, detector_id, config), load_embedder(registry, embedder_id, config), limits=limits
+        )
+
+    @property
+    def embedder_id(self) -> str:
+        return self.embedder.model_id
+
+    def decode(self, data: bytes) -> DecodedImage:
+        """Safe decode with this pipeline's limits (see :func:`idverify.ml.imaging.decode_image`)."""
+        return decode_image(data, **self._decode_limits)
+
+    def working_image(self, image: DecodedImage) -> tuple[DecodedImage, float]:
+        """The image shrunk so its longer side is at most ``work_side``, and the factor applied."""
+        factor = min(1.0, self.work_side / max(image.width, image.height))
+        if factor >= 1.0:
+            return image, 1.0
+        size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+        small = np.asarray(cv2.resize(image.pixels, size, interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
+        return from_pixels(small, image.format), factor
+
+    def detect(self, image: DecodedImage) -> list[DetectedFace]:
+        """Every face, in decoded-image coordinates, best score first."""
+        work, factor = self.working_image(image)
+        return [_scaled(f, 1.0 / factor) for f in self.detector.detect(work)]
+
+    def analyse(
+        self, image: DecodedImage, *, select: Selection = "single", limits: QualityLimits | None = None
+    ) -> FaceAnalysis:
+        """Detect, choose one face, gate its quality (``limits`` or the pipeline's) and embed it. Quality
+        failures are reported in the result, not raised.
+
+        Raises InvalidArgument ``face_not_found`` / ``face_ambiguous``.
+        """
+        work, factor = self.working_image(image)
+        faces = self.detector.detect(work)
+        face = select_face(faces, select, self.policy)
+        crop = align_face(work.pixels, face)
+        quality = assess(face, crop, work.width, work.height, limits or self.limits, scale=factor)
+        embedding = self.embedder.embed_crops([crop])[0]
+        return FaceAnalysis(_scaled(face, 1.0 / factor), quality, embedding, len(faces))
+
+    def analyse_all(self, image: DecodedImage) -> list[FaceAnalysis]:
+        """Every detected face with its quality and embedding, embedded as one batch."""
+        work, factor = self.working_image(image)
+        faces = self.detector.detect(work)
+        crops = [align_face(work.pixels, f) for f in faces]
+        embeddings = self.embedder.embed_crops(crops)
+        return [
+            FaceAnalysis(
+                _scaled(f, 1.0 / factor),
+                assess(f, c, work.width, work.height, self.limits, scale=factor),
+                e,
+                len(faces),
+            )
+            for f, c, e in zip(faces, crops, embeddings, strict=True)
+        ]

@@ -1,0 +1,205 @@
+"""The whole face pipeline on the committed models and real photographs (deepface-unit)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from idverify.domain.errors import InvalidArgument
+from idverify.factors.face_match import Comparison
+from idverify.ml.alignment import align_face
+from idverify.ml.calibrate import read_pairs
+from idverify.ml.fold import fold_model
+from idverify.ml.imaging import from_pixels
+from idverify.ml.matcher import FaceMatcher
+from idverify.ml.model_registry import ModelRegistry
+from idverify.ml.onnx_sessions import SessionConfig, create_session
+from idverify.ml.pipeline import FacePipeline
+
+pytestmark = pytest.mark.shared_data
+
+
+@pytest.fixture(scope="module")
+def embeddings(pipeline: FacePipeline, faces_dir: Path) -> dict[str, np.ndarray]:
+    """One embedding per photograph named in master.csv (largest confident face)."""
+    names = {n for p in read_pairs(faces_dir / "master.csv") for n in (p.a, p.b)}
+    out = {}
+    for name in sorted(names):
+        analysis = pipeline.analyse(pipeline.decode((faces_dir / name).read_bytes()), select="largest")
+        out[name] = np.asarray(analysis.embedding.values)
+    return out
+
+
+@pytest.mark.slow
+def test_master_pairs_same_people_match_and_different_people_do_not_at_the_configured_threshold(
+    embeddings: dict[str, np.ndarray], matcher: FaceMatcher, faces_dir: Path
+) -> None:
+    threshold = matcher.thresholds.selfie_vs_enrolled
+    pairs = read_pairs(faces_dir / "master.csv")
+    genuine = [float(embeddings[p.a] @ embeddings[p.b]) for p in pairs if p.same]
+    impostor = [float(embeddings[p.a] @ embeddings[p.b]) for p in pairs if not p.same]
+    assert (len(genuine), len(impostor)) == (38, 262)
+    assert sum(s < threshold for s in genuine) == 0
+    assert sum(s >= threshold for s in impostor) == 0
+
+
+def test_matcher_compares_two_images_and_records_score_threshold_and_model(
+    matcher: FaceMatcher, faces_dir: Path
+) -> None:
+    same = matcher.compare_images(
+        (faces_dir / "img1.jpg").read_bytes(), (faces_dir / "img2.jpg").read_bytes(), Comparison.SELFIE_VS_ENROLLED
+    )
+    assert same.matched
+    assert same.model_id == "sface-2021dec"
+    assert same.threshold == matcher.thresholds.selfie_vs_enrolled
+    other = matcher.compare_images(
+        (faces_dir / "img1.jpg").read_bytes(), (faces_dir / "img3.jpg").read_bytes(), Comparison.SELFIE_VS_DOCUMENT
+    )
+    assert not other.matched
+    assert other.score < other.threshold
+
+
+def test_matcher_compares_an_image_with_a_stored_embedding(matcher: FaceMatcher, faces_dir: Path) -> None:
+    enrolled = matcher.selfie_embedding((faces_dir / "img1.jpg").read_bytes())
+    assert matcher.compare_with_embedding((faces_dir / "img2.jpg").read_bytes(), enrolled).matched
+    assert not matcher.compare_with_embedding((faces_dir / "img3.jpg").read_bytes(), enrolled).matched
+
+
+@pytest.mark.parametrize("name", ["couple.jpg", "selfie-many-people.jpg"])
+def test_a_selfie_with_several_similar_faces_is_ambiguous(matcher: FaceMatcher, faces_dir: Path, name: str) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        matcher.selfie_embedding((faces_dir / name).read_bytes())
+    assert err.value.code == "face_ambiguous"
+
+
+def test_document_mode_takes_the_largest_face_of_a_group_photo(
+    matcher: FaceMatcher, pipeline: FacePipeline, faces_dir: Path
+) -> None:
+    image = pipeline.decode((faces_dir / "couple.jpg").read_bytes())
+    analysis = pipeline.analyse(image, select="largest")
+    assert analysis.faces_found == 2
+    assert analysis.face.box.area == max(f.box.area for f in pipeline.detect(image))
+
+
+def test_all_faces_of_a_group_photo_are_embedded_in_one_batch(pipeline: FacePipeline, faces_dir: Path) -> None:
+    analyses = pipeline.analyse_all(pipeline.decode((faces_dir / "selfie-many-people.jpg").read_bytes()))
+    assert len(analyses) == 6
+    work, _ = pipeline.working_image(pipeline.decode((faces_dir / "selfie-many-people.jpg").read_bytes()))
+    faces = pipeline.detector.detect(work)
+    singles = [pipeline.embedder.embed_crops([align_face(work.pixels, f)])[0] for f in faces]
+    for analysis, single in zip(analyses, singles, strict=True):
+        assert analysis.embedding.cosine(single) == pytest.approx(1.0, abs=1e-5)
+
+
+def _read(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path))
+    assert image is not None
+    return np.asarray(image, dtype=np.uint8)
+
+
+def _encode(pixels: np.ndarray) -> bytes:
+    return cv2.imencode(".jpg", pixels)[1].tobytes()
+
+
+@pytest.mark.parametrize(
+    "pixels",
+    [np.full((480, 640, 3), 128, np.uint8), np.zeros((480, 640, 3), np.uint8), np.zeros((1, 1, 3), np.uint8)],
+    ids=["grey", "black", "1x1"],
+)
+def test_images_without_a_face_are_face_not_found(matcher: FaceMatcher, pixels: np.ndarray) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        matcher.selfie_embedding(_encode(pixels))
+    assert err.value.code == "face_not_found"
+
+
+def test_a_cartoon_smiley_is_not_a_face(matcher: FaceMatcher) -> None:
+    canvas = np.full((480, 640, 3), 255, np.uint8)
+    cv2.circle(canvas, (320, 240), 150, (0, 220, 255), -1)
+    cv2.circle(canvas, (265, 200), 20, (0, 0, 0), -1)
+    cv2.circle(canvas, (375, 200), 20, (0, 0, 0), -1)
+    cv2.ellipse(canvas, (320, 290), (70, 40), 0, 0, 180, (0, 0, 0), 8)
+    with pytest.raises(InvalidArgument) as err:
+        matcher.selfie_embedding(_encode(canvas))
+    assert err.value.code == "face_not_found"
+
+
+def test_corrupt_bytes_are_refused_before_any_model_runs(matcher: FaceMatcher, faces_dir: Path) -> None:
+    data = (faces_dir / "img1.jpg").read_bytes()
+    with pytest.raises(InvalidArgument) as err:
+        matcher.selfie_embedding(data[: len(data) // 3])
+    assert err.value.code == "image_corrupt"
+
+
+def test_a_heavily_blurred_selfie_fails_the_blur_gate(matcher: FaceMatcher, faces_dir: Path) -> None:
+    image = _read(faces_dir / "img17.jpg")
+    blurred = cv2.GaussianBlur(image, (0, 0), sigmaX=12)
+    with pytest.raises(InvalidArgument) as err:
+        matcher.selfie_embedding(_encode(blurred))
+    assert err.value.code == "face_blurry"
+
+
+def test_a_dark_selfie_fails_the_exposure_gate(pipeline: FacePipeline, faces_dir: Path) -> None:
+    image = _read(faces_dir / "img1.jpg")
+    analysis = pipeline.analyse(from_pixels(np.asarray(image * 0.12, dtype=np.uint8)))
+    assert "face_underexposed" in analysis.quality.reasons
+
+
+def test_a_small_face_fails_the_size_gate(pipeline: FacePipeline, faces_dir: Path) -> None:
+    image = _read(faces_dir / "img1.jpg")
+    small = cv2.resize(image, None, fx=0.08, fy=0.08, interpolation=cv2.INTER_AREA)
+    canvas = np.full((480, 640, 3), 90, np.uint8)
+    canvas[100 : 100 + small.shape[0], 100 : 100 + small.shape[1]] = small
+    analysis = pipeline.analyse(from_pixels(canvas))
+    assert "face_too_small" in analysis.quality.reasons
+
+
+def test_aligned_crops_match_opencv_face_recognizer_sf_align_crop(
+    pipeline: FacePipeline, registry: ModelRegistry, faces_dir: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "sface.onnx"
+    model.write_bytes(fold_model(registry.file_bytes("sface-2021dec"), rewrite_prelu=False))
+    reference = cv2.FaceRecognizerSF.create(str(model), "")
+    for name in ("img1.jpg", "img11.jpg", "img27.jpg", "img59.jpg"):
+        work, _ = pipeline.working_image(pipeline.decode((faces_dir / name).read_bytes()))
+        face = pipeline.detector.detect(work)[0]
+        row = [face.box.x, face.box.y, face.box.w, face.box.h]
+        row += [c for p in face.landmarks.as_tuple() for c in (p.x, p.y)] + [face.box.score]
+        theirs = reference.alignCrop(work.pixels, np.asarray(row, np.float32))
+        ours = align_face(work.pixels, face)
+        assert np.abs(theirs.astype(int) - ours.astype(int)).max() <= 1, name
+        ours_vec = pipeline.embedder.raw_vectors(ours[None])[0]
+        theirs_vec = reference.feature(theirs).reshape(-1)
+        assert float(ours_vec @ (theirs_vec / np.linalg.norm(theirs_vec))) > 0.999, name
+
+
+def test_the_prelu_rewrite_keeps_sface_outputs(registry: ModelRegistry, session_config: SessionConfig) -> None:
+    data = registry.file_bytes("sface-2021dec")
+    plain = create_session(fold_model(data, rewrite_prelu=False), session_config)
+    rewritten = create_session(fold_model(data, rewrite_prelu=True), session_config)
+    x = np.random.default_rng(3).uniform(0, 255, (1, 3, 112, 112)).astype(np.float32)
+    a, b = plain.run(None, {"data": x})[0], rewritten.run(None, {"data": x})[0]
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_pivot_pairs_have_no_error_at_the_configured_threshold(
+    embeddings: dict[str, np.ndarray], matcher: FaceMatcher, faces_dir: Path, pipeline: FacePipeline
+) -> None:
+    with (faces_dir / "face-recognition-pivot.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    names = {Path(r[k]).name for r in rows for k in ("file_x", "file_y")}
+    vectors = dict(embeddings)
+    for name in sorted(names - set(vectors)):
+        image = pipeline.decode((faces_dir / name).read_bytes())
+        vectors[name] = np.asarray(pipeline.analyse(image, select="largest").embedding.values)
+    threshold = matcher.thresholds.selfie_vs_enrolled
+    errors = sum(
+        (float(vectors[Path(r["file_x"]).name] @ vectors[Path(r["file_y"]).name]) >= threshold)
+        != (r["decision"] == "Yes")
+        for r in rows
+    )
+    assert (len(rows), errors) == (280, 0)
