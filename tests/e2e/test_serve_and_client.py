@@ -1,0 +1,46 @@
+"""The service as a person runs it: `idverify serve` and the `idverify client` commands."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e.conftest import Server
+
+CTX = ["--applicant", "acct-9", "--loan", "L-900", "--amount", "1500.00", "--locale", "en"]
+
+
+def client_json(server: Server, *args: str) -> dict:  # type: ignore[type-arg]
+    done = server.cli("--json", *args)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.slow
+def test_a_person_opens_reads_and_cancels_a_verification_with_the_cli(server: Server) -> None:
+    server.start()
+    assert server.cli("health").stdout.strip() == "SERVING"
+    started = client_json(server, "start", *CTX, "--phone", "+8613800138000", "--payout-account", "6222-01")
+    session = started["verification"]
+    assert session["required_factors"] == ["FACTOR_SMS_OTP"]
+    got = client_json(server, "get", *CTX, "--session", session["session_id"])
+    assert got["verification"]["reference"] == session["reference"]
+    cancelled = client_json(server, "cancel", *CTX, "--session", session["session_id"])
+    assert cancelled["verification"]["status"] == "VERIFICATION_STATUS_CANCELLED"
+    again = server.cli("cancel", *CTX, "--session", session["session_id"])
+    assert again.returncode == 1 and "FAILED_PRECONDITION session_cancelled" in again.stderr
+    assert server.terminate() == 0
+
+
+@pytest.mark.slow
+def test_a_killed_server_loses_no_committed_session(server: Server) -> None:
+    server.start()
+    started = client_json(server, "start", *CTX, "--phone", "+8613800138000", "--payout-account", "6222-01")
+    sid = started["verification"]["session_id"]
+    server.kill()
+    server.start()
+    got = client_json(server, "get", *CTX, "--session", sid)
+    assert got["verification"] == started["verification"]
+    log = (server.data_dir / "server.log").read_text()
+    assert "13800138000" not in log and "6222-01" not in log

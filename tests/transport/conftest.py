@@ -1,0 +1,50 @@
+"""An in-process server on ephemeral ports, built by the real composition root on a temporary SQLite file."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+
+from idverify.app import App, build
+from idverify.config import Settings
+
+
+@dataclass
+class Running:
+    app: App
+    channel: grpc.Channel
+    keys: dict[str, str]
+    data_dir: Path
+
+    def md(self, role: str = "app_backend") -> list[tuple[str, str]]:
+        return [("x-api-key", self.keys[role])]
+
+
+def start_app(data_dir: Path, **env: str) -> App:
+    base = {
+        "IDVERIFY_DATA_DIR": str(data_dir),
+        "IDVERIFY_GRPC_ADDRESS": "127.0.0.1:0",
+        "IDVERIFY_ADMIN_ADDRESS": "127.0.0.1:0",
+        "IDVERIFY_LOG_LEVEL": "WARNING",
+    }
+    base.update(env)
+    app = build(Settings.from_env(base))
+    app.start()
+    return app
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Running]:
+    app = start_app(tmp_path)
+    keys = tomllib.loads((tmp_path / "dev-api-keys.toml").read_text())
+    channel = grpc.insecure_channel(f"127.0.0.1:{app.grpc.port}")
+    try:
+        yield Running(app, channel, keys, tmp_path)
+    finally:
+        channel.close()
+        app.stop(grace_s=1)
