@@ -16,8 +16,6 @@ from idverify.factors.messages_otp import code_text
 from idverify.sms.twilio import TwilioSmsSender
 from tests.adapters.sms.prism_http import PrismHttpClient, RefusedHost
 
-pytestmark = pytest.mark.slow  # starts a Node process once per session
-
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 SERVICE = "MG" + "fedcba9876543210" * 2
 API_KEY = "SK" + "00112233445566778899aabbccddeeff"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
+import pyotp
 import pytest
 
 from idverify.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, ResourceExhausted
-from idverify.factors.totp import TotpConfig, TotpRecord, TotpService, time_step, totp_at
+from idverify.factors.totp import TotpConfig, TotpRecord, TotpService, provisioning_uri, time_step, totp_at
 from tests.fakes import FixedClock, SeededRandom
 from tests.unit.otp.memory import MemoryCounterStore, MemoryTotpStore
 
@@ -130,3 +133,29 @@ def test_verifying_without_enrolment_says_so() -> None:
     with pytest.raises(FailedPrecondition) as err:
         service.verify("nobody", "123456")
     assert err.value.code == "totp_not_enrolled"
+
+
+@pytest.mark.parametrize("algorithm", ["sha1", "sha256", "sha512"])
+@pytest.mark.parametrize("digits", [6, 8])
+def test_codes_agree_with_pyotp_as_an_independent_implementation(algorithm: str, digits: int) -> None:
+    rng = SeededRandom(11)
+    for _ in range(50):
+        secret = rng.token_bytes(20)
+        step = rng.randbelow(2**34)
+        theirs = pyotp.TOTP(base64.b32encode(secret).decode(), digits=digits, digest=getattr(hashlib, algorithm))
+        assert totp_at(secret, step, digits, algorithm) == theirs.generate_otp(step)
+
+
+@pytest.mark.parametrize(
+    "config", [TotpConfig(), TotpConfig(digits=8, algorithm="sha256", period_s=60, issuer="安心 贷&Co")]
+)
+def test_pyotp_reads_our_provisioning_uri_and_computes_our_codes(config: TotpConfig) -> None:
+    secret = SeededRandom(3).token_bytes(20)
+    uri = provisioning_uri(secret, "applicant 42@acme", config)
+    parsed = pyotp.parse_uri(uri)
+    assert isinstance(parsed, pyotp.TOTP)
+    assert parsed.issuer == config.issuer
+    assert parsed.name == "applicant 42@acme"
+    assert parsed.byte_secret() == secret
+    when = at(1_900_000_000)
+    assert parsed.at(when) == totp_at(secret, time_step(when, config.period_s), config.digits, config.algorithm)
