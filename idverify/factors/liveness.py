@@ -82,6 +82,26 @@ class LivenessReason(StrEnum):
     PAD_ATTACK_SUSPECTED = "pad_attack_suspected"
 
 
+_TRY_AGAIN = ("活体检测未通过,请重新开始。", "The liveness check did not pass. Please start again.")
+
+#: Applicant-facing text per reason code, (zh-CN, en), in the format of ``idverify.domain.messages``. Codes that
+#: would coach an attacker (replay, identity, PAD, nonce) get the same generic text; operators read the code.
+REASON_TEXTS: dict[str, tuple[str, str]] = {
+    LivenessReason.NONCE_MISMATCH: _TRY_AGAIN,
+    LivenessReason.DEADLINE_PASSED: ("动作超时,请重新开始。", "Time ran out. Please start again."),
+    LivenessReason.FRAME_COUNT: ("拍摄不完整,请重新开始。", "The capture was incomplete. Please start again."),
+    LivenessReason.NO_FACE: ("未检测到人脸,请保持面部在画面中。", "No face was found. Keep your face in view."),
+    LivenessReason.MULTIPLE_FACES: ("画面中有多张人脸,请单独拍摄。",
+                                    "More than one face is visible. Please be alone in view."),
+    LivenessReason.STATIC_OR_REPLAYED: _TRY_AGAIN,
+    LivenessReason.TIMING: _TRY_AGAIN,
+    LivenessReason.POSE_SEQUENCE: ("请按提示的顺序缓慢转头。", "Please turn your head slowly, in the order shown."),
+    LivenessReason.IDENTITY_CHANGED: _TRY_AGAIN,
+    LivenessReason.PAD_UNAVAILABLE: ("系统繁忙,请稍后重试。", "The service is busy. Please try again shortly."),
+    LivenessReason.PAD_ATTACK_SUSPECTED: _TRY_AGAIN,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class PoseThresholds:
     """Pose classes in head_pose ratio units (calibration: docs/reports/head-pose-calibration.md).

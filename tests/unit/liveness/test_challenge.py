@@ -9,7 +9,9 @@ import pytest
 
 from idverify.factors.liveness import (
     DIRECTIONS,
+    REASON_TEXTS,
     LivenessConfig,
+    LivenessReason,
     Pose,
     PoseThresholds,
     start_challenge,
@@ -87,3 +89,15 @@ def test_inconsistent_config_is_refused_at_start_up(changes: dict[str, float]) -
 def test_pose_thresholds_must_leave_a_gap_between_centre_and_turn() -> None:
     with pytest.raises(ValueError):
         PoseThresholds(turn_yaw=0.1, centre_yaw=0.2)
+
+
+def test_every_reason_code_has_applicant_text_in_chinese_and_english() -> None:
+    assert set(REASON_TEXTS) == {r.value for r in LivenessReason}
+    for zh, en in REASON_TEXTS.values():
+        assert zh.strip()
+        assert en.strip()
+    # Codes that would tell an attacker which check caught them share one generic text.
+    generic = REASON_TEXTS[LivenessReason.STATIC_OR_REPLAYED]
+    for code in (LivenessReason.IDENTITY_CHANGED, LivenessReason.PAD_ATTACK_SUSPECTED,
+                 LivenessReason.NONCE_MISMATCH):
+        assert REASON_TEXTS[code] == generic
