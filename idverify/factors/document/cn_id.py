@@ -86,9 +86,7 @@ def normalise_number_text(raw: str) -> str:
     return "".join(ch for ch in text if ch not in _SEPARATORS).upper()
 
 
-def parse_cn_id_number(
-    raw: str, *, today: date, policy: CnIdPolicy | None = None
-) -> CnIdNumber:
+def parse_cn_id_number(raw: str, *, today: date, policy: CnIdPolicy | None = None) -> CnIdNumber:
     """Parse and validate a GB 11643 number, without the age rule (see :func:`check_age`).
 
     Accepts a lower-case ``x`` and full-width digits (the result is normalised). Raises ``InvalidArgument`` with
@@ -100,34 +98,20 @@ def parse_cn_id_number(
     converted = False
     if len(text) == 15:
         if not (text.isascii() and text.isdigit()):
-            raise InvalidArgument(
-                "id_number_format", "a 15-character identity number must be all digits"
-            )
+            raise InvalidArgument("id_number_format", "a 15-character identity number must be all digits")
         if policy.legacy_numbers is LegacyNumbers.REFUSE:
-            raise InvalidArgument(
-                "id_number_legacy_refused", "15-digit identity numbers are not accepted"
-            )
+            raise InvalidArgument("id_number_legacy_refused", "15-digit identity numbers are not accepted")
         first17 = text[:6] + "19" + text[6:]
         text = first17 + check_character(first17)
         converted = True
-    elif len(text) != 18 or not (
-        text.isascii()
-        and text[:17].isdigit()
-        and (text[17].isdigit() or text[17] == "X")
-    ):
-        raise InvalidArgument(
-            "id_number_format", "an identity number has 17 digits and a digit or X"
-        )
+    elif len(text) != 18 or not (text.isascii() and text[:17].isdigit() and (text[17].isdigit() or text[17] == "X")):
+        raise InvalidArgument("id_number_format", "an identity number has 17 digits and a digit or X")
 
     if not is_known_province(text[:2]):
-        raise InvalidArgument(
-            "id_number_region", "the identity number's region code does not exist"
-        )
+        raise InvalidArgument("id_number_region", "the identity number's region code does not exist")
     birth = _birth_date(text[6:14], today)
     if check_character(text[:17]) != text[17]:
-        raise InvalidArgument(
-            "id_number_checksum", "the identity number's check character is wrong"
-        )
+        raise InvalidArgument("id_number_checksum", "the identity number's check character is wrong")
     sex = Sex.MALE if int(text[16]) % 2 == 1 else Sex.FEMALE
     return CnIdNumber(
         number=text,
@@ -150,14 +134,10 @@ def check_age(birth: date, *, on: date, policy: CnIdPolicy | None = None) -> Non
     """Raise ``InvalidArgument("id_number_age")`` unless the age on ``on`` is within the policy's limits."""
     policy = policy or CnIdPolicy()
     if not policy.min_age <= age_on(birth, on) <= policy.max_age:
-        raise InvalidArgument(
-            "id_number_age", "the applicant's age is outside the accepted range"
-        )
+        raise InvalidArgument("id_number_age", "the applicant's age is outside the accepted range")
 
 
-def validate_cn_id_number(
-    raw: str, *, today: date, policy: CnIdPolicy | None = None
-) -> CnIdNumber:
+def validate_cn_id_number(raw: str, *, today: date, policy: CnIdPolicy | None = None) -> CnIdNumber:
     """:func:`parse_cn_id_number` then :func:`check_age` on ``today``."""
     parsed = parse_cn_id_number(raw, today=today, policy=policy)
     check_age(parsed.birth_date, on=today, policy=policy)
@@ -168,11 +148,7 @@ def _birth_date(digits: str, today: date) -> date:
     try:
         birth = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
-        raise InvalidArgument(
-            "id_number_birth_date", "the identity number's birth date does not exist"
-        ) from None
+        raise InvalidArgument("id_number_birth_date", "the identity number's birth date does not exist") from None
     if birth > today or birth.year < _EARLIEST_BIRTH_YEAR:
-        raise InvalidArgument(
-            "id_number_birth_date", "the identity number's birth date is not plausible"
-        )
+        raise InvalidArgument("id_number_birth_date", "the identity number's birth date is not plausible")
     return birth

@@ -103,11 +103,7 @@ def validity_structure(period: ValidityPeriod, birth: date | None) -> Check:
     years = None
     if period.until is not None:
         years = next(
-            (
-                n
-                for n in (5, 10, 20)
-                if _close(_add_years(period.start, n), period.until)
-            ),
+            (n for n in (5, 10, 20) if _close(_add_years(period.start, n), period.until)),
             None,
         )
         if years is None:
@@ -122,40 +118,24 @@ def validity_structure(period: ValidityPeriod, birth: date | None) -> Check:
         next((t for lim, t in _TERM_BY_AGE if age + 1 < lim), None),
         next((t for lim, t in _TERM_BY_AGE if age - 1 < lim), None),
     }
-    return (
-        passed(name)
-        if years in allowed
-        else failed(name, "document_validity_inconsistent", Severity.REVIEW)
-    )
+    return passed(name) if years in allowed else failed(name, "document_validity_inconsistent", Severity.REVIEW)
 
 
-def not_expired(
-    expiry: date | None, start: date | None, *, on: date, expiry_required: bool
-) -> Check:
+def not_expired(expiry: date | None, start: date | None, *, on: date, expiry_required: bool) -> Check:
     name = "document_not_expired"
     if start is not None and start > on:
         return failed(name, "document_not_yet_valid")
     if expiry is None:
-        return (
-            failed(name, "document_expiry_unknown", Severity.REVIEW)
-            if expiry_required
-            else passed(name)
-        )
+        return failed(name, "document_expiry_unknown", Severity.REVIEW) if expiry_required else passed(name)
     return passed(name) if on <= expiry else failed(name, "document_expired")
 
 
 def same_number(name: str, reason: str, a: str, b: str) -> Check:
     """Two identity or document numbers, compared after NFKC and without spaces (never corrected)."""
-    return (
-        passed(name)
-        if normalise_number_text(a) == normalise_number_text(b)
-        else failed(name, reason)
-    )
+    return passed(name) if normalise_number_text(a) == normalise_number_text(b) else failed(name, reason)
 
 
-def same_value(
-    name: str, reason: str, a: object, b: object, severity: Severity = Severity.FAIL
-) -> Check:
+def same_value(name: str, reason: str, a: object, b: object, severity: Severity = Severity.FAIL) -> Check:
     return passed(name) if a == b else failed(name, reason, severity)
 
 
@@ -173,9 +153,7 @@ def mrz_name(
     truncated: bool,
     romanizer: Romanizer | None,
 ) -> Check:
-    result = mrz_name_match(
-        primary, secondary, other, truncated=truncated, romanizer=romanizer
-    )
+    result = mrz_name_match(primary, secondary, other, truncated=truncated, romanizer=romanizer)
     if result is None:
         return failed(name, "name_unverifiable", Severity.REVIEW)
     return passed(name) if result else failed(name, reason, Severity.REVIEW)

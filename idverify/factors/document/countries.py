@@ -27,11 +27,7 @@ D GBD GBN GBO GBP GBS UNO UNA UNK XBA XIM XCC XCE XCO XEC XPO XES XMP XOM XDC XX
 
 SPECIMEN_STATES: Final = frozenset({"UTO"})
 
-MRZ_STATE_CODES: Final = (
-    frozenset(_ISO_3166_ALPHA3.split())
-    | frozenset(_ICAO_EXTRA.split())
-    | SPECIMEN_STATES
-)
+MRZ_STATE_CODES: Final = frozenset(_ISO_3166_ALPHA3.split()) | frozenset(_ICAO_EXTRA.split()) | SPECIMEN_STATES
 
 
 def is_known_state(code: str) -> bool:

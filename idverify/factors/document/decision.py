@@ -37,7 +37,7 @@ _MRZ_CODES = {DocumentType.PASSPORT: "P", DocumentType.ID_CARD_MRZ: "IAC"}
 
 
 class Outcome(StrEnum):
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - an outcome, not a password
     FAIL = "fail"
     REVIEW = "review"
 
@@ -61,9 +61,7 @@ class DocumentDecision:
     @property
     def reason_codes(self) -> tuple[str, ...]:
         """Reason codes of the failed checks, in check order."""
-        return tuple(
-            ch.reason_code for ch in self.checks if not ch.passed and ch.reason_code
-        )
+        return tuple(ch.reason_code for ch in self.checks if not ch.passed and ch.reason_code)
 
 
 def evaluate_document(
@@ -80,19 +78,15 @@ def evaluate_document(
     claims = claims or ApplicantClaims()
     holder = holder or AccountHolder()
     if fields.document_type is DocumentType.CN_ID_CARD:
-        checks, parsed = _cn_id_checks(
-            fields.cn_id or CnIdCardText(), application_date, claims, holder, policy
-        )
+        checks, parsed = _cn_id_checks(fields.cn_id or CnIdCardText(), application_date, claims, holder, policy)
         return _decide(checks, id_number=parsed)
     checks, mrz = _mrz_checks(
-        fields, application_date, claims, holder, policy, romanizer
+        fields, on=application_date, claims=claims, holder=holder, policy=policy, romanizer=romanizer
     )
     return _decide(checks, mrz=mrz)
 
 
-def _decide(
-    checks: list[Check], *, id_number: CnIdNumber | None = None, mrz: Mrz | None = None
-) -> DocumentDecision:
+def _decide(checks: list[Check], *, id_number: CnIdNumber | None = None, mrz: Mrz | None = None) -> DocumentDecision:
     failed = [ch for ch in checks if not ch.passed]
     if any(ch.severity is Severity.FAIL for ch in failed):
         outcome = Outcome.FAIL
@@ -104,9 +98,7 @@ def _decide(
 
 
 def _missing(field_name: str) -> Check:
-    return c.failed(
-        f"{field_name}_read", f"document_field_missing_{field_name}", Severity.REVIEW
-    )
+    return c.failed(f"{field_name}_read", f"document_field_missing_{field_name}", Severity.REVIEW)
 
 
 def _cn_id_checks(
@@ -122,18 +114,14 @@ def _cn_id_checks(
         checks.append(_missing("id_number"))
     else:
         try:
-            parsed = parse_cn_id_number(
-                card.id_number, today=on, policy=policy.id_number
-            )
+            parsed = parse_cn_id_number(card.id_number, today=on, policy=policy.id_number)
             checks.append(c.passed("id_number_valid"))
             check_age(parsed.birth_date, on=on, policy=policy.id_number)
             checks.append(c.passed("applicant_age"))
         except InvalidArgument as exc:
             checks.append(
                 c.failed(
-                    "applicant_age"
-                    if exc.code == "id_number_age"
-                    else "id_number_valid",
+                    "applicant_age" if exc.code == "id_number_age" else "id_number_valid",
                     exc.code,
                 )
             )
@@ -146,9 +134,7 @@ def _cn_id_checks(
     else:
         printed_birth = c.parse_printed_date(card.birth_date)
         if printed_birth is None:
-            checks.append(
-                c.failed("printed_birth_date_valid", "document_birth_date_invalid")
-            )
+            checks.append(c.failed("printed_birth_date_valid", "document_birth_date_invalid"))
         elif parsed is not None:
             checks.append(
                 c.same_value(
@@ -175,11 +161,16 @@ def _cn_id_checks(
                 )
             )
 
-    period = _cn_validity(
-        card, on, parsed.birth_date if parsed else printed_birth, policy, checks
-    )
+    period = _cn_validity(card, on, parsed.birth_date if parsed else printed_birth, policy, checks)
     _cn_against_claims(
-        card, parsed, printed_birth, printed_sex, period, claims, holder, checks
+        card,
+        parsed=parsed,
+        printed_birth=printed_birth,
+        printed_sex=printed_sex,
+        period=period,
+        claims=claims,
+        holder=holder,
+        checks=checks,
     )
     return checks, parsed
 
@@ -195,9 +186,7 @@ def _cn_validity(
     if card.validity is not None:
         period = c.parse_validity(card.validity)
         if period is None:
-            checks.append(
-                c.failed("validity_period_valid", "document_validity_invalid")
-            )
+            checks.append(c.failed("validity_period_valid", "document_validity_invalid"))
         else:
             checks.append(c.validity_structure(period, birth))
     if card.validity is None or period is not None:
@@ -214,6 +203,7 @@ def _cn_validity(
 
 def _cn_against_claims(
     card: CnIdCardText,
+    *,
     parsed: CnIdNumber | None,
     printed_birth: date | None,
     printed_sex: Sex | None,
@@ -233,11 +223,7 @@ def _cn_against_claims(
             )
         )
     if claims.name is not None and card.name is not None:
-        checks.append(
-            c.same_name(
-                "typed_name_matches", "typed_name_mismatch", claims.name, card.name
-            )
-        )
+        checks.append(c.same_name("typed_name_matches", "typed_name_mismatch", claims.name, card.name))
     birth = parsed.birth_date if parsed else printed_birth
     if claims.birth_date is not None and birth is not None:
         checks.append(
@@ -250,9 +236,7 @@ def _cn_against_claims(
         )
     sex = parsed.sex if parsed else printed_sex
     if claims.sex is not None and sex is not None:
-        checks.append(
-            c.same_value("typed_sex_matches", "typed_sex_mismatch", claims.sex, sex)
-        )
+        checks.append(c.same_value("typed_sex_matches", "typed_sex_mismatch", claims.sex, sex))
     if claims.expiry_date is not None and period is not None:
         checks.append(
             c.same_value(
@@ -273,15 +257,12 @@ def _cn_against_claims(
             )
         )
     if holder.name is not None and card.name is not None:
-        checks.append(
-            c.same_name(
-                "holder_name_matches", "holder_name_mismatch", holder.name, card.name
-            )
-        )
+        checks.append(c.same_name("holder_name_matches", "holder_name_mismatch", holder.name, card.name))
 
 
 def _mrz_checks(
     fields: DocumentFields,
+    *,
     on: date,
     claims: ApplicantClaims,
     holder: AccountHolder,
@@ -325,9 +306,7 @@ def _mrz_checks(
         )
 
     if claims.name is not None:
-        checks.append(
-            name_check("typed_name_matches", "typed_name_mismatch", claims.name)
-        )
+        checks.append(name_check("typed_name_matches", "typed_name_mismatch", claims.name))
     if claims.document_number is not None:
         checks.append(
             c.same_number(
@@ -347,9 +326,7 @@ def _mrz_checks(
             )
         )
     if claims.sex is not None and mrz.sex is not None:
-        checks.append(
-            c.same_value("typed_sex_matches", "typed_sex_mismatch", claims.sex, mrz.sex)
-        )
+        checks.append(c.same_value("typed_sex_matches", "typed_sex_mismatch", claims.sex, mrz.sex))
     if claims.expiry_date is not None:
         checks.append(
             c.same_value(
@@ -370,7 +347,5 @@ def _mrz_checks(
             )
         )
     if holder.name is not None:
-        checks.append(
-            name_check("holder_name_matches", "holder_name_mismatch", holder.name)
-        )
+        checks.append(name_check("holder_name_matches", "holder_name_mismatch", holder.name))
     return checks, mrz

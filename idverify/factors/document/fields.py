@@ -36,12 +36,7 @@ class CnIdCardText:
 
     def merged(self, other: CnIdCardText) -> CnIdCardText:
         """This card's fields, with the gaps filled from ``other`` (front + back)."""
-        return CnIdCardText(
-            **{
-                f.name: getattr(self, f.name) or getattr(other, f.name)
-                for f in fields(self)
-            }
-        )
+        return CnIdCardText(**{f.name: getattr(self, f.name) or getattr(other, f.name) for f in fields(self)})
 
     def __repr__(self) -> str:
         present = [f.name for f in fields(self) if getattr(self, f.name)]

@@ -98,13 +98,9 @@ def parse_mrz(lines: list[str] | tuple[str, ...], *, today: date) -> Mrz:
     clean = tuple(line.strip() for line in lines)
     fmt = detect_format(clean)
     if fmt is None or not all(_CHARSET.match(line) for line in clean):
-        raise InvalidArgument(
-            "mrz_format", "the machine-readable zone has the wrong shape or characters"
-        )
+        raise InvalidArgument("mrz_format", "the machine-readable zone has the wrong shape or characters")
     if clean[0][0] not in "PIAC":
-        raise InvalidArgument(
-            "mrz_format", "only passports and identity cards are accepted"
-        )
+        raise InvalidArgument("mrz_format", "only passports and identity cards are accepted")
     if fmt is MrzFormat.TD1:
         return _parse_td1(clean, today)
     return _parse_td2_td3(clean, fmt, today)
@@ -117,9 +113,7 @@ def _parse_td1(lines: tuple[str, ...], today: date) -> Mrz:
     sex = _sex(l2[7])
     expiry = _checked_date(l2[8:14], l2[14], "expiry", today)
     optional2 = l2[18:29]
-    _verify(
-        l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29], l2[29], "mrz_check_digit_composite"
-    )
+    _verify(l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29], l2[29], "mrz_check_digit_composite")
     primary, secondary, truncated = _names(l3)
     return Mrz(
         format=MrzFormat.TD1,
@@ -181,9 +175,7 @@ def _document_number(first9: str, digit: str, optional: str) -> tuple[str, str]:
     end = optional.find("<")
     extension = optional if end < 0 else optional[:end]
     if len(extension) < 2 or "<" in first9:
-        raise InvalidArgument(
-            "mrz_check_digit_document_number", "the long document number is malformed"
-        )
+        raise InvalidArgument("mrz_check_digit_document_number", "the long document number is malformed")
     number = first9 + extension[:-1]
     _verify(number, extension[-1], "mrz_check_digit_document_number")
     return number, "" if end < 0 else optional[end + 1 :]
@@ -191,9 +183,7 @@ def _document_number(first9: str, digit: str, optional: str) -> tuple[str, str]:
 
 def _verify(field: str, digit: str, code: str) -> None:
     if check_digit(field) != digit:
-        raise InvalidArgument(
-            code, "a check digit of the machine-readable zone does not match"
-        )
+        raise InvalidArgument(code, "a check digit of the machine-readable zone does not match")
 
 
 def _verify_optional(optional: str, digit: str) -> None:
@@ -219,9 +209,7 @@ def _checked_date(text: str, digit: str, kind: str, today: date) -> date:
         century = 2000 if 2000 + yy < today.year + _EXPIRY_WINDOW_YEARS else 1900
         return date(century + yy, mm, dd)
     except ValueError:
-        raise InvalidArgument(
-            bad, "a date of the machine-readable zone does not exist"
-        ) from None
+        raise InvalidArgument(bad, "a date of the machine-readable zone does not exist") from None
 
 
 def _sex(ch: str) -> Sex | None:
@@ -231,17 +219,13 @@ def _sex(ch: str) -> Sex | None:
         return Sex.FEMALE
     if ch in "<X":
         return None
-    raise InvalidArgument(
-        "mrz_sex", "the sex field of the machine-readable zone is invalid"
-    )
+    raise InvalidArgument("mrz_sex", "the sex field of the machine-readable zone is invalid")
 
 
 def _state(field: str) -> str:
     code = _strip(field)
     if not code.isalpha() or not is_known_state(code):
-        raise InvalidArgument(
-            "mrz_country_code", "unknown state code in the machine-readable zone"
-        )
+        raise InvalidArgument("mrz_country_code", "unknown state code in the machine-readable zone")
     return code
 
 
@@ -250,9 +234,7 @@ def _names(field: str) -> tuple[str, str, bool]:
     primary, _, secondary = field.partition("<<")
     truncated = not field.endswith("<")
     if not primary.strip("<") or any(ch.isdigit() for ch in field):
-        raise InvalidArgument(
-            "mrz_format", "the name field of the machine-readable zone is malformed"
-        )
+        raise InvalidArgument("mrz_format", "the name field of the machine-readable zone is malformed")
     return _words(primary), _words(secondary), truncated
 
 

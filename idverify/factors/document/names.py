@@ -59,10 +59,7 @@ def names_match(a: str, b: str) -> bool:
 
 def has_han(name: str) -> bool:
     """True when the name contains CJK ideographs."""
-    return any(
-        unicodedata.name(ch, "").startswith("CJK")
-        for ch in unicodedata.normalize("NFKC", name)
-    )
+    return any(unicodedata.name(ch, "").startswith("CJK") for ch in unicodedata.normalize("NFKC", name))
 
 
 def latin_spellings(name: str) -> frozenset[str]:
@@ -74,9 +71,7 @@ def latin_spellings(name: str) -> frozenset[str]:
         if ch in _TRANSLIT:
             options.append(_TRANSLIT[ch])
             continue
-        base = "".join(
-            c for c in unicodedata.normalize("NFKD", ch) if c.isascii() and c.isalpha()
-        )
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if c.isascii() and c.isalpha())
         if not base:
             return frozenset()
         options.append((base.upper(),))
@@ -98,16 +93,12 @@ def mrz_name_match(
     if has_han(name):
         if romanizer is None:
             return None
-        spellings = frozenset(
-            s for raw in romanizer(normalise_name(name)) for s in _umlaut_variants(raw)
-        )
+        spellings = frozenset(s for raw in romanizer(normalise_name(name)) for s in _umlaut_variants(raw))
     else:
         # Every rotation of the typed words, so "Given Surname" meets an MRZ written surname first.
         words = unicodedata.normalize("NFKC", name).split()
         rotations = (" ".join(words[i:] + words[:i]) for i in range(max(len(words), 1)))
-        spellings = frozenset(
-            s for rotation in rotations for s in latin_spellings(rotation)
-        )
+        spellings = frozenset(s for rotation in rotations for s in latin_spellings(rotation))
     if not spellings:
         return None
     if truncated:

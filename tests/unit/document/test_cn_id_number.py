@@ -94,12 +94,7 @@ def test_birth_date_in_the_future_is_refused() -> None:
 
 
 def test_birth_date_today_is_a_real_date() -> None:
-    assert (
-        parse_cn_id_number(
-            cn_number(random.Random(3), TODAY, male=True), today=TODAY
-        ).birth_date
-        == TODAY
-    )
+    assert parse_cn_id_number(cn_number(random.Random(3), TODAY, male=True), today=TODAY).birth_date == TODAY
 
 
 def test_legacy_15_digit_number_is_refused_by_default() -> None:
@@ -118,12 +113,7 @@ def test_legacy_15_digit_number_is_converted_when_policy_allows() -> None:
 
 
 def test_legacy_number_with_a_letter_is_a_format_error() -> None:
-    assert (
-        reason(
-            "11010549123100X", policy=CnIdPolicy(legacy_numbers=LegacyNumbers.CONVERT)
-        )
-        == "id_number_format"
-    )
+    assert reason("11010549123100X", policy=CnIdPolicy(legacy_numbers=LegacyNumbers.CONVERT)) == "id_number_format"
 
 
 def test_legacy_number_with_an_impossible_date_is_refused_after_conversion() -> None:
@@ -152,12 +142,7 @@ def test_validate_applies_age_after_parsing() -> None:
     with pytest.raises(InvalidArgument) as info:
         validate_cn_id_number(EXAMPLE, today=TODAY)
     assert info.value.code == "id_number_age"
-    assert (
-        validate_cn_id_number(
-            EXAMPLE, today=TODAY, policy=CnIdPolicy(max_age=90)
-        ).number
-        == EXAMPLE
-    )
+    assert validate_cn_id_number(EXAMPLE, today=TODAY, policy=CnIdPolicy(max_age=90)).number == EXAMPLE
 
 
 def test_policy_rejects_inverted_age_limits() -> None:
@@ -189,9 +174,7 @@ def test_every_generated_valid_number_parses(parts: tuple[str, date, int]) -> No
 
 
 @given(valid_numbers, st.integers(0, 16), st.integers(1, 9))
-def test_any_single_digit_change_is_detected(
-    parts: tuple[str, date, int], pos: int, delta: int
-) -> None:
+def test_any_single_digit_change_is_detected(parts: tuple[str, date, int], pos: int, delta: int) -> None:
     number = build(*parts)
     changed = number[:pos] + str((int(number[pos]) + delta) % 10) + number[pos + 1 :]
     with pytest.raises(InvalidArgument) as info:
@@ -204,9 +187,7 @@ def test_any_single_digit_change_is_detected(
 
 
 @given(valid_numbers, st.sampled_from("0123456789X"))
-def test_any_other_check_character_is_a_checksum_failure(
-    parts: tuple[str, date, int], check: str
-) -> None:
+def test_any_other_check_character_is_a_checksum_failure(parts: tuple[str, date, int], check: str) -> None:
     number = build(*parts)
     if check == number[17]:
         return
@@ -216,9 +197,7 @@ def test_any_other_check_character_is_a_checksum_failure(
 
 
 @given(valid_numbers, st.integers(0, 16))
-def test_swapping_two_adjacent_different_digits_is_detected(
-    parts: tuple[str, date, int], pos: int
-) -> None:
+def test_swapping_two_adjacent_different_digits_is_detected(parts: tuple[str, date, int], pos: int) -> None:
     number = build(*parts)
     if number[pos] == number[pos + 1] or pos + 1 > 16:
         return

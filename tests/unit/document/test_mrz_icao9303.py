@@ -89,10 +89,7 @@ def test_td2_specimen_parses_every_field() -> None:
 
 
 def test_surrounding_whitespace_is_ignored() -> None:
-    assert (
-        parse_mrz([" " + TD3[0] + "\n", TD3[1] + " "], today=TODAY).document_number
-        == "L898902C3"
-    )
+    assert parse_mrz([" " + TD3[0] + "\n", TD3[1] + " "], today=TODAY).document_number == "L898902C3"
 
 
 def test_check_digit_of_the_specimen_fields() -> None:
@@ -104,7 +101,8 @@ def test_check_digit_of_the_specimen_fields() -> None:
 
 def test_repr_hides_names_and_numbers() -> None:
     text = repr(parse_mrz(TD3, today=TODAY))
-    assert "ERIKSSON" not in text and "L898902C3" not in text
+    assert "ERIKSSON" not in text
+    assert "L898902C3" not in text
 
 
 @pytest.mark.parametrize(
@@ -142,9 +140,7 @@ def test_each_broken_check_digit_fails_with_its_own_reason(
         (1, 30, "F", "mrz_check_digit_optional"),
     ],
 )
-def test_a_changed_field_is_reported_against_that_field(
-    line: int, pos: int, ch: str, code: str
-) -> None:
+def test_a_changed_field_is_reported_against_that_field(line: int, pos: int, ch: str, code: str) -> None:
     broken = list(TD3)
     broken[line] = replace(broken[line], pos, ch)
     assert reason(broken) == code
@@ -152,9 +148,7 @@ def test_a_changed_field_is_reported_against_that_field(
 
 def test_changed_sex_is_caught_only_by_the_composite_digit() -> None:
     broken = [TD3[0], replace(TD3[1], 20, "M")]
-    assert (
-        parse_mrz(broken, today=TODAY).sex is Sex.MALE
-    )  # sex is outside every check digit, by design of 9303
+    assert parse_mrz(broken, today=TODAY).sex is Sex.MALE  # sex is outside every check digit, by design of 9303
     td1 = [TD1[0], replace(TD1[1], 18, "X"), TD1[2]]
     assert reason(td1) == "mrz_check_digit_composite"
 
@@ -181,10 +175,7 @@ def test_wrong_shape_characters_or_document_kind_is_a_format_error(
 
 
 def test_unknown_state_code_is_refused() -> None:
-    assert (
-        reason(("P<QQQERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", TD3[1]))
-        == "mrz_country_code"
-    )
+    assert reason(("P<QQQERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", TD3[1])) == "mrz_country_code"
 
 
 def test_germany_one_letter_code_with_fillers_is_accepted() -> None:
@@ -263,12 +254,8 @@ def test_impossible_expiry_date_with_a_matching_check_digit_is_refused() -> None
         (date(1930, 5, 6), date(1930, 5, 6)),
     ],
 )
-def test_birth_year_is_19xx_when_20xx_would_be_in_the_future(
-    birth: date, expected: date
-) -> None:
-    lines = td3_mrz(
-        surname="A", given="B", number="X1", birth=birth, expiry=date(2030, 1, 1)
-    )
+def test_birth_year_is_19xx_when_20xx_would_be_in_the_future(birth: date, expected: date) -> None:
+    lines = td3_mrz(surname="A", given="B", number="X1", birth=birth, expiry=date(2030, 1, 1))
     assert parse_mrz(lines, today=TODAY).birth_date == expected
 
 
@@ -373,9 +360,7 @@ mrz_text = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=
     st.dates(date(2000, 1, 1), date(2060, 1, 1)),
     st.sampled_from("MF<"),
 )
-def test_generated_td3_round_trips(
-    number: str, birth: date, expiry: date, sex: str
-) -> None:
+def test_generated_td3_round_trips(number: str, birth: date, expiry: date, sex: str) -> None:
     lines = td3_mrz(
         surname="ZHANG",
         given="SAN",
@@ -393,12 +378,8 @@ def test_generated_td3_round_trips(
     )
 
 
-@given(
-    st.text("0123456789", min_size=9, max_size=9), st.integers(0, 43), st.integers(1, 9)
-)
-def test_any_single_digit_substitution_in_line_two_is_detected(
-    number: str, pos: int, delta: int
-) -> None:
+@given(st.text("0123456789", min_size=9, max_size=9), st.integers(0, 43), st.integers(1, 9))
+def test_any_single_digit_substitution_in_line_two_is_detected(number: str, pos: int, delta: int) -> None:
     # Weights 7, 3 and 1 are coprime to 10, so changing one digit always changes a check digit. (A letter whose
     # value equals a digit mod 10, e.g. J=19 and 9, is not detected by the scheme: that is ICAO's design.)
     lines = td3_mrz(

@@ -1,0 +1,170 @@
+"""Reading identity documents with rapidocr (PaddleOCR models on onnxruntime).
+
+``rapidocr==3.10.0`` ships its three ONNX models in the wheel (PP-OCRv6 small detector and recogniser, the PP-OCR
+mobile 0/180 direction classifier; Apache-2.0, see the wheel's MODEL_LICENSES.md). Each model path is given
+explicitly, so rapidocr never takes its download branch (which it uses only when no path is configured).
+
+The engine is created on first use, with explicit thread counts, and runs in the caller's thread: the service puts
+calls in its worker pool. One reader may serve several threads (rapidocr guards model loading with locks and
+onnxruntime sessions are thread-safe).
+
+Orientation: one pass at 0 degrees; if the expected labels are missing or lie the wrong way, the image is turned
+(90/270 when the text boxes stand upright, else 180) and read again, at most three more times.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from idverify.domain.errors import InvalidArgument, Unavailable
+from idverify.factors.document.fields import CnIdCardText
+from idverify.ml.ocr_fields import (
+    BACK_LABELS,
+    FRONT_LABELS,
+    TextBox,
+    anchors_found,
+    extract_cn_back,
+    extract_cn_front,
+    mrz_candidates,
+    read_mrz_lines,
+    upright,
+)
+
+_MODEL_FILES: Final = {
+    "Det.model_path": "PP-OCRv6_det_small.onnx",
+    "Rec.model_path": "PP-OCRv6_rec_small.onnx",
+    "Cls.model_path": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+}
+_ROTATE: Final = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+_MIN_SIDE: Final = 64
+_MAX_SIDE: Final = 4096
+
+ImageBgr = NDArray[np.uint8]
+Acceptable = Callable[[Sequence[TextBox]], bool | None]
+
+
+def packaged_model_dir() -> Path:
+    """Folder of the models inside the installed rapidocr wheel (imports rapidocr)."""
+    import rapidocr
+
+    return Path(rapidocr.__file__).resolve().parent / "models"
+
+
+class RapidOcrDocumentReader:
+    """Reads PRC ID card fronts and backs and MRZ lines. Images are decoded BGR ``uint8`` arrays (H, W, 3).
+
+    Raises ``InvalidArgument("image_invalid")`` for a wrong array, ``InvalidArgument("document_no_text")`` when
+    nothing is written on the image, ``InvalidArgument("document_unreadable")`` when text is found but not the
+    expected document in any orientation, and ``Unavailable("ocr_model_missing")`` when the models are absent.
+    """
+
+    def __init__(self, *, threads: int = 1, model_dir: Path | None = None, max_side: int = 1600) -> None:
+        if threads < 1:
+            raise ValueError("threads must be >= 1")
+        self._threads = threads
+        self._model_dir = model_dir
+        self._max_side = max_side
+        self._engine: Any = None
+        self._lock = threading.Lock()
+
+    def _ocr(self) -> Any:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = self._create()
+        return self._engine
+
+    def _create(self) -> Any:
+        from rapidocr import RapidOCR
+
+        folder = self._model_dir or packaged_model_dir()
+        params: dict[str, Any] = {
+            "Global.log_level": "error",
+            "Global.max_side_len": self._max_side,
+            "EngineConfig.onnxruntime.intra_op_num_threads": self._threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        }
+        for key, name in _MODEL_FILES.items():
+            path = folder / name
+            if not path.is_file():
+                raise Unavailable("ocr_model_missing", "an OCR model file is missing", internal_reason=str(path))
+            params[key] = str(path)
+        return RapidOCR(params=params)
+
+    def warm_up(self) -> None:
+        """Load the models now (start-up), instead of on the first request."""
+        self._boxes(np.full((64, 256, 3), 255, np.uint8))
+
+    # ---- public reads --------------------------------------------------------------------------------------
+
+    def read_cn_id_front(self, image: ImageBgr) -> CnIdCardText:
+        boxes = self._oriented(image, lambda b: _labels_ok(b, FRONT_LABELS, "姓名", "公民身份号码"))
+        return extract_cn_front(boxes)
+
+    def read_cn_id_back(self, image: ImageBgr) -> CnIdCardText:
+        boxes = self._oriented(image, lambda b: _labels_ok(b, BACK_LABELS, "签发机关", "有效期限"))
+        return extract_cn_back(boxes)
+
+    def read_mrz(self, image: ImageBgr, *, today: date) -> tuple[str, ...]:
+        """MRZ lines of a passport or ID card data page, repaired only when the repair verifies."""
+        boxes = self._oriented(image, _mrz_ok)
+        return read_mrz_lines(boxes, today=today)
+
+    # ---- internals -----------------------------------------------------------------------------------------
+
+    def _oriented(self, image: ImageBgr, acceptable: Acceptable) -> list[TextBox]:
+        _check_image(image)
+        boxes = self._boxes(image)
+        if not boxes:
+            raise InvalidArgument("document_no_text", "no text was found on the image")
+        verdict = acceptable(boxes)
+        if verdict:
+            return boxes
+        for angle in _rotation_order(boxes):
+            turned = self._boxes(np.asarray(cv2.rotate(image, _ROTATE[angle]), np.uint8))
+            if acceptable(turned):
+                return turned
+        raise InvalidArgument("document_unreadable", "the document could not be read in any orientation")
+
+    def _boxes(self, image: ImageBgr) -> list[TextBox]:
+        result = self._ocr()(image, use_cls=True)
+        if result.boxes is None or result.txts is None:
+            return []
+        out = []
+        for quad, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
+            xs, ys = [float(p[0]) for p in quad], [float(p[1]) for p in quad]
+            out.append(TextBox(str(text), float(score), min(xs), min(ys), max(xs), max(ys)))
+        return out
+
+
+def _labels_ok(boxes: Sequence[TextBox], labels: Sequence[str], top: str, bottom: str) -> bool | None:
+    if len(anchors_found(boxes, labels)) < 2:
+        return False
+    flat = upright(boxes, top, bottom)
+    return True if flat is None else flat
+
+
+def _mrz_ok(boxes: Sequence[TextBox]) -> bool:
+    return len(mrz_candidates(boxes)) >= 2
+
+
+def _rotation_order(boxes: Sequence[TextBox]) -> tuple[int, ...]:
+    """Most likely turns first: upright boxes mean the page lies on its side."""
+    standing = sum(1 for b in boxes if b.height > 1.5 * b.width)
+    return (90, 270, 180) if standing * 2 > len(boxes) else (180, 90, 270)
+
+
+def _check_image(image: object) -> None:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise InvalidArgument("image_invalid", "expected a decoded BGR image")
+    h, w = image.shape[:2]
+    if min(h, w) < _MIN_SIDE or max(h, w) > _MAX_SIDE:
+        raise InvalidArgument("image_invalid", "the image is too small or too large")
