@@ -34,9 +34,9 @@ import unicodedata
 from typing import Final
 
 ALGORITHM: Final = "EdDSA"
-TOKEN_TYPE: Final = "idverify-vt+jwt"
+MEDIA_TYPE: Final = "idverify-vt+jwt"
 #: ``typ`` values accepted on input (media types compare case-insensitively).
-ACCEPTED_TYPES: Final = frozenset({TOKEN_TYPE, "application/" + TOKEN_TYPE})
+ACCEPTED_TYPES: Final = frozenset({MEDIA_TYPE, "application/" + MEDIA_TYPE})
 HEADER_MEMBERS: Final = frozenset({"alg", "kid", "typ"})
 AUTHORIZATION_DETAILS_TYPE: Final = "loan_application"
 

@@ -53,11 +53,12 @@ _NUMERIC_DATE_MAX = 1 << 40
 _MAX_STR = 256
 _MAX_LIST = 16
 _MAX_HEADER_SEGMENT = 512
+_HEADER_CACHE_SIZE = 64
 
-TOKEN_INVALID = "token_invalid"
-TOKEN_EXPIRED = "token_expired"
-TOKEN_NOT_YET_VALID = "token_not_yet_valid"
-TOKEN_BINDING_MISMATCH = "token_binding_mismatch"
+CODE_INVALID = "token_invalid"
+CODE_EXPIRED = "token_expired"
+CODE_NOT_YET_VALID = "token_not_yet_valid"
+CODE_BINDING_MISMATCH = "token_binding_mismatch"
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class VerifiedToken:
     claims: Mapping[str, Any] = field(repr=False, compare=False)
 
 
-def _refuse(reason: str, code: str = TOKEN_INVALID) -> NoReturn:
+def _refuse(reason: str, code: str = CODE_INVALID) -> NoReturn:
     raise InvalidToken(code, "the verification token was refused", internal_reason=reason)
 
 
@@ -157,6 +158,7 @@ class TokenVerifier:
         self._leeway = leeway_s
         self._clock = clock or SystemClock()
         self._max_lifetime = max_lifetime_s
+        self._good_headers: dict[str, str] = {}
 
     def verify(
         self, token: str, *, now: datetime | None = None, expected: ExpectedBinding | None = None
@@ -188,25 +190,13 @@ class TokenVerifier:
         if len(parts) != 3 or not all(_SEGMENT.fullmatch(p) for p in parts):
             _refuse("not_compact_jws")
         header_segment, payload_segment, signature_segment = parts
-        if len(header_segment) > _MAX_HEADER_SEGMENT:
-            _refuse("header_oversized")
-        try:
-            header = _json_object(header_segment)
-            signature = _b64decode(signature_segment)
-        except (ValueError, TypeError, RecursionError):
-            _refuse("header_not_json_object")
-        if header.keys() != HEADER_MEMBERS:
-            _refuse("header_members")
-        if header["alg"] != ALGORITHM:
-            _refuse("alg_not_allowed")
-        typ = header["typ"]
-        if not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYPES:
-            _refuse("wrong_typ")
-        kid = header["kid"]
-        if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
-            _refuse("kid_malformed")
+        kid = self._header_kid(header_segment)
         # Only one of the four encodings of the last character is canonical; refuse the other three so a token
         # has exactly one spelling.
+        try:
+            signature = _b64decode(signature_segment)
+        except ValueError:
+            _refuse("signature_malformed")
         if len(signature) != 64 or b64url(signature) != signature_segment:
             _refuse("signature_malformed")
         key = self._source.public_key(kid, at)
@@ -222,9 +212,36 @@ class TokenVerifier:
             _refuse("bad_signature")
         return kid, payload_segment
 
+    def _header_kid(self, header_segment: str) -> str:
+        """The kid of a well-formed header; refuses anything else. Headers already found well-formed are
+        remembered (bounded), since a deployment sees one header spelling per signing key."""
+        kid = self._good_headers.get(header_segment)
+        if kid is not None:
+            return kid
+        if len(header_segment) > _MAX_HEADER_SEGMENT:
+            _refuse("header_oversized")
+        try:
+            header = _json_object(header_segment)
+        except (ValueError, TypeError, RecursionError):
+            _refuse("header_not_json_object")
+        if header.keys() != HEADER_MEMBERS:
+            _refuse("header_members")
+        if header["alg"] != ALGORITHM:
+            _refuse("alg_not_allowed")
+        typ = header["typ"]
+        if not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYPES:
+            _refuse("wrong_typ")
+        kid = header["kid"]
+        if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
+            _refuse("kid_malformed")
+        if len(self._good_headers) >= _HEADER_CACHE_SIZE:
+            self._good_headers.clear()
+        self._good_headers[header_segment] = kid
+        return kid
+
     def _check_claims(self, claims: dict[str, Any], kid: str, at: datetime) -> VerifiedToken:
         names = claims.keys()
-        if not REQUIRED_CLAIMS <= names:
+        if not names >= REQUIRED_CLAIMS:
             _refuse("missing_claim")
         if not names <= REQUIRED_CLAIMS | OPTIONAL_CLAIMS:
             _refuse("unexpected_claim")
@@ -240,9 +257,9 @@ class TokenVerifier:
             _refuse("lifetime_out_of_range")
         now_s = at.timestamp()
         if now_s >= exp + self._leeway:
-            _refuse("expired", TOKEN_EXPIRED)
+            _refuse("expired", CODE_EXPIRED)
         if nbf > now_s + self._leeway:
-            _refuse("nbf_in_future", TOKEN_NOT_YET_VALID)
+            _refuse("nbf_in_future", CODE_NOT_YET_VALID)
         if not amr:
             _refuse("amr_empty")
         loan_id, amount, currency, account_hash = _authorization_details(claims)
@@ -333,18 +350,18 @@ def _authorization_details(claims: Mapping[str, Any]) -> tuple[str, Decimal, str
 
 def _check_binding(verified: VerifiedToken, expected: ExpectedBinding) -> None:
     if verified.loan_application_id != expected.loan_application_id:
-        _refuse("binding_loan_application_id", TOKEN_BINDING_MISMATCH)
+        _refuse("binding_loan_application_id", CODE_BINDING_MISMATCH)
     try:
         amount = Decimal(expected.amount)
     except InvalidOperation:
-        _refuse("binding_amount", TOKEN_BINDING_MISMATCH)
+        _refuse("binding_amount", CODE_BINDING_MISMATCH)
     if not amount.is_finite() or amount != verified.amount:
-        _refuse("binding_amount", TOKEN_BINDING_MISMATCH)
+        _refuse("binding_amount", CODE_BINDING_MISMATCH)
     if verified.currency != expected.currency:
-        _refuse("binding_currency", TOKEN_BINDING_MISMATCH)
+        _refuse("binding_currency", CODE_BINDING_MISMATCH)
     try:
         account_hash = payout_account_hash(verified.jti, expected.payout_account)
     except ValueError:
-        _refuse("binding_payout_account", TOKEN_BINDING_MISMATCH)
+        _refuse("binding_payout_account", CODE_BINDING_MISMATCH)
     if account_hash != verified.payout_account_hash:
-        _refuse("binding_payout_account", TOKEN_BINDING_MISMATCH)
+        _refuse("binding_payout_account", CODE_BINDING_MISMATCH)

@@ -26,7 +26,7 @@ from idverify.client.claims import (
     CURRENCY_PATTERN,
     DIGEST_B64_PATTERN,
     MAX_LIFETIME_S,
-    TOKEN_TYPE,
+    MEDIA_TYPE,
     b64url,
     is_identifier,
     normalise_payout_account,
@@ -175,7 +175,7 @@ class JwsTokenIssuer:
         if key_thumbprint:
             claims["cnf"] = {"jkt": key_thumbprint}
         key = self.key_ring.active
-        header = {"alg": ALGORITHM, "kid": key.kid, "typ": TOKEN_TYPE}
+        header = {"alg": ALGORITHM, "kid": key.kid, "typ": MEDIA_TYPE}
         payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
         token = jws.serialize_compact(header, payload, key.signing_jwk, registry=REGISTRY)
         issued_at = datetime.fromtimestamp(iat, at.tzinfo)
@@ -185,8 +185,9 @@ class JwsTokenIssuer:
 def _amount_string(value: str | Decimal) -> str:
     """The canonical decimal string of a positive amount, at most 4 decimals. Raises ``InvalidArgument``."""
     try:
-        amount = value if isinstance(value, Decimal) else Decimal(value)
-    except (InvalidOperation, TypeError):
+        # floats cannot represent money exactly: refused like any other non-decimal input
+        amount = value if isinstance(value, Decimal) else Decimal(value if isinstance(value, str) else "NaN")
+    except InvalidOperation:
         amount = Decimal("NaN")
     text = format(amount, "f") if amount.is_finite() else ""
     if not AMOUNT_PATTERN.fullmatch(text) or amount <= 0:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from tests.fakes import FixedClock, SeededRandom
 ISSUER = "https://idverify.example"
 AUDIENCE = "lender-a"
 SECRET = b"k" * 32
-LOAN = {
+LOAN: dict[str, Any] = {
     "loan_application_id": "LA-2026-0001",
     "amount_value": "12000.00",
     "currency": "CNY",
@@ -107,8 +106,3 @@ def forge(ring: KeyRing) -> Forge:
         return f"{signing_input}.{b64(signing_key.sign(signing_input.encode()))}"
 
     return _forge
-
-
-@pytest.fixture
-def now(clock: FixedClock) -> Iterator[datetime]:
-    yield clock.now()

@@ -98,7 +98,8 @@ def test_rotation_retires_the_old_key_publicly_and_deletes_its_private_file(
     assert reloaded.active.kid != old.kid
     assert [k.kid for k in reloaded.verification_keys(clock.now())] == [reloaded.active.kid, old.kid]
     retired = next(k for k in reloaded.keys if k.kid == old.kid)
-    assert retired.private_key is None and retired.retired_at == clock.now()
+    assert retired.private_key is None
+    assert retired.retired_at == clock.now()
     assert not (tmp_path / f"{old.kid}.key.pem").exists()
     assert (tmp_path / f"{old.kid}.pub.pem").exists()
     assert "PRIVATE" not in (tmp_path / f"{old.kid}.pub.pem").read_text()
@@ -113,7 +114,8 @@ def test_a_retired_key_stays_in_the_jwks_until_ttl_plus_leeway_then_is_dropped(
     assert rotated.grace_ends_at(rotated.keys[1]) == grace_end
     kids_before = [k["kid"] for k in rotated.jwks(grace_end - timedelta(seconds=1))["keys"]]
     kids_after = [k["kid"] for k in rotated.jwks(grace_end)["keys"]]
-    assert old in kids_before and old not in kids_after
+    assert old in kids_before
+    assert old not in kids_after
     assert rotated.public_key(old, grace_end - timedelta(seconds=1)) is not None
     assert rotated.public_key(old, grace_end) is None
 
