@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from idverify.factors.face_match import DEFAULT_THRESHOLDS
 from idverify.factors.liveness import (
     Challenge,
     LivenessConfig,
@@ -37,9 +38,9 @@ from tests.unit.liveness.builders import a_moment_later, challenge_for
 
 pytestmark = pytest.mark.shared_data
 
-#: Cosine threshold for "same person" in these tests; the same-person pairs used here score 0.77-0.83 with SFace
-#: and the two different people about 0.12.
-SAME_PERSON = 0.5
+#: Face core's calibrated same-session threshold for SFace; the same-person pairs used here score 0.77-0.83 and
+#: the two different people about 0.12.
+SAME_PERSON = DEFAULT_THRESHOLDS["sface-2021dec"].liveness_same_person
 PORTRAIT_CONFIG = LivenessConfig(same_person_threshold=SAME_PERSON,
                                  poses=PoseThresholds(turn_yaw=0.14, centre_yaw=0.12))
 LEFT_RIGHT = challenge_for(Pose.LEFT, Pose.RIGHT, Pose.CENTRE)
