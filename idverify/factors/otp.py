@@ -256,25 +256,24 @@ class OtpService:
             self._end_cooldown(cooldown_key, resend_after, now)
             raise
 
-        challenge = self._new_challenge(ctx, now)
-        code = challenge[1]
-        self._store.create(challenge[0])
+        challenge, code = self._new_challenge(ctx, now)
+        self._store.create(challenge)
         body = messages_otp.code_text(
             ctx.locale, code, ctx.lender_name, ctx.amount, ctx.currency, lim.ttl_s // 60, self._report_contact
         )
         try:
             message_id = self._sender.send(ctx.phone_e164, body)
         except BaseException:
-            self._store.mark_failed(challenge[0].challenge_id)
+            self._store.mark_failed(challenge.challenge_id)
             self._give_back(session_hit)
             self._end_cooldown(cooldown_key, resend_after, now)
             raise
-        self._store.activate(challenge[0].challenge_id, ctx.session_id, message_id)
+        self._store.activate(challenge.challenge_id, ctx.session_id, message_id)
         return SendReceipt(
-            expires_at=challenge[0].expires_at,
+            expires_at=challenge.expires_at,
             resend_after=resend_after,
             code_length=lim.code_length,
-            masked_phone=challenge[0].phone_masked,
+            masked_phone=challenge.phone_masked,
         )
 
     def check(self, ctx: OtpContext, code: str) -> None:

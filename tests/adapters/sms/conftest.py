@@ -36,7 +36,7 @@ TOO_MANY = {
 
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(reason + "; CI must run the Twilio contract tests (run scripts/prism.sh install)")
+        pytest.fail(reason + "; CI must run the Twilio contract tests")
     pytest.skip(reason)
 
 
