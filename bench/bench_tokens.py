@@ -12,6 +12,7 @@ import gc
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -22,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -73,10 +73,12 @@ def _cpu_model() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--iterations", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "tokens.md")
     args = parser.parse_args()
     n = args.iterations
 
+    load_at_start = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
     now = datetime.now(UTC)
     clock = _Clock(now)
     ring = KeyRing.generate(now, SystemRandom())
@@ -99,9 +101,6 @@ def main() -> None:
     raw_signature = raw_key.sign(signing_input)
     claims = verifier.verify(token).claims
     pyjwt_token = jwt.encode(dict(claims), raw_key, algorithm="EdDSA", headers={"kid": ring.active.kid})
-    other = Ed25519PrivateKey.generate()  # keeps PyJWT's own key object out of the timing
-
-    del other
     rows = [
         ("raw Ed25519 sign (cryptography)", lambda: raw_key.sign(signing_input)),
         ("raw Ed25519 verify (cryptography)", lambda: raw_public.verify(raw_signature, signing_input)),
@@ -118,10 +117,15 @@ def main() -> None:
         results.append((name, ops, p50, p99))
         print(f"{name:<36} {ops:>9,.0f} ops/s  p50 {p50:7.1f} us  p99 {p99:7.1f} us", flush=True)
 
-    by_name = {name: (ops, p50, p99) for name, ops, p50, p99 in results}
-    ratio_p50 = by_name["our verify (joserfc, all checks)"][1] / by_name["raw Ed25519 verify (cryptography)"][1]
-    ratio_ops = by_name["raw Ed25519 verify (cryptography)"][0] / by_name["our verify (joserfc, all checks)"][0]
-    print(f"our verify / raw verify: {ratio_p50:.2f}x (p50), {ratio_ops:.2f}x (mean); target <= 1.3x")
+    # The ratio is measured interleaved (raw batch, ours batch, ... x rounds) so both see the same machine load.
+    ratios = []
+    for _ in range(args.rounds):
+        raw_p50 = _measure(lambda: raw_public.verify(raw_signature, signing_input), n // 5)[1]
+        ours_p50 = _measure(lambda: verifier.verify(token), n // 5)[1]
+        ratios.append(ours_p50 / raw_p50)
+    ratio_p50 = statistics.median(ratios)
+    print(f"our verify / raw verify (p50, interleaved, median of {args.rounds} rounds): {ratio_p50:.2f}x "
+          f"[{min(ratios):.2f}-{max(ratios):.2f}]; target <= 1.3x")
     print(f"token size: {len(token)} bytes, claims {len(json.dumps(dict(claims)))} bytes")
 
     lines = [
@@ -129,7 +133,8 @@ def main() -> None:
         "",
         f"- date: {now.date().isoformat()}",
         f"- machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {_cpu_model()}; "
-        "shared with other jobs, so figures are noisy",
+        f"shared with other jobs (load average at start {load_at_start}), so ops/s (a mean) is deflated by "
+        "descheduling; p50 and the interleaved ratio are the robust figures",
         f"- Python {platform.python_version()}, cryptography {version('cryptography')}, "
         f"joserfc {version('joserfc')}, PyJWT {version('PyJWT')}",
         f"- {n} timed calls per row after a warm-up, one thread; token {len(token)} bytes",
@@ -139,8 +144,12 @@ def main() -> None:
         "|---|---:|---:|---:|",
         *(f"| {name} | {ops:,.0f} | {p50:.1f} | {p99:.1f} |" for name, ops, p50, p99 in results),
         "",
-        f"Our verify / raw Ed25519 verify: **{ratio_p50:.2f}x** at p50, {ratio_ops:.2f}x on mean throughput "
-        "(target: within 1.3x).",
+        f"Our verify / raw Ed25519 verify, p50 of interleaved batches ({args.rounds} rounds of {n // 5} calls "
+        f"each): **{ratio_p50:.2f}x** median, range {min(ratios):.2f}-{max(ratios):.2f} (target: within 1.3x).",
+        "",
+        "Beyond the Ed25519 verify, our verify spends its time on the payload's base64 and JSON (with duplicate-",
+        "member detection), the claim checks, three datetimes and the result object (cProfile while writing it).",
+        "The header is parsed once per distinct spelling and remembered (bounded cache); key lookup is a dict hit.",
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)

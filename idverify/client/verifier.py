@@ -245,10 +245,16 @@ class TokenVerifier:
             _refuse("missing_claim")
         if not names <= REQUIRED_CLAIMS | OPTIONAL_CLAIMS:
             _refuse("unexpected_claim")
-        iss, sub, jti, sid, acr = (_text(claims, n) for n in ("iss", "sub", "jti", "sid", "acr"))
+        iss = _text(claims, "iss")
+        sub = _text(claims, "sub")
+        jti = _text(claims, "jti")
+        sid = _text(claims, "sid")
+        acr = _text(claims, "acr")
         aud = _text_list(claims, "aud")
         amr = _text_list(claims, "amr")
-        iat, nbf, exp = (_numeric_date(claims, n) for n in ("iat", "nbf", "exp"))
+        iat = _numeric_date(claims, "iat")
+        nbf = _numeric_date(claims, "nbf")
+        exp = _numeric_date(claims, "exp")
         if iss != self._issuer:
             _refuse("wrong_iss")
         if self._audiences.isdisjoint(aud):
@@ -285,25 +291,24 @@ class TokenVerifier:
 
 
 def _text(claims: Mapping[str, Any], name: str, limit: int = _MAX_STR) -> str:
-    value = claims.get(name)
-    if not isinstance(value, str) or not value or len(value) > limit:
+    value = claims[name]
+    if type(value) is not str or not 0 < len(value) <= limit:
         _refuse(f"claim_{name}_malformed")
     return value
 
 
 def _text_list(claims: Mapping[str, Any], name: str) -> list[str]:
-    value = claims.get(name)
-    if (
-        not isinstance(value, list)
-        or len(value) > _MAX_LIST
-        or not all(isinstance(v, str) and 0 < len(v) <= _MAX_STR for v in value)
-    ):
+    value = claims[name]
+    if type(value) is not list or len(value) > _MAX_LIST:
         _refuse(f"claim_{name}_malformed")
+    for item in value:
+        if type(item) is not str or not 0 < len(item) <= _MAX_STR:
+            _refuse(f"claim_{name}_malformed")
     return value
 
 
 def _numeric_date(claims: Mapping[str, Any], name: str) -> int:
-    value = claims.get(name)
+    value = claims[name]
     if type(value) is not int or not 0 < value < _NUMERIC_DATE_MAX:
         _refuse(f"claim_{name}_malformed")
     return value
