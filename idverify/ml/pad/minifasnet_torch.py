@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
+from torch.nn import functional as nnf
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,16 +83,16 @@ class SlopeReLU(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.decomposed:
-            return F.prelu(x, self.weight)
+            return nnf.prelu(x, self.weight)
         slope = self.weight.view(1, -1, 1, 1)
-        return F.relu(x) + slope * torch.minimum(x, torch.zeros((), dtype=x.dtype))
+        return nnf.relu(x) + slope * torch.minimum(x, torch.zeros((), dtype=x.dtype))
 
 
 class ConvBlock(nn.Module):
     """conv (no bias) + BatchNorm2d (+ PReLU unless ``linear``)."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int = 1, stride: int = 1, padding: int = 0,
-                 groups: int = 1, *, linear: bool = False, decomposed: bool = False) -> None:
+    def __init__(self, c_in: int, c_out: int, kernel: int = 1, *, stride: int = 1, padding: int = 0,
+                 groups: int = 1, linear: bool = False, decomposed: bool = False) -> None:
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, groups=groups, bias=False)
         self.bn = nn.BatchNorm2d(c_out)
@@ -113,8 +113,8 @@ class SqueezeExcite(nn.Module):
         self.bn2 = nn.BatchNorm2d(channels)
 
     def forward(self, x: Tensor) -> Tensor:
-        gate = F.adaptive_avg_pool2d(x, 1)
-        gate = F.relu(self.bn1(self.fc1(gate)))
+        gate = nnf.adaptive_avg_pool2d(x, 1)
+        gate = nnf.relu(self.bn1(self.fc1(gate)))
         gate = torch.sigmoid(self.bn2(self.fc2(gate)))
         out: Tensor = x * gate
         return out
@@ -128,7 +128,7 @@ class SeparableUnit(nn.Module):
         super().__init__()
         self.residual = stride == 1
         self.conv = ConvBlock(c_in, expand, decomposed=decomposed)
-        self.conv_dw = ConvBlock(expand, expand, 3, stride, 1, groups=expand, decomposed=decomposed)
+        self.conv_dw = ConvBlock(expand, expand, 3, stride=stride, padding=1, groups=expand, decomposed=decomposed)
         self.project = ConvBlock(expand, c_out, linear=True)
         self.se_module = None if se_reduction is None else SqueezeExcite(c_out, se_reduction)
 
@@ -163,8 +163,8 @@ class MiniFASNet(nn.Module):
         d = decomposed_prelu
         se = spec.se_reduction if spec.squeeze_excite else None
         s1, s2, s3 = spec.stages
-        self.conv1 = ConvBlock(3, spec.stem, 3, 2, 1, decomposed=d)
-        self.conv2_dw = ConvBlock(spec.stem, spec.stem, 3, 1, 1, groups=spec.stem, decomposed=d)
+        self.conv1 = ConvBlock(3, spec.stem, 3, stride=2, padding=1, decomposed=d)
+        self.conv2_dw = ConvBlock(spec.stem, spec.stem, 3, padding=1, groups=spec.stem, decomposed=d)
         self.conv_23 = SeparableUnit(spec.stem, s1.down_expand, s1.width, stride=2, se_reduction=None, decomposed=d)
         self.conv_3 = ResidualStage(s1.width, s1.residual_expands, se_reduction=se, decomposed=d)
         self.conv_34 = SeparableUnit(s1.width, s2.down_expand, s2.width, stride=2, se_reduction=None, decomposed=d)

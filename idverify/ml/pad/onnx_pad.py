@@ -22,7 +22,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type information
+import onnxruntime as ort
 from numpy.typing import NDArray
 
 from idverify.domain.errors import FailedPrecondition, InvalidArgument

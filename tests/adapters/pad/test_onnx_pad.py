@@ -92,7 +92,7 @@ def test_onnxruntime_matches_torch_within_1e_4_on_the_sample_crops(
         pad_build_dir: Path, weights_dir: Path, samples: dict[str, DecodedImage],
         sample_faces: dict[str, DetectedFace]) -> None:
     require_torch()
-    import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type information
+    import onnxruntime as ort
     import torch
 
     from idverify.ml.pad.artefacts import load_manifest
@@ -100,7 +100,9 @@ def test_onnxruntime_matches_torch_within_1e_4_on_the_sample_crops(
     from idverify.ml.pad.crop import crop_patch, to_input
 
     for spec in load_manifest(PAD_MANIFEST).family("minifasnet"):
-        assert spec.architecture and spec.weights_file and spec.crop_scale
+        assert spec.architecture
+        assert spec.weights_file
+        assert spec.crop_scale
         reference = load_minifasnet(weights_dir / spec.weights_file, SPECS[spec.architecture]).model
         session = ort.InferenceSession(str(pad_build_dir / spec.file), providers=["CPUExecutionProvider"])
         batch = to_input([crop_patch(samples[n].pixels, (f.box.x, f.box.y, f.box.w, f.box.h), spec.crop_scale, 80)
@@ -124,7 +126,8 @@ def test_a_tampered_graph_is_refused_at_load(pad_build_dir: Path, tmp_path: Path
     graph.write_bytes(bytes(data))
     with pytest.raises(FailedPrecondition) as err:
         OnnxPad(PAD_MANIFEST, build)
-    assert err.value.code == "model_hash_mismatch" and "minifasnet-v1se-4.0" in err.value.message
+    assert err.value.code == "model_hash_mismatch"
+    assert "minifasnet-v1se-4.0" in err.value.message
 
 
 def test_a_graph_built_from_other_weights_than_the_manifest_pins_is_refused(
@@ -135,21 +138,25 @@ def test_a_graph_built_from_other_weights_than_the_manifest_pins_is_refused(
     (build / "pad-build.json").write_text(json.dumps(record))
     with pytest.raises(FailedPrecondition) as err:
         OnnxPad(PAD_MANIFEST, build)
-    assert err.value.code == "model_hash_mismatch" and "minifasnet-v2-2.7" in err.value.message
+    assert err.value.code == "model_hash_mismatch"
+    assert "minifasnet-v2-2.7" in err.value.message
 
 
 def test_a_missing_build_record_says_how_to_build(tmp_path: Path) -> None:
     with pytest.raises(FailedPrecondition) as err:
         OnnxPad(PAD_MANIFEST, tmp_path)
-    assert err.value.code == "model_file_missing" and "build-pad" in err.value.message
+    assert err.value.code == "model_file_missing"
+    assert "build-pad" in err.value.message
 
 
 def test_build_record_pins_each_graph_and_its_source_weights(pad_build_dir: Path) -> None:
     record = json.loads((pad_build_dir / "pad-build.json").read_text())
-    assert record["opset"] == 17 and record["prelu"] == "decomposed"
+    assert record["opset"] == 17
+    assert record["prelu"] == "decomposed"
     for model in record["models"].values():
         assert model["sha256"] == sha256_file(pad_build_dir / model["file"])
-        assert model["dropped_keys"] == [] and model["max_abs_logit_diff"] <= 1e-4
+        assert model["dropped_keys"] == []
+        assert model["max_abs_logit_diff"] <= 1e-4
     graph = onnx.load(str(pad_build_dir / "minifasnet-v2-2.7.onnx"))
     assert "PRelu" not in {n.op_type for n in graph.graph.node}
 

@@ -30,7 +30,10 @@ def test_box_near_the_right_bottom_corner_ends_on_the_last_pixel() -> None:
 
 def test_scale_is_lowered_so_the_crop_fits_the_image() -> None:
     win = crop_window(480, 640, (100.0, 100.0, 300.0, 400.0), 4.0)
-    assert win.left >= 0 and win.top >= 0 and win.right <= 479 and win.bottom <= 639
+    assert win.left >= 0
+    assert win.top >= 0
+    assert win.right <= 479
+    assert win.bottom <= 639
     assert win.bottom - win.top == 638  # (H-1)/h limits the scale
 
 
@@ -48,8 +51,10 @@ def test_patch_is_80x80_bgr_and_input_is_unnormalised_nchw_float32() -> None:
     patch = crop_patch(image, (10.0, 10.0, 60.0, 60.0), 4.0, 80)
     batch = to_input([patch, patch])
     assert patch.shape == (80, 80, 3)
-    assert batch.shape == (2, 3, 80, 80) and batch.dtype == np.float32
-    assert batch[0, 0].max() == 200.0 and batch[0, 2].max() == 0.0
+    assert batch.shape == (2, 3, 80, 80)
+    assert batch.dtype == np.float32
+    assert batch[0, 0].max() == 200.0
+    assert batch[0, 2].max() == 0.0
 
 
 def test_face_under_the_minimum_size_is_a_quality_failure_not_a_verdict() -> None:

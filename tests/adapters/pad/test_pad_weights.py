@@ -50,7 +50,8 @@ def test_weights_of_the_other_architecture_are_refused_with_the_differences(weig
     with pytest.raises(FailedPrecondition) as err:
         load_minifasnet(weights_dir / V2, SPECS["MiniFASNetV1SE"])
     assert err.value.code == "pad_weights_invalid"
-    assert "missing (36)" in err.value.message and "se_module" in err.value.message
+    assert "missing (36)" in err.value.message
+    assert "se_module" in err.value.message
     assert "wrong shape" in err.value.message
 
 
@@ -126,6 +127,8 @@ def test_build_without_weights_exits_non_zero_and_says_where_they_come_from(
 
     assert main(["--weights-dir", str(tmp_path), "--out", str(tmp_path / "out")]) != 0
     err = capsys.readouterr().err
-    assert "pad_weights_missing" in err and "minivision-ai" in err and "Apache-2.0" in err
+    assert "pad_weights_missing" in err
+    assert "minivision-ai" in err
+    assert "Apache-2.0" in err
     assert "without passive PAD" in err
     assert not (tmp_path / "out" / "pad-build.json").exists()
