@@ -22,6 +22,9 @@ class SessionConfig:
     intra_op_threads: int = 2
     inter_op_threads: int = 1
     allow_gpu: bool = True
+    #: Spinning intra-op threads win on an idle machine but, measured on a busy shared 2-core host, made SFace
+    #: with 2 threads ~1.8x slower than blocking threads (docs/reports/face-bench.md); off by default.
+    allow_spinning: bool = False
 
     def __post_init__(self) -> None:
         if self.intra_op_threads < 1 or self.inter_op_threads < 1:
@@ -43,4 +46,5 @@ def create_session(model: bytes, config: SessionConfig) -> ort.InferenceSession:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if config.allow_spinning else "0")
     return ort.InferenceSession(model, sess_options=options, providers=providers_for(config))
