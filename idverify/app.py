@@ -20,17 +20,25 @@ from idverify.config import ConfigError, Secret, Settings
 from idverify.domain.callers import Role
 from idverify.domain.policy import Policy, PolicyError
 from idverify.domain.ports import Clock, Random, SystemClock, SystemRandom
+from idverify.domain.session import VerificationSession
 from idverify.domain.values import Factor
+from idverify.factors.messages_otp import completion_notice_text
+from idverify.factors.otp import OtpService, SmsSender
+from idverify.factors.otp_limits import OtpLimits
+from idverify.factors.totp import TotpService
 from idverify.privacy.cipher import FieldCipher
 from idverify.privacy.keys import ConfigKeyProvider
+from idverify.sms.outbox import OutboxSmsSender
+from idverify.sms.twilio import TwilioSmsSender
 from idverify.storage import migrate
+from idverify.storage.counters import SqlCounterStore
 from idverify.storage.engine import make_engine
+from idverify.storage.otp_store import SqlOtpStore, SqlTotpStore
 from idverify.storage.sealing import SealedFields
 from idverify.storage.unit_of_work import SqlUnitOfWork
 from idverify.tokens.issuer import JwsTokenIssuer
 from idverify.tokens.keys import KeyRing
 from idverify.tokens.server_verifier import KeyRingTokenVerifier
-from idverify.transport_config import ApiKeySpec
 from idverify.transport.admin_http import AdminHttpServer
 from idverify.transport.auth import ApiKeyEntry, Authenticator, hash_api_key
 from idverify.transport.interceptors import ServiceInterceptor
@@ -38,6 +46,8 @@ from idverify.transport.server import GrpcServer, Servicers, TlsFiles
 from idverify.transport.token_servicer import TokenServicer
 from idverify.transport.unbuilt_servicers import AuditServicer, CaseServicer, FaceServicer
 from idverify.transport.verification_servicer import VerificationServicer
+from idverify.transport_config import ApiKeySpec
+from idverify.usecases.otp import OtpSteps
 from idverify.usecases.tokens import Tokens
 from idverify.usecases.verification import Verifications
 
@@ -134,6 +144,21 @@ def load_policy(settings: Settings, available: frozenset[Factor]) -> Policy:
     return policy
 
 
+def build_sms_sender(settings: Settings, clock: Clock, random: Random) -> SmsSender:
+    if settings.sms_sender == "outbox":
+        settings.sms_outbox_file.parent.mkdir(parents=True, exist_ok=True)
+        return OutboxSmsSender(settings.sms_outbox_file, clock=clock, random=random)
+    return TwilioSmsSender(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token.reveal().decode() if settings.twilio_auth_token else None,
+        api_key_sid=settings.twilio_api_key_sid or None,
+        api_key_secret=settings.twilio_api_key_secret.reveal().decode() if settings.twilio_api_key_secret else None,
+        from_number=settings.twilio_from_number or None,
+        messaging_service_sid=settings.twilio_messaging_service_sid or None,
+        status_callback_url=settings.twilio_status_callback_url or None,
+    )
+
+
 @dataclass
 class App:
     settings: Settings
@@ -181,7 +206,8 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     elif migrate.current_revision(engine) != migrate.head_revision():
         raise ConfigError("the database is not at the latest migration; run `idverify db upgrade`")
 
-    assert settings.index_key is not None and settings.pairwise_secret is not None
+    assert settings.index_key is not None
+    assert settings.pairwise_secret is not None
     keys = ConfigKeyProvider(
         data_keys={kid: secret.reveal() for kid, secret in settings.data_keys},
         active_kid=settings.data_keys[0][0],
@@ -203,9 +229,30 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         ttl_s=settings.token_ttl_s,
     )
     verifier = KeyRingTokenVerifier(key_ring, settings.token_issuer, settings.token_audiences)
-    available = frozenset({Factor.SMS_OTP})
+    sender = build_sms_sender(settings, clock, random)
+    assert settings.otp_key is not None
+    otp_limits = OtpLimits(allowed_calling_codes=settings.sms_allowed_country_codes)
+    counters = SqlCounterStore(engine)
+    otp = OtpService(store=SqlOtpStore(engine), counters=counters, sender=sender, clock=clock, random=random,
+                     digest_key=settings.otp_key.reveal(), limits=otp_limits)
+    totp = TotpService(store=SqlTotpStore(engine, settings.data_keys[0][1].reveal()), counters=counters,
+                       clock=clock, random=random)
+    available = frozenset({Factor.SMS_OTP, Factor.TOTP})
     policy = load_policy(settings, available)
-    verifications = Verifications(uow=uow, clock=clock, random=random, policy=policy, issuer=issuer)
+
+    def notify_completed(session: VerificationSession, phone: str) -> None:
+        ctx = session.context
+        body = completion_notice_text(ctx.locale, settings.lender_name, ctx.amount.value, ctx.amount.currency,
+                                      session.completed_at or clock.now(), session.reference)
+        try:
+            sender.send(phone, body)
+        except Exception:
+            log.exception("completion_notice_failed", session_id=session.session_id)
+
+    verifications = Verifications(uow=uow, clock=clock, random=random, policy=policy, issuer=issuer,
+                                  notify_completed=notify_completed)
+    otp_steps = OtpSteps(verifications=verifications, uow=uow, clock=clock, otp=otp, totp=totp,
+                         lender_name=settings.lender_name)
     tokens = Tokens(uow=uow, clock=clock, verifier=verifier)
 
     def jwks() -> dict[str, Any]:
@@ -221,7 +268,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     server = GrpcServer(
         address=settings.grpc_address,
         servicers=Servicers(
-            verification=VerificationServicer(verifications),
+            verification=VerificationServicer(verifications, otp_steps),
             token=TokenServicer(tokens, jwks),
             case=CaseServicer(),
             audit=AuditServicer(),

@@ -91,5 +91,5 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    result = args.func(args)
-    return int(result or 0)
+    run = getattr(args, "func", None) or args.handler
+    return int(run(args) or 0)

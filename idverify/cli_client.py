@@ -163,7 +163,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = with_context(commands.add_parser("submit-document"))
     p.add_argument("--session", required=True)
     p.add_argument("--type", default="DOCUMENT_TYPE_CN_ID_CARD",
-                   choices=[n for n in verification_pb2.DocumentType.keys() if n != "DOCUMENT_TYPE_UNSPECIFIED"])
+                   choices=[n for n in list(verification_pb2.DocumentType.keys()) if n != "DOCUMENT_TYPE_UNSPECIFIED"])
     p.add_argument("--front", required=True)
     p.add_argument("--back", default="")
 

@@ -64,7 +64,7 @@ class Settings:
     tls_key_file: Path | None = None
     tls_client_ca_file: Path | None = None
     keys_dir: Path = Path("var/keys")
-    token_issuer: str = "idverify"
+    token_issuer: str = "idverify"  # noqa: S105 - an issuer name, not a secret
     token_audiences: tuple[str, ...] = ("loan-service",)
     token_ttl_s: int = 600
     #: Field-encryption keys as (kid, key); the first one encrypts, all of them decrypt (rotation).

@@ -41,7 +41,8 @@ def generate(into: Path) -> None:
         text = path.read_text()
         text = text.replace("from idverify.v1 import", "from idverify.api.v1 import")
         path.write_text(text)
-    (gen_dir / "__init__.py").write_text('"""Generated from proto/idverify/v1 by scripts/gen_proto.py; do not edit."""\n')
+    note = '"""Generated from proto/idverify/v1 by scripts/gen_proto.py; do not edit."""\n'
+    (gen_dir / "__init__.py").write_text(note)
 
 
 def main() -> int:

@@ -7,9 +7,9 @@ inheriting from them. Factor-specific ports live beside their factor module when
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from collections.abc import Collection
 from typing import Protocol
 
 from idverify.domain.values import Factor

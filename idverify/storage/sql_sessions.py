@@ -39,7 +39,9 @@ class SqlSessionRepository:
             with self._conn.begin_nested():
                 self._conn.execute(S.insert().values(**values))
         except IntegrityError:
-            raise AlreadyExists("verification_already_open", "an open verification exists for this application") from None
+            raise AlreadyExists(
+                "verification_already_open", "an open verification exists for this application"
+            ) from None
         self._insert_results(session, start=0)
 
     def get(self, session_id: str) -> VerificationSession:

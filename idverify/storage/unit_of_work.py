@@ -53,6 +53,6 @@ class SqlUnitOfWork:
                 raise Unavailable("storage_unavailable", "the database is not reachable") from err
         finally:
             self.connection.close()
-        if isinstance(exc, OperationalError | DBAPIError) and not isinstance(exc, Unavailable):
-            if getattr(exc, "connection_invalidated", False) or isinstance(exc, OperationalError):
-                raise Unavailable("storage_unavailable", "the database is not reachable") from exc
+        lost = isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False)
+        if isinstance(exc, DBAPIError) and lost:
+            raise Unavailable("storage_unavailable", "the database is not reachable") from exc

@@ -22,7 +22,7 @@ class AdminHttpServer:
         jwks_source, ready_check = jwks, ready
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 if self.path == "/metrics":
                     self._send(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
                 elif self.path == "/.well-known/jwks.json":

@@ -47,7 +47,7 @@ def rich_status(error: e.IdVerifyError, locale: str) -> status_pb2.Status:
     details = [info]
     if error.retry_after_s is not None:
         info.metadata["retry_after_s"] = f"{error.retry_after_s:.0f}"
-        seconds = max(0, int(round(error.retry_after_s)))
+        seconds = max(0, round(error.retry_after_s))
         details.append(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=seconds)))
     text = localized(error.code, locale)
     if text:

@@ -150,7 +150,8 @@ class GrpcServer:
                 ok = False
             if ok != serving:
                 serving = ok
-                self._set_all(health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING)
+                serving_status = health_pb2.HealthCheckResponse
+                self._set_all(serving_status.SERVING if ok else serving_status.NOT_SERVING)
                 log.info("health_changed", serving=ok)
             self._stopping.wait(2.0)
 

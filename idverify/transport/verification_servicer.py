@@ -9,8 +9,9 @@ import grpc
 
 from idverify.api.v1 import verification_pb2 as pb
 from idverify.api.v1 import verification_pb2_grpc
-from idverify.domain.errors import Unimplemented
+from idverify.domain.errors import InvalidArgument, Unimplemented
 from idverify.transport import convert
+from idverify.usecases.otp import OtpSteps
 from idverify.usecases.verification import StartRequest, Verifications
 
 
@@ -19,8 +20,9 @@ def not_built(factor: str) -> Unimplemented:
 
 
 class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
-    def __init__(self, verifications: Verifications) -> None:
+    def __init__(self, verifications: Verifications, otp: OtpSteps | None = None) -> None:
         self._v = verifications
+        self._otp = otp
 
     def StartVerification(self, request: pb.StartVerificationRequest, context: grpc.ServicerContext
                           ) -> pb.StartVerificationResponse:
@@ -59,14 +61,33 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             token_expires_at=convert.timestamp(done.token.expires_at),
         )
 
-    def SendOtp(self, request: Any, context: grpc.ServicerContext) -> Any:
-        raise not_built("SMS one-time code")
+    def _otp_steps(self) -> OtpSteps:
+        if self._otp is None:
+            raise not_built("one-time code")
+        return self._otp
 
-    def CheckOtp(self, request: Any, context: grpc.ServicerContext) -> Any:
-        raise not_built("one-time code")
+    def SendOtp(self, request: pb.SendOtpRequest, context: grpc.ServicerContext) -> pb.SendOtpResponse:
+        ctx = convert.context(request.context, present=request.HasField("context"))
+        receipt = self._otp_steps().send(ctx, convert.session_id(request.session_id))
+        return pb.SendOtpResponse(
+            expires_at=convert.timestamp(receipt.expires_at),
+            resend_after=convert.timestamp(receipt.resend_after),
+            code_length=receipt.code_length,
+            masked_destination=receipt.masked_phone,
+        )
 
-    def EnrollTotp(self, request: Any, context: grpc.ServicerContext) -> Any:
-        raise not_built("TOTP")
+    def CheckOtp(self, request: pb.CheckOtpRequest, context: grpc.ServicerContext) -> pb.CheckOtpResponse:
+        ctx = convert.context(request.context, present=request.HasField("context"))
+        if request.channel not in (pb.OTP_CHANNEL_SMS, pb.OTP_CHANNEL_TOTP):
+            raise InvalidArgument("otp_channel_invalid", "channel must be OTP_CHANNEL_SMS or OTP_CHANNEL_TOTP")
+        checked = self._otp_steps().check(ctx, convert.session_id(request.session_id), request.code[:32],
+                                          totp=request.channel == pb.OTP_CHANNEL_TOTP)
+        return pb.CheckOtpResponse(result=convert.factor_result(checked.result), attempts_left=checked.attempts_left)
+
+    def EnrollTotp(self, request: pb.EnrollTotpRequest, context: grpc.ServicerContext) -> pb.EnrollTotpResponse:
+        ctx = convert.context(request.context, present=request.HasField("context"))
+        enrolment = self._otp_steps().enroll_totp(ctx, convert.session_id(request.session_id))
+        return pb.EnrollTotpResponse(provisioning_uri=enrolment.provisioning_uri)
 
     def SubmitDocument(self, request: Any, context: grpc.ServicerContext) -> Any:
         raise not_built("document")

@@ -24,7 +24,7 @@ def new_reference(random: Random) -> str:
 def normalise_reference(text: str) -> str:
     """Accept what a person types: any case, spaces or no hyphen, and O/I/L read as 0/1/1."""
     cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
-    cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    cleaned = cleaned.translate(str.maketrans("OIL", "011"))
     if len(cleaned) != 10 or any(ch not in _REFERENCE_ALPHABET for ch in cleaned):
         return ""
     return f"{cleaned[:5]}-{cleaned[5:]}"

@@ -50,6 +50,7 @@ class Verifications:
         issuer: TokenIssuer,
         has_enrolled_face: Callable[[UnitOfWork, str], bool] = lambda _uow, _applicant: False,
         pad_installed: bool = False,
+        notify_completed: Callable[[VerificationSession, str], None] | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -58,6 +59,7 @@ class Verifications:
         self._issuer = issuer
         self._has_enrolled_face = has_enrolled_face
         self._pad_installed = pad_installed
+        self._notify_completed = notify_completed
 
     def start(self, request: StartRequest) -> VerificationSession:
         """Open a verification; an identical retry returns the open one.
@@ -191,4 +193,7 @@ class Verifications:
                     expires_at=token.expires_at,
                 )
             )
+        if self._notify_completed is not None and secrets.phone_e164:
+            # After the commit: the applicant learns at once that a loan was verified in their name.
+            self._notify_completed(completed, secrets.phone_e164)
         return Completion(session=completed, token=token)
