@@ -1,10 +1,11 @@
-"""Build the MiniFASNet ONNX graphs from the published PyTorch weights (the only code that imports torch).
+"""Build the MiniFASNet ONNX graphs from the published PyTorch weights (the only code that uses torch).
 
 ``python -m idverify.ml.pad.build --weights-dir DIR [--out DIR]`` or ``idverify models build-pad``. For each
 ``minifasnet`` entry of ``models/pad.toml`` it checks the weights file against the pinned size and sha256, loads
 it strictly into the architecture written in :mod:`idverify.ml.pad.minifasnet_torch`, exports ONNX (opset 17,
 dynamic batch), checks onnxruntime against torch and writes ``pad-build.json``. Needs ``torch==2.13.0`` (the
-``pad-build`` extra); the service never does.
+``pad-build`` extra); the service never does, and importing this module (to register the CLI command) does not
+import torch: only running the build does.
 
 "Strict" means: after removing the DataParallel ``module.`` prefix, every key of the inference network is in the
 file with the declared shape, and the file has no other key except upstream's training-only Fourier-spectrum
@@ -23,12 +24,11 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 import onnxruntime as ort
-import torch
 from numpy.typing import NDArray
 
 from idverify.domain.errors import FailedPrecondition
@@ -41,24 +41,40 @@ from idverify.ml.pad.artefacts import (
     load_manifest,
     sha256_file,
 )
-from idverify.ml.pad.minifasnet_torch import (
-    MINIFASNET_V1SE,
-    MINIFASNET_V2,
-    MiniFASNet,
-    MiniFASNetSpec,
-)
+
+if TYPE_CHECKING:
+    import torch
+
+    from idverify.ml.pad.minifasnet_torch import MiniFASNet, MiniFASNetSpec
+
 
 OPSET = 17
 TOLERANCE = 1e-4
 DATAPARALLEL_PREFIX = "module."
 TRAINING_ONLY_PREFIXES = ("FTGenerator.",)
-SPECS: Mapping[str, MiniFASNetSpec] = {"MiniFASNetV2": MINIFASNET_V2, "MiniFASNetV1SE": MINIFASNET_V1SE}
 DEFAULT_MANIFEST = Path(__file__).resolve().parents[3] / "models" / "pad.toml"
 WHERE_FROM = (
     "The weights are the published MiniFASNet state dicts of the Silent-Face-Anti-Spoofing project by "
     "minivision-ai (Apache-2.0), resources/anti_spoof_models/ at commit "
     "b6d5f04ad78778917853b25c778acef6d5626d15; see ../shared/data/pad/silent-face/SOURCE.md. "
     "Without them the service runs without passive PAD (the liveness factor then relies on its other checks).")
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise FailedPrecondition("pad_build_needs_torch", "the PAD build needs torch==2.13.0 (the pad-build "
+                                 "extra; scripts/build-pad.sh installs it); the service itself does not") from None
+    return torch
+
+
+def architecture(name: str) -> MiniFASNetSpec:
+    """The declared architecture for a manifest ``architecture`` name (KeyError for an unknown one)."""
+    _torch()
+    from idverify.ml.pad import minifasnet_torch as nets
+
+    return {"MiniFASNetV2": nets.MINIFASNET_V2, "MiniFASNetV1SE": nets.MINIFASNET_V1SE}[name]
 
 
 def _weights_error(message: str) -> FailedPrecondition:
@@ -73,6 +89,7 @@ class LoadedNetwork:
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """Tensors of a ``.pth`` state dict, read with ``weights_only=True``. Raises pad_weights_invalid."""
+    torch = _torch()
     try:
         raw: Any = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -88,6 +105,8 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 def load_minifasnet(path: Path, spec: MiniFASNetSpec, *, decomposed_prelu: bool = False) -> LoadedNetwork:
     """The network of ``spec`` with every weight from ``path``. Raises pad_weights_invalid naming the first
     missing, unexpected or wrongly shaped keys."""
+    from idverify.ml.pad.minifasnet_torch import MiniFASNet
+
     state = read_state_dict(path)
     prefixed = [k.startswith(DATAPARALLEL_PREFIX) for k in state]
     if any(prefixed):
@@ -114,6 +133,7 @@ def load_minifasnet(path: Path, spec: MiniFASNetSpec, *, decomposed_prelu: bool 
 
 def export_onnx(model: MiniFASNet, path: Path, input_name: str, size: int) -> None:
     """Write ``model`` as ONNX (opset 17, dynamic batch) to ``path`` atomically."""
+    torch = _torch()
     tmp = path.with_suffix(".onnx.tmp")
     example = torch.zeros(1, 3, size, size)
     # The TorchScript exporter (deprecated in favour of torch.export, hence the silenced warning): it folds
@@ -139,6 +159,7 @@ def check_inputs(weights_dir: Path, size: int) -> NDArray[np.float32]:
 
 
 def max_logit_diff(reference: MiniFASNet, onnx_path: Path, input_name: str, x: NDArray[np.float32]) -> float:
+    torch = _torch()
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
     options = ort.SessionOptions()
@@ -159,7 +180,7 @@ def _build_one(spec: PadModelSpec, weights_dir: Path, out_dir: Path, decomposed_
     if digest != spec.weights_sha256 or weights.stat().st_size != spec.weights_size:
         raise FailedPrecondition("model_hash_mismatch", f"{spec.weights_file} has sha256 {digest}, "
                                  f"models/pad.toml pins {spec.weights_sha256}")
-    arch = SPECS[spec.architecture]
+    arch = architecture(spec.architecture)
     exported = load_minifasnet(weights, arch, decomposed_prelu=decomposed_prelu)
     reference = load_minifasnet(weights, arch)
     onnx_path = out_dir / spec.file
@@ -179,6 +200,7 @@ def build_pad_models(weights_dir: Path, out_dir: Path, *, manifest_path: Path = 
     Raises FailedPrecondition: ``pad_weights_missing`` (with where the weights come from),
     ``pad_weights_invalid``, ``model_hash_mismatch`` (weights differ from the pin), ``pad_export_mismatch``.
     """
+    torch = _torch()
     manifest = load_manifest(manifest_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     built = {spec.id: _build_one(spec, weights_dir, out_dir, decomposed_prelu)

@@ -96,14 +96,14 @@ def test_onnxruntime_matches_torch_within_1e_4_on_the_sample_crops(
     import torch
 
     from idverify.ml.pad.artefacts import load_manifest
-    from idverify.ml.pad.build import SPECS, load_minifasnet
+    from idverify.ml.pad.build import architecture, load_minifasnet
     from idverify.ml.pad.crop import crop_patch, to_input
 
     for spec in load_manifest(PAD_MANIFEST).family("minifasnet"):
         assert spec.architecture
         assert spec.weights_file
         assert spec.crop_scale
-        reference = load_minifasnet(weights_dir / spec.weights_file, SPECS[spec.architecture]).model
+        reference = load_minifasnet(weights_dir / spec.weights_file, architecture(spec.architecture)).model
         session = ort.InferenceSession(str(pad_build_dir / spec.file), providers=["CPUExecutionProvider"])
         batch = to_input([crop_patch(samples[n].pixels, (f.box.x, f.box.y, f.box.w, f.box.h), spec.crop_scale, 80)
                           for n, f in sample_faces.items()])
