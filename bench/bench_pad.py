@@ -117,7 +117,7 @@ def main() -> int:
     refused = [f"{n} ({v:.3f})" for n, v, ok in scores if not ok]
     q = np.quantile(live_values, [0.0, 0.1, 0.5]) if live_values else [float("nan")] * 3
     lines += ["", f"## deepface-unit photographs ({len(photos)} files)", "",
-              ("These are photographs (many re-photographed or web-compressed), not live captures, and no attack "
+              ("These are photographs from deepface's unit-test set, not live captures, and no attack "
               "set exists here: the figures show how strict the threshold is on ordinary photos, not an APCER or "
               "BPCER. The threshold was not tuned to them."), "",
               (f"- scored: {len(scores)}; no face found: {len(no_face)}; face below the minimum size: "
