@@ -18,14 +18,24 @@ from sqlalchemy import Engine, text
 
 from idverify.config import ConfigError, Secret, Settings
 from idverify.domain.callers import Role
+from idverify.domain.errors import IdVerifyError
 from idverify.domain.policy import Policy, PolicyError
 from idverify.domain.ports import Clock, Random, SystemClock, SystemRandom
 from idverify.domain.session import VerificationSession
 from idverify.domain.values import Factor
+from idverify.factors.face_match import MatchThresholds
+from idverify.factors.liveness import LivenessConfig, PadPolicy, PoseThresholds
 from idverify.factors.messages_otp import completion_notice_text
 from idverify.factors.otp import OtpService, SmsSender
 from idverify.factors.otp_limits import OtpLimits
 from idverify.factors.totp import TotpService
+from idverify.ml.liveness_frames import OnnxLivenessFrames
+from idverify.ml.matcher import FaceMatcher
+from idverify.ml.onnx_sessions import SessionConfig
+from idverify.ml.pad.artefacts import default_cache_dir
+from idverify.ml.pad.onnx_pad import OnnxPad
+from idverify.ml.pipeline import FacePipeline
+from idverify.ml.pool import InferencePool, PooledFrameObserver
 from idverify.privacy.cipher import FieldCipher
 from idverify.privacy.keys import ConfigKeyProvider
 from idverify.sms.outbox import OutboxSmsSender
@@ -41,12 +51,14 @@ from idverify.tokens.keys import KeyRing
 from idverify.tokens.server_verifier import KeyRingTokenVerifier
 from idverify.transport.admin_http import AdminHttpServer
 from idverify.transport.auth import ApiKeyEntry, Authenticator, hash_api_key
+from idverify.transport.face_servicer import FaceServicer
 from idverify.transport.interceptors import ServiceInterceptor
 from idverify.transport.server import GrpcServer, Servicers, TlsFiles
 from idverify.transport.token_servicer import TokenServicer
-from idverify.transport.unbuilt_servicers import AuditServicer, CaseServicer, FaceServicer
+from idverify.transport.unbuilt_servicers import AuditServicer, CaseServicer
 from idverify.transport.verification_servicer import VerificationServicer
 from idverify.transport_config import ApiKeySpec
+from idverify.usecases.face import FaceSteps
 from idverify.usecases.otp import OtpSteps
 from idverify.usecases.tokens import Tokens
 from idverify.usecases.verification import Verifications
@@ -159,6 +171,62 @@ def build_sms_sender(settings: Settings, clock: Clock, random: Random) -> SmsSen
     )
 
 
+@dataclass(frozen=True)
+class FaceStack:
+    matcher: FaceMatcher
+    observer: OnnxLivenessFrames
+    thresholds: MatchThresholds
+    liveness: LivenessConfig
+    pad_policy: PadPolicy | None
+    detector_id: str
+
+
+def default_models_dir() -> Path:
+    """The repository's ``models/`` beside the package (editable installs); images set IDVERIFY_MODELS_DIR."""
+    return Path(__file__).resolve().parents[1] / "models"
+
+
+def load_face(settings: Settings) -> FaceStack:
+    """Load and verify the face models, and passive PAD when its built models are present."""
+    models_dir = settings.models_dir or default_models_dir()
+    if not (models_dir / "manifest.toml").exists():
+        raise ConfigError(f"no face models at {models_dir} (set IDVERIFY_MODELS_DIR, or IDVERIFY_FACE=off)")
+    pipeline = FacePipeline.from_models_dir(models_dir, threads=settings.inference_threads)
+    try:
+        thresholds = MatchThresholds.from_mapping(pipeline.embedder_id, settings.face_thresholds)
+    except ValueError as exc:
+        raise ConfigError(f"IDVERIFY_FACE_THRESHOLDS: {exc}") from None
+    pad = load_pad(settings, models_dir)
+    pad_policy = None
+    if pad is not None or settings.pad_required:
+        threshold = settings.pad_threshold if settings.pad_threshold is not None else (
+            pad.live_threshold if pad is not None else 0.5)
+        pad_policy = PadPolicy(threshold=threshold, required=settings.pad_required)
+    liveness = LivenessConfig(same_person_threshold=thresholds.liveness_same_person,
+                              poses=PoseThresholds(turn_yaw=settings.liveness_turn_yaw))
+    observer = OnnxLivenessFrames(pipeline.detector, pipeline.embedder, max_frames=liveness.max_frames, pad=pad)
+    return FaceStack(matcher=FaceMatcher(pipeline, thresholds), observer=observer, thresholds=thresholds,
+                     liveness=liveness, pad_policy=pad_policy, detector_id=pipeline.detector.model_id)
+
+
+def load_pad(settings: Settings, models_dir: Path) -> OnnxPad | None:
+    """Passive PAD from the built MiniFASNet models; None (and a warning) when they were not built."""
+    if settings.pad == "off":
+        log.warning("passive_pad_disabled", reason="IDVERIFY_PAD=off")
+        return None
+    build_dir = settings.pad_models_dir or default_cache_dir(os.environ)
+    try:
+        pad = OnnxPad(models_dir / "pad.toml", build_dir,
+                      session_config=SessionConfig(intra_op_threads=settings.inference_threads))
+    except (IdVerifyError, OSError) as exc:
+        if settings.pad == "on":
+            raise ConfigError(f"IDVERIFY_PAD=on but the PAD models cannot load: {exc}") from None
+        log.warning("passive_pad_unavailable", reason=str(exc), hint="run `idverify models build-pad`")
+        return None
+    log.info("passive_pad_loaded", models=list(pad.model_ids), threshold=pad.live_threshold)
+    return pad
+
+
 @dataclass
 class App:
     settings: Settings
@@ -237,8 +305,12 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
                      digest_key=settings.otp_key.reveal(), limits=otp_limits)
     totp = TotpService(store=SqlTotpStore(engine, settings.data_keys[0][1].reveal()), counters=counters,
                        clock=clock, random=random)
-    available = frozenset({Factor.SMS_OTP, Factor.TOTP})
-    policy = load_policy(settings, available)
+    pool = InferencePool(workers=2, max_pending=settings.inference_queue)
+    face = load_face(settings) if settings.face == "on" else None
+    available = {Factor.SMS_OTP, Factor.TOTP}
+    if face is not None:
+        available |= {Factor.LIVENESS, Factor.FACE_MATCH_ENROLLED, Factor.FACE_MATCH_DOCUMENT}
+    policy = load_policy(settings, frozenset(available))
 
     def notify_completed(session: VerificationSession, phone: str) -> None:
         ctx = session.context
@@ -251,6 +323,12 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
 
     verifications = Verifications(uow=uow, clock=clock, random=random, policy=policy, issuer=issuer,
                                   notify_completed=notify_completed)
+    face_steps = None
+    if face is not None:
+        face_steps = FaceSteps(
+            verifications=verifications, uow=uow, clock=clock, random=random, liveness=face.liveness,
+            observer=PooledFrameObserver(pool, face.observer), thresholds=face.thresholds, pad=face.pad_policy,
+            detector_model_id=face.detector_id)
     otp_steps = OtpSteps(verifications=verifications, uow=uow, clock=clock, otp=otp, totp=totp,
                          lender_name=settings.lender_name)
     tokens = Tokens(uow=uow, clock=clock, verifier=verifier)
@@ -268,11 +346,12 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     server = GrpcServer(
         address=settings.grpc_address,
         servicers=Servicers(
-            verification=VerificationServicer(verifications, otp_steps),
+            verification=VerificationServicer(verifications, otp_steps, face_steps,
+                                              max_liveness_frames=face.liveness.max_frames if face else 20),
             token=TokenServicer(tokens, jwks),
             case=CaseServicer(),
             audit=AuditServicer(),
-            face=FaceServicer(),
+            face=FaceServicer(face.matcher if face else None, pool),
         ),
         interceptors=[ServiceInterceptor(authenticator)],
         workers=settings.grpc_workers,

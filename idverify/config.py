@@ -86,6 +86,14 @@ class Settings:
     sms_allowed_country_codes: tuple[str, ...] = ("86",)
     models_dir: Path | None = None
     pad_models_dir: Path | None = None
+    #: "off" runs without face factors; "on" refuses to start when the face models cannot load.
+    face: str = "on"
+    face_thresholds: Mapping[str, float] = field(default_factory=dict)
+    liveness_turn_yaw: float = 0.25
+    pad: str = "auto"
+    pad_required: bool = False
+    pad_threshold: float | None = None
+    inference_queue: int = 8
 
     @property
     def is_production(self) -> bool:
@@ -141,6 +149,13 @@ class Settings:
             sms_allowed_country_codes=r.words("IDVERIFY_SMS_ALLOWED_COUNTRY_CODES", ("86",)),
             models_dir=r.optional_dir("IDVERIFY_MODELS_DIR"),
             pad_models_dir=r.optional_dir("IDVERIFY_PAD_MODELS_DIR"),
+            face=r.choice("IDVERIFY_FACE", ("on", "off"), "on"),
+            face_thresholds=r.parsed("IDVERIFY_FACE_THRESHOLDS", _thresholds, {}),
+            liveness_turn_yaw=r.number("IDVERIFY_LIVENESS_TURN_YAW", 0.25, 0.05, 1.0),
+            pad=r.choice("IDVERIFY_PAD", ("auto", "on", "off"), "auto"),
+            pad_required=r.flag("IDVERIFY_PAD_REQUIRED", False),
+            pad_threshold=r.optional_number("IDVERIFY_PAD_THRESHOLD", 0.0, 1.0),
+            inference_queue=r.integer("IDVERIFY_INFERENCE_QUEUE", 8, 1, 1024),
         )
         settings._check_combinations()
         return settings
@@ -169,6 +184,19 @@ class Settings:
                 raise ConfigError("TWILIO_AUTH_TOKEN, or TWILIO_API_KEY_SID with TWILIO_API_KEY_SECRET, is required")
             if not (self.twilio_from_number or self.twilio_messaging_service_sid):
                 raise ConfigError("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required")
+
+
+def _thresholds(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in text.split(","):
+        name, sep, value = item.strip().partition("=")
+        if not sep:
+            raise ValueError("entries must be comparison=threshold, e.g. selfie_vs_document=0.46")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"{name.strip()}: {value!r} is not a number") from None
+    return out
 
 
 def _read_file(path: str) -> dict[str, str]:
@@ -235,6 +263,22 @@ class _Reader:
         if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ConfigError(f"{name}={value!r} must be host:port")
         return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        value = self.optional_number(name, low, high)
+        return default if value is None else value
+
+    def optional_number(self, name: str, low: float, high: float) -> float | None:
+        value = self._get(name)
+        if value is None:
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(f"{name}={value!r} is not a number") from None
+        if not low <= number <= high:
+            raise ConfigError(f"{name}={number} must be between {low} and {high}")
+        return number
 
     def path(self, name: str, default: Path) -> Path:
         value = self._get(name)

@@ -7,6 +7,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
+from idverify.domain.face import Embedding
 from idverify.domain.session import VerificationSession
 
 
@@ -65,9 +66,47 @@ class TokenRepository(Protocol):
         """Revoke unredeemed, unexpired tokens by one selector; returns how many were revoked."""
 
 
+@dataclass(frozen=True, slots=True)
+class StoredChallenge:
+    challenge_id: str
+    session_id: str
+    nonce: str
+    poses: tuple[str, ...]
+    issued_at: datetime
+    deadline: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolledTemplate:
+    template_id: str
+    applicant_id: str
+    embedding: Embedding
+    enrolled_at: datetime
+    session_id: str
+    consent_text_version: str
+
+
+class FaceRepository(Protocol):
+    def add_challenge(self, challenge: StoredChallenge) -> None: ...
+
+    def take_challenge(self, challenge_id: str, session_id: str) -> StoredChallenge:
+        """Mark a challenge answered and return it. Raises NotFound / FailedPrecondition("liveness_challenge_used")."""
+
+    def put_selfie(self, session_id: str, embedding: Embedding, expires_at: datetime) -> None: ...
+
+    def put_portrait(self, session_id: str, embedding: Embedding, expires_at: datetime) -> None: ...
+
+    def session_templates(self, session_id: str) -> tuple[Embedding | None, Embedding | None]: ...
+
+    def enrolled(self, applicant_id: str) -> EnrolledTemplate | None: ...
+
+    def enrol(self, template: EnrolledTemplate) -> None: ...
+
+
 class UnitOfWork(Protocol):
     sessions: SessionRepository
     tokens: TokenRepository
+    faces: FaceRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -133,3 +133,5 @@ class FactorResult:
     score: float = 0.0
     threshold: float = 0.0
     model_id: str = ""
+    #: For liveness: whether passive presentation-attack detection ran on the frames (the token says so).
+    pad_ran: bool = False

@@ -110,6 +110,7 @@ class SqlSessionRepository:
                     "score": r.score,
                     "threshold": r.threshold,
                     "model_id": r.model_id,
+                    "pad_ran": r.pad_ran,
                 }
                 for i, r in enumerate(new)
             ],
@@ -144,6 +145,7 @@ class SqlSessionRepository:
                     score=r["score"],
                     threshold=r["threshold"],
                     model_id=r["model_id"],
+                    pad_ran=r["pad_ran"],
                 )
                 for r in results
             ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from idverify.storage import tables_otp, tables_sessions  # noqa: F401 - registers their tables
+from idverify.storage import tables_faces, tables_otp, tables_sessions  # noqa: F401 - registers their tables
 from idverify.storage.schema import metadata
 
 __all__ = ["metadata"]

@@ -75,6 +75,7 @@ factor_results = Table(
     Column("score", Float, nullable=False, server_default="0"),
     Column("threshold", Float, nullable=False, server_default="0"),
     Column("model_id", String(64), nullable=False, server_default=""),
+    Column("pad_ran", Boolean, nullable=False, server_default=text("false")),
 )
 Index("uq_factor_results_session_seq", factor_results.c.session_id, factor_results.c.seq, unique=True)
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from idverify.domain.errors import Unavailable
 from idverify.domain.ports import FieldProtector
+from idverify.storage.sql_faces import SqlFaceRepository
 from idverify.storage.sql_sessions import SqlSessionRepository
 from idverify.storage.sql_tokens import SqlTokenRepository
 
@@ -22,6 +23,7 @@ class SqlUnitOfWork:
 
     sessions: SqlSessionRepository
     tokens: SqlTokenRepository
+    faces: SqlFaceRepository
     connection: Connection
 
     def __init__(self, engine: Engine, protector: FieldProtector) -> None:
@@ -37,6 +39,7 @@ class SqlUnitOfWork:
             raise Unavailable("storage_unavailable", "the database is not reachable") from exc
         self.sessions = SqlSessionRepository(self.connection, self._protector)
         self.tokens = SqlTokenRepository(self.connection)
+        self.faces = SqlFaceRepository(self.connection, self._protector)
         return self
 
     def __exit__(

@@ -10,6 +10,7 @@ from idverify.api.v1 import common_pb2, verification_pb2
 from idverify.domain.errors import InvalidArgument
 from idverify.domain.session import Status, VerificationSession
 from idverify.domain.values import ApplicationContext, Factor, FactorResult, Money, Outcome
+from idverify.factors.liveness import Pose
 
 FACTOR_TO_PB = {
     Factor.SMS_OTP: common_pb2.FACTOR_SMS_OTP,
@@ -23,6 +24,13 @@ OUTCOME_TO_PB = {
     Outcome.PASSED: common_pb2.FACTOR_OUTCOME_PASSED,
     Outcome.FAILED: common_pb2.FACTOR_OUTCOME_FAILED,
     Outcome.INCONCLUSIVE: common_pb2.FACTOR_OUTCOME_INCONCLUSIVE,
+}
+POSE_TO_PB = {
+    Pose.CENTRE: verification_pb2.HEAD_POSE_CENTRE,
+    Pose.LEFT: verification_pb2.HEAD_POSE_LEFT,
+    Pose.RIGHT: verification_pb2.HEAD_POSE_RIGHT,
+    Pose.UP: verification_pb2.HEAD_POSE_UP,
+    Pose.DOWN: verification_pb2.HEAD_POSE_DOWN,
 }
 STATUS_TO_PB = {
     Status.CREATED: verification_pb2.VERIFICATION_STATUS_CREATED,

@@ -6,7 +6,7 @@ from typing import Any
 
 import grpc
 
-from idverify.api.v1 import audit_pb2_grpc, case_pb2_grpc, face_pb2_grpc
+from idverify.api.v1 import audit_pb2_grpc, case_pb2_grpc
 from idverify.domain.errors import Unimplemented
 
 
@@ -37,8 +37,3 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
 
     def VerifyAuditChain(self, request: Any, context: grpc.ServicerContext) -> Any:
         raise _unimplemented("the audit trail")
-
-
-class FaceServicer(face_pb2_grpc.FaceServiceServicer):
-    def CompareFaces(self, request: Any, context: grpc.ServicerContext) -> Any:
-        raise _unimplemented("face comparison")

@@ -10,7 +10,9 @@ import grpc
 from idverify.api.v1 import verification_pb2 as pb
 from idverify.api.v1 import verification_pb2_grpc
 from idverify.domain.errors import InvalidArgument, Unimplemented
+from idverify.factors.liveness import SubmittedFrame
 from idverify.transport import convert
+from idverify.usecases.face import FaceSteps
 from idverify.usecases.otp import OtpSteps
 from idverify.usecases.verification import StartRequest, Verifications
 
@@ -20,9 +22,13 @@ def not_built(factor: str) -> Unimplemented:
 
 
 class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
-    def __init__(self, verifications: Verifications, otp: OtpSteps | None = None) -> None:
+    def __init__(self, verifications: Verifications, otp: OtpSteps | None = None, face: FaceSteps | None = None,
+                 max_liveness_frames: int = 20, max_liveness_bytes: int = 48 * 1024 * 1024) -> None:
         self._v = verifications
         self._otp = otp
+        self._face = face
+        self._max_frames = max_liveness_frames
+        self._max_bytes = max_liveness_bytes
 
     def StartVerification(self, request: pb.StartVerificationRequest, context: grpc.ServicerContext
                           ) -> pb.StartVerificationResponse:
@@ -92,11 +98,55 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
     def SubmitDocument(self, request: Any, context: grpc.ServicerContext) -> Any:
         raise not_built("document")
 
-    def StartLivenessChallenge(self, request: Any, context: grpc.ServicerContext) -> Any:
-        raise not_built("liveness")
+    def _face_steps(self) -> FaceSteps:
+        if self._face is None:
+            raise not_built("face")
+        return self._face
 
-    def SubmitLivenessFrames(self, request_iterator: Iterator[Any], context: grpc.ServicerContext) -> Any:
-        raise not_built("liveness")
+    def StartLivenessChallenge(self, request: pb.StartLivenessChallengeRequest, context: grpc.ServicerContext
+                               ) -> pb.StartLivenessChallengeResponse:
+        ctx = convert.context(request.context, present=request.HasField("context"))
+        challenge_id, challenge = self._face_steps().start_liveness(ctx, convert.session_id(request.session_id))
+        return pb.StartLivenessChallengeResponse(challenge=pb.LivenessChallenge(
+            challenge_id=challenge_id,
+            nonce=challenge.nonce,
+            steps=[pb.LivenessStep(pose=convert.POSE_TO_PB[step.pose], guidance=step.guidance[ctx.locale])
+                   for step in challenge.steps],
+            issued_at=convert.timestamp(challenge.issued_at),
+            deadline=convert.timestamp(challenge.deadline),
+        ))
 
-    def EnrollFace(self, request: Any, context: grpc.ServicerContext) -> Any:
-        raise not_built("face")
+    def SubmitLivenessFrames(self, request_iterator: Iterator[pb.SubmitLivenessFramesRequest],
+                             context: grpc.ServicerContext) -> pb.SubmitLivenessFramesResponse:
+        steps = self._face_steps()
+        first = next(request_iterator, None)
+        if first is None:
+            raise InvalidArgument("liveness_frame_count", "no frames were sent")
+        ctx = convert.context(first.context, present=first.HasField("context"))
+        session_id = convert.session_id(first.session_id)
+        challenge_id = convert.session_id(first.challenge_id)
+        frames, total = [], 0
+        for message in (first, *request_iterator):
+            if (message.session_id and message.session_id != session_id) or (
+                    message.challenge_id and message.challenge_id != challenge_id):
+                raise InvalidArgument("liveness_stream_mixed", "all frames must belong to one challenge")
+            total += len(message.image)
+            if len(frames) >= self._max_frames or total > self._max_bytes:
+                raise InvalidArgument("liveness_frame_count", f"send at most {self._max_frames} frames")
+            frames.append(SubmittedFrame(image=message.image, captured_at_ms=message.captured_at_ms,
+                                         nonce=message.nonce[:128], mirrored=message.mirrored))
+        outcome = steps.submit_frames(ctx, session_id, challenge_id, frames)
+        return pb.SubmitLivenessFramesResponse(
+            result=convert.factor_result(outcome.result),
+            reason_codes=list(outcome.liveness.reason_codes),
+            passive_pad_ran=outcome.liveness.pad_ran,
+            face_matches=[convert.factor_result(m) for m in outcome.matches],
+        )
+
+    def EnrollFace(self, request: pb.EnrollFaceRequest, context: grpc.ServicerContext) -> pb.EnrollFaceResponse:
+        ctx = convert.context(request.context, present=request.HasField("context"))
+        template = self._face_steps().enroll(ctx, convert.session_id(request.session_id),
+                                             consent=request.consent.biometric_processing,
+                                             consent_text_version=request.consent.text_version)
+        return pb.EnrollFaceResponse(template_id=template.template_id, model_id=template.embedding.model_id,
+                                     enrolled_at=convert.timestamp(template.enrolled_at))

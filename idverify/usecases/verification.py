@@ -12,7 +12,7 @@ from idverify.domain.policy import Policy, PolicyInput
 from idverify.domain.ports import Clock, IssuedToken, Random, TokenIssuer
 from idverify.domain.repositories import SessionSecrets, TokenRecord, UnitOfWork
 from idverify.domain.session import Status, VerificationSession
-from idverify.domain.values import ApplicationContext, Factor, FactorResult
+from idverify.domain.values import ApplicationContext, Factor, FactorResult, Outcome
 from idverify.usecases.ids import new_id, new_reference
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -49,7 +49,6 @@ class Verifications:
         policy: Policy,
         issuer: TokenIssuer,
         has_enrolled_face: Callable[[UnitOfWork, str], bool] = lambda _uow, _applicant: False,
-        pad_installed: bool = False,
         notify_completed: Callable[[VerificationSession, str], None] | None = None,
     ) -> None:
         self._uow = uow
@@ -58,7 +57,6 @@ class Verifications:
         self._policy = policy
         self._issuer = issuer
         self._has_enrolled_face = has_enrolled_face
-        self._pad_installed = pad_installed
         self._notify_completed = notify_completed
 
     def start(self, request: StartRequest) -> VerificationSession:
@@ -179,7 +177,8 @@ class Verifications:
                 currency=context.amount.currency,
                 payout_account=secrets.payout_account,
                 factors=frozenset(completed.passed),
-                pad_ran=self._pad_installed and Factor.LIVENESS in completed.passed,
+                pad_ran=any(r.factor is Factor.LIVENESS and r.outcome is Outcome.PASSED and r.pad_ran
+                            for r in completed.results),
                 key_thumbprint=key_thumbprint,
                 now=now,
             )
