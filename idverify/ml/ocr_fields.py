@@ -76,11 +76,29 @@ def _line_after(boxes: Sequence[TextBox], label: str) -> str | None:
     if anchor is None:
         return None
     rest = anchor.compact.split(label, 1)[1]
+    # Boxes much shorter than the label are background specks read as text (guilloche lines read as "1").
     right = sorted(
-        (b for b in boxes if b is not anchor and _same_line(anchor, b) and b.x0 > anchor.x0), key=lambda b: b.x0
+        (
+            b
+            for b in boxes
+            if b is not anchor and _same_line(anchor, b) and b.x0 > anchor.x0 and b.height >= 0.75 * anchor.height
+        ),
+        key=lambda b: b.x0,
     )
-    text = rest + "".join(b.compact for b in right)
+    text = _join(rest, anchor, right)
     return text or None
+
+
+def _join(text: str, previous: TextBox, boxes: Sequence[TextBox]) -> str:
+    """Concatenate boxes left to right. Two boxes the detector cut from one line may overlap and both contain the
+    character at the cut: drop the repeat when the boxes overlap horizontally."""
+    for box in boxes:
+        part = box.compact
+        if text and part and part[0] == text[-1] and box.x0 < previous.x1:
+            part = part[1:]
+        text += part
+        previous = box
+    return text
 
 
 def anchors_found(boxes: Sequence[TextBox], labels: Iterable[str]) -> list[TextBox]:

@@ -71,3 +71,20 @@ def test_page_without_mrz_is_unreadable() -> None:
     with pytest.raises(InvalidArgument) as info:
         read_mrz_lines(boxes("PASSPORT", "Surname ZHANG"), today=TODAY)
     assert info.value.code == "document_unreadable"
+
+
+def test_front_fields_join_split_boxes_and_ignore_background_specks() -> None:
+    from idverify.ml.ocr_fields import extract_cn_front
+
+    found = extract_cn_front(
+        [
+            TextBox("出生", 1.0, 87, 295, 173, 339),
+            TextBox("1990", 1.0, 208, 297, 290, 343),
+            TextBox("1", 0.7, 301, 305, 310, 335),
+            TextBox("0年2月17日", 1.0, 280, 296, 600, 340),
+            TextBox("公民身份号码", 1.0, 87, 668, 290, 709),
+            TextBox("610000199002170850", 1.0, 409, 659, 1040, 708),
+        ]
+    )
+    assert found.birth_date == "1990年2月17日"
+    assert found.id_number == "610000199002170850"
