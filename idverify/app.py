@@ -321,8 +321,9 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         except Exception:
             log.exception("completion_notice_failed", session_id=session.session_id)
 
-    verifications = Verifications(uow=uow, clock=clock, random=random, policy=policy, issuer=issuer,
-                                  notify_completed=notify_completed)
+    verifications = Verifications(
+        uow=uow, clock=clock, random=random, policy=policy, issuer=issuer, notify_completed=notify_completed,
+        has_enrolled_face=lambda u, applicant: face is not None and u.faces.enrolled(applicant) is not None)
     face_steps = None
     if face is not None:
         face_steps = FaceSteps(

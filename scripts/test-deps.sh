@@ -4,12 +4,12 @@
 # built from ../shared. Each step is idempotent and fast when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for step in scripts/install-fonts.sh scripts/prism.sh scripts/build-pad.sh; do
-  if [ -f "$step" ]; then
-    echo "== $step"
-    bash "$step" install
-  fi
-done
+echo "== fonts for the synthetic documents"
+bash scripts/install-fonts.sh
+echo "== Stoplight Prism for the Twilio contract tests"
+bash scripts/prism.sh install
+echo "== passive-liveness models from ../shared (torch is a build-time dependency)"
+bash scripts/build-pad.sh
 echo "== buf lint"
 if [ ! -x .cache/buf/node_modules/.bin/buf ]; then
   mkdir -p .cache/buf
