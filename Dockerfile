@@ -9,7 +9,7 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY idverify ./idverify
 COPY models ./models
 RUN python -m venv /opt/idverify \
-    && /opt/idverify/bin/pip install --no-cache-dir -c constraints.txt '.[ocr]'
+    && /opt/idverify/bin/pip install --no-cache-dir -c constraints.txt .
 
 FROM python:3.11-slim-bookworm AS runtime
 RUN groupadd --system --gid 10001 idverify \

@@ -13,11 +13,11 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip setuptools wheel
 
 $(VENV)/.run-installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) -e '.[ocr]'
+	$(PIP) -e .
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.run-installed
-	$(PIP) -e '.[dev,ocr]'
+	$(PIP) -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.run-installed

@@ -23,19 +23,23 @@ from idverify.domain.policy import Policy, PolicyError
 from idverify.domain.ports import Clock, Random, SystemClock, SystemRandom
 from idverify.domain.session import VerificationSession
 from idverify.domain.values import Factor
+from idverify.factors.document import DocumentPolicy
 from idverify.factors.face_match import MatchThresholds
 from idverify.factors.liveness import LivenessConfig, PadPolicy, PoseThresholds
 from idverify.factors.messages_otp import completion_notice_text
 from idverify.factors.otp import OtpService, SmsSender
 from idverify.factors.otp_limits import OtpLimits
 from idverify.factors.totp import TotpService
+from idverify.ml.document_reader import OcrDocumentReader
 from idverify.ml.liveness_frames import OnnxLivenessFrames
 from idverify.ml.matcher import FaceMatcher
+from idverify.ml.ocr import RapidOcrDocumentReader
+from idverify.ml.ocr_fields import PypinyinRomanizer
 from idverify.ml.onnx_sessions import SessionConfig
 from idverify.ml.pad.artefacts import default_cache_dir
 from idverify.ml.pad.onnx_pad import OnnxPad
 from idverify.ml.pipeline import FacePipeline
-from idverify.ml.pool import InferencePool, PooledFrameObserver
+from idverify.ml.pool import InferencePool, PooledFrameObserver, PooledPortraitReader
 from idverify.privacy.cipher import FieldCipher
 from idverify.privacy.keys import ConfigKeyProvider
 from idverify.sms.outbox import OutboxSmsSender
@@ -58,6 +62,7 @@ from idverify.transport.token_servicer import TokenServicer
 from idverify.transport.unbuilt_servicers import AuditServicer, CaseServicer
 from idverify.transport.verification_servicer import VerificationServicer
 from idverify.transport_config import ApiKeySpec
+from idverify.usecases.document import DocumentSteps
 from idverify.usecases.face import FaceSteps
 from idverify.usecases.otp import OtpSteps
 from idverify.usecases.tokens import Tokens
@@ -309,7 +314,11 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     face = load_face(settings) if settings.face == "on" else None
     available = {Factor.SMS_OTP, Factor.TOTP}
     if face is not None:
-        available |= {Factor.LIVENESS, Factor.FACE_MATCH_ENROLLED, Factor.FACE_MATCH_DOCUMENT}
+        available |= {Factor.LIVENESS, Factor.FACE_MATCH_ENROLLED}
+    if settings.documents == "on":
+        available.add(Factor.DOCUMENT)
+        if face is not None:
+            available.add(Factor.FACE_MATCH_DOCUMENT)
     policy = load_policy(settings, frozenset(available))
 
     def notify_completed(session: VerificationSession, phone: str) -> None:
@@ -330,6 +339,15 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
             verifications=verifications, uow=uow, clock=clock, random=random, liveness=face.liveness,
             observer=PooledFrameObserver(pool, face.observer), thresholds=face.thresholds, pad=face.pad_policy,
             detector_model_id=face.detector_id)
+    document_steps = None
+    if settings.documents == "on":
+        ocr = RapidOcrDocumentReader(threads=settings.inference_threads)
+        ocr.warm_up()
+        document_steps = DocumentSteps(
+            verifications=verifications, clock=clock,
+            reader=OcrDocumentReader(ocr, pool, max_bytes=settings.max_message_bytes, max_pixels=40_000_000),
+            policy=DocumentPolicy(), romanizer=PypinyinRomanizer(), faces=face_steps,
+            portraits=PooledPortraitReader(pool, face.matcher.document_embedding) if face is not None else None)
     otp_steps = OtpSteps(verifications=verifications, uow=uow, clock=clock, otp=otp, totp=totp,
                          lender_name=settings.lender_name)
     tokens = Tokens(uow=uow, clock=clock, verifier=verifier)
@@ -347,7 +365,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     server = GrpcServer(
         address=settings.grpc_address,
         servicers=Servicers(
-            verification=VerificationServicer(verifications, otp_steps, face_steps,
+            verification=VerificationServicer(verifications, otp=otp_steps, face=face_steps, document=document_steps,
                                               max_liveness_frames=face.liveness.max_frames if face else 20),
             token=TokenServicer(tokens, jwks),
             case=CaseServicer(),

@@ -88,6 +88,7 @@ class Settings:
     pad_models_dir: Path | None = None
     #: "off" runs without face factors; "on" refuses to start when the face models cannot load.
     face: str = "on"
+    documents: str = "on"
     face_thresholds: Mapping[str, float] = field(default_factory=dict)
     liveness_turn_yaw: float = 0.25
     pad: str = "auto"
@@ -150,6 +151,7 @@ class Settings:
             models_dir=r.optional_dir("IDVERIFY_MODELS_DIR"),
             pad_models_dir=r.optional_dir("IDVERIFY_PAD_MODELS_DIR"),
             face=r.choice("IDVERIFY_FACE", ("on", "off"), "on"),
+            documents=r.choice("IDVERIFY_DOCUMENTS", ("on", "off"), "on"),
             face_thresholds=r.parsed("IDVERIFY_FACE_THRESHOLDS", _thresholds, {}),
             liveness_turn_yaw=r.number("IDVERIFY_LIVENESS_TURN_YAW", 0.25, 0.05, 1.0),
             pad=r.choice("IDVERIFY_PAD", ("auto", "on", "off"), "auto"),

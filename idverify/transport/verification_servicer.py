@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import grpc
 
@@ -11,7 +10,8 @@ from idverify.api.v1 import verification_pb2 as pb
 from idverify.api.v1 import verification_pb2_grpc
 from idverify.domain.errors import InvalidArgument, Unimplemented
 from idverify.factors.liveness import SubmittedFrame
-from idverify.transport import convert
+from idverify.transport import convert, document_convert
+from idverify.usecases.document import DocumentSteps
 from idverify.usecases.face import FaceSteps
 from idverify.usecases.otp import OtpSteps
 from idverify.usecases.verification import StartRequest, Verifications
@@ -22,9 +22,11 @@ def not_built(factor: str) -> Unimplemented:
 
 
 class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
-    def __init__(self, verifications: Verifications, otp: OtpSteps | None = None, face: FaceSteps | None = None,
-                 max_liveness_frames: int = 20, max_liveness_bytes: int = 48 * 1024 * 1024) -> None:
+    def __init__(self, verifications: Verifications, *, otp: OtpSteps | None = None, face: FaceSteps | None = None,
+                 document: DocumentSteps | None = None, max_liveness_frames: int = 20,
+                 max_liveness_bytes: int = 48 * 1024 * 1024) -> None:
         self._v = verifications
+        self._document = document
         self._otp = otp
         self._face = face
         self._max_frames = max_liveness_frames
@@ -95,8 +97,22 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         enrolment = self._otp_steps().enroll_totp(ctx, convert.session_id(request.session_id))
         return pb.EnrollTotpResponse(provisioning_uri=enrolment.provisioning_uri)
 
-    def SubmitDocument(self, request: Any, context: grpc.ServicerContext) -> Any:
-        raise not_built("document")
+    def SubmitDocument(self, request: pb.SubmitDocumentRequest, context: grpc.ServicerContext
+                       ) -> pb.SubmitDocumentResponse:
+        if self._document is None:
+            raise not_built("document")
+        ctx = convert.context(request.context, present=request.HasField("context"))
+        done = self._document.submit(
+            ctx, convert.session_id(request.session_id), document_convert.document_type(request.document_type),
+            front=request.front_image, back=request.back_image,
+            claims=document_convert.claims(request.typed, request.HasField("typed")),
+            holder=document_convert.holder(request.holder_record, request.HasField("holder_record")))
+        return pb.SubmitDocumentResponse(
+            result=convert.factor_result(done.result),
+            extracted=document_convert.extracted(done.fields, done.decision),
+            checks=document_convert.checks(done.decision),
+            decision=done.decision.outcome.value,
+        )
 
     def _face_steps(self) -> FaceSteps:
         if self._face is None:

@@ -31,6 +31,8 @@ def start_app(data_dir: Path, **env: str) -> App:
         "IDVERIFY_GRPC_ADDRESS": "127.0.0.1:0",
         "IDVERIFY_ADMIN_ADDRESS": "127.0.0.1:0",
         "IDVERIFY_LOG_LEVEL": "WARNING",
+        # OCR models take seconds to load; only the document tests turn them on.
+        "IDVERIFY_DOCUMENTS": "off",
     }
     base.update(env)
     app = build(Settings.from_env(base))

@@ -76,11 +76,15 @@ def with_pad(tmp_path: Path, pad_build: Path) -> Iterator[Running]:
     yield from app_with(tmp_path, IDVERIFY_PAD="on", IDVERIFY_PAD_MODELS_DIR=str(pad_build))
 
 
-def ctx(applicant: str = "acct-1", loan: str = "L-1") -> common_pb2.ApplicationContext:
-    return context(applicant=applicant, loan=loan, amount=AMOUNT)
+def ctx(applicant: str = "acct-1", loan: str = "L-1", amount: str = AMOUNT) -> common_pb2.ApplicationContext:
+    return context(applicant=applicant, loan=loan, amount=amount)
 
 
-def open_with_otp(running: Running, stub: verification_pb2_grpc.VerificationServiceStub, loan: str) -> str:
+def open_with_otp(running: Running, stub: verification_pb2_grpc.VerificationServiceStub, loan: str,
+                  amount: str = AMOUNT) -> str:
+    def ctx(loan: str) -> common_pb2.ApplicationContext:
+        return context(loan=loan, amount=amount)
+
     request = V.StartVerificationRequest(context=ctx(loan=loan), phone_e164="+8613800138000",
                                          payout_account="6222-01", consent=V.Consent(biometric_processing=True,
                                                                                       text_version="v1"))
@@ -92,10 +96,11 @@ def open_with_otp(running: Running, stub: verification_pb2_grpc.VerificationServ
 
 
 def two_step_challenge(running: Running, stub: verification_pb2_grpc.VerificationServiceStub, sid: str,
-                       loan: str) -> V.LivenessChallenge:
+                       loan: str, amount: str = AMOUNT) -> V.LivenessChallenge:
     """Ask for challenges until the server draws one turn then centre (the photos cover left and right only)."""
     for _ in range(60):
-        challenge = stub.StartLivenessChallenge(V.StartLivenessChallengeRequest(context=ctx(loan=loan),
+        challenge = stub.StartLivenessChallenge(V.StartLivenessChallengeRequest(context=ctx(loan=loan,
+                                                                                            amount=amount),
                                                                                 session_id=sid),
                                                 metadata=running.md()).challenge
         poses = [s.pose for s in challenge.steps]
@@ -106,14 +111,15 @@ def two_step_challenge(running: Running, stub: verification_pb2_grpc.Verificatio
 
 
 def frames_for(faces: Path, challenge: V.LivenessChallenge, sid: str, loan: str,
-               images: list[bytes] | None = None) -> Iterator[V.SubmitLivenessFramesRequest]:
+               images: list[bytes] | None = None, context_of: common_pb2.ApplicationContext | None = None
+               ) -> Iterator[V.SubmitLivenessFramesRequest]:
     # img34 is DiCaprio turned to his right; its mirror image is turned to his left; img37 and img36 are frontal.
     turned = photo(faces, "img34.jpg", flipped=challenge.steps[0].pose == V.HEAD_POSE_LEFT)
     images = images or [photo(faces, "img37.jpg"), turned, photo(faces, "img36.jpg")]
     for n, image in enumerate(images):
         yield V.SubmitLivenessFramesRequest(
-            context=ctx(loan=loan) if n == 0 else None, session_id=sid, challenge_id=challenge.challenge_id,
-            nonce=challenge.nonce, captured_at_ms=T0 + 900 * n, image=image)
+            context=(context_of or ctx(loan=loan)) if n == 0 else None, session_id=sid,
+            challenge_id=challenge.challenge_id, nonce=challenge.nonce, captured_at_ms=T0 + 900 * n, image=image)
 
 
 def test_liveness_then_enrolment_then_a_later_loan_matched_against_the_enrolled_face(no_pad: Running,
