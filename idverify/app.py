@@ -16,8 +16,15 @@ from typing import Any
 import structlog
 from sqlalchemy import Engine, text
 
+from idverify.audit import Actor, AuditEntry, AuditLog
+from idverify.cases.approval_service import ApprovalService
+from idverify.cases.approvals import ApprovalRules
+from idverify.cases.desk import CaseDesk
+from idverify.cases.freeze_service import FreezeService
+from idverify.cases.repository import RiskObservationApplicantKeys
+from idverify.cases.service import CaseService
 from idverify.config import ConfigError, Secret, Settings
-from idverify.domain.callers import Role
+from idverify.domain.callers import Caller, Role
 from idverify.domain.errors import IdVerifyError
 from idverify.domain.policy import Policy, PolicyError
 from idverify.domain.ports import Clock, Random, SystemClock, SystemRandom
@@ -40,8 +47,13 @@ from idverify.ml.pad.artefacts import default_cache_dir
 from idverify.ml.pad.onnx_pad import OnnxPad
 from idverify.ml.pipeline import FacePipeline
 from idverify.ml.pool import InferencePool, PooledFrameObserver, PooledPortraitReader
+from idverify.privacy.blind_index import BlindIndex
 from idverify.privacy.cipher import FieldCipher
 from idverify.privacy.keys import ConfigKeyProvider
+from idverify.risk.alerts import LogAlertSink
+from idverify.risk.check import EngineRiskCheck
+from idverify.risk.engine import RiskEngine
+from idverify.risk.store import SqlSignalStore
 from idverify.sms.outbox import OutboxSmsSender
 from idverify.sms.twilio import TwilioSmsSender
 from idverify.storage import migrate
@@ -49,17 +61,19 @@ from idverify.storage.counters import SqlCounterStore
 from idverify.storage.engine import make_engine
 from idverify.storage.otp_store import SqlOtpStore, SqlTotpStore
 from idverify.storage.sealing import SealedFields
-from idverify.storage.unit_of_work import SqlUnitOfWork
+from idverify.storage.sql_disputes import SqlReportedVerifications, SqlVerificationProofs
+from idverify.storage.unit_of_work import SYSTEM, SqlUnitOfWork
+from idverify.tokens.evidence import sign_bundle
 from idverify.tokens.issuer import JwsTokenIssuer
 from idverify.tokens.keys import KeyRing
 from idverify.tokens.server_verifier import KeyRingTokenVerifier
 from idverify.transport.admin_http import AdminHttpServer
 from idverify.transport.auth import ApiKeyEntry, Authenticator, hash_api_key
+from idverify.transport.case_servicer import AuditServicer, CaseServicer, actor_of
 from idverify.transport.face_servicer import FaceServicer
-from idverify.transport.interceptors import ServiceInterceptor
+from idverify.transport.interceptors import ServiceInterceptor, current_caller_or_none
 from idverify.transport.server import GrpcServer, Servicers, TlsFiles
 from idverify.transport.token_servicer import TokenServicer
-from idverify.transport.unbuilt_servicers import AuditServicer, CaseServicer
 from idverify.transport.verification_servicer import VerificationServicer
 from idverify.transport_config import ApiKeySpec
 from idverify.usecases.document import DocumentSteps
@@ -286,12 +300,43 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         active_kid=settings.data_keys[0][0],
         index_key=settings.index_key.reveal(),
     )
-    protector = SealedFields(FieldCipher(keys, random))
+    cipher = FieldCipher(keys, random)
+    protector = SealedFields(cipher)
+    key_ring = load_key_ring(settings, clock, random)
+    active = key_ring.active
+    assert active.private_key is not None
+    audit = AuditLog(signing_key=active.private_key, kid=active.kid, clock=clock)
+
+    def acting() -> Actor:
+        caller = current_caller_or_none()
+        return actor_of(caller) if caller is not None else SYSTEM
 
     def uow() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, protector)
+        return SqlUnitOfWork(engine, protector, audit, acting)
 
-    key_ring = load_key_ring(settings, clock, random)
+    def on_refused(caller: Caller | None, method: str, reason: str) -> None:
+        try:
+            with engine.begin() as conn:
+                audit.append(conn, AuditEntry(
+                    actor=actor_of(caller) if caller is not None else Actor("anonymous", "none"),
+                    action="rpc.refused", object_type="rpc", object_id=method.rsplit("/", 1)[-1],
+                    outcome="refused", reason_code=reason))
+        except Exception:
+            log.exception("audit_refusal_failed", method=method, reason=reason)
+
+    index = BlindIndex(settings.index_key.reveal())
+    approvals = ApprovalService(audit=audit, clock=clock, random=random,
+                                applicant_keys=RiskObservationApplicantKeys(index),
+                                rules=ApprovalRules(roles=frozenset({"support", "risk_analyst", "admin"})))
+    freezes = FreezeService(audit=audit, clock=clock, random=random, proofs=SqlVerificationProofs(),
+                            approvals=approvals)
+    cases = CaseService(audit=audit, clock=clock, random=random, reported=SqlReportedVerifications(),
+                        freezes=freezes, approvals=approvals, cipher=cipher)
+    desk = CaseDesk(engine=engine, audit=audit, clock=clock, cases=cases, freezes=freezes, approvals=approvals,
+                    public_keys=lambda: {k.kid: k.public_key for k in key_ring.keys},
+                    sign=lambda bundle: sign_bundle(key_ring, bundle))
+    risk = EngineRiskCheck(RiskEngine(store=SqlSignalStore(), clock=clock, sink=LogAlertSink(),
+                                      freezes=freezes.repo), index)
     issuer = JwsTokenIssuer(
         key_ring=key_ring,
         issuer=settings.token_issuer,
@@ -332,6 +377,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
 
     verifications = Verifications(
         uow=uow, clock=clock, random=random, policy=policy, issuer=issuer, notify_completed=notify_completed,
+        risk=risk, available=frozenset(available),
         has_enrolled_face=lambda u, applicant: face is not None and u.faces.enrolled(applicant) is not None)
     face_steps = None
     if face is not None:
@@ -368,11 +414,11 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
             verification=VerificationServicer(verifications, otp=otp_steps, face=face_steps, document=document_steps,
                                               max_liveness_frames=face.liveness.max_frames if face else 20),
             token=TokenServicer(tokens, jwks),
-            case=CaseServicer(),
-            audit=AuditServicer(),
+            case=CaseServicer(desk),
+            audit=AuditServicer(desk),
             face=FaceServicer(face.matcher if face else None, pool),
         ),
-        interceptors=[ServiceInterceptor(authenticator)],
+        interceptors=[ServiceInterceptor(authenticator, on_refused)],
         workers=settings.grpc_workers,
         max_message_bytes=settings.max_message_bytes,
         tls=tls,

@@ -42,18 +42,23 @@ class InMemoryUnitOfWork:
     def __enter__(self) -> "InMemoryUnitOfWork":
         import copy
 
-        self._snapshot = copy.deepcopy((self._store.sessions, self._store.secrets, self._store.tokens))
+        self._snapshot = copy.deepcopy((self._store.sessions, self._store.secrets, self._store.tokens,
+                                        self._store.events))
         self.sessions = _Sessions(self._store)
         self.tokens = _Tokens(self._store)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
         if exc_type is not None:
-            self._store.sessions, self._store.secrets, self._store.tokens = self._snapshot
+            self._store.sessions, self._store.secrets, self._store.tokens, self._store.events = self._snapshot
+
+    def record_event(self, **event) -> None:  # type: ignore[no-untyped-def]
+        self._store.events.append(event)
 
 
 class InMemoryStore:
     def __init__(self) -> None:
+        self.events: list[dict] = []
         self.sessions: dict = {}
         self.secrets: dict = {}
         self.tokens: dict = {}

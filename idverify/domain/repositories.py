@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -107,6 +108,11 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     tokens: TokenRepository
     faces: FaceRepository
+
+    def record_event(self, *, action: str, object_type: str, object_id: str, outcome: str, reason_code: str = "",
+                     details: Mapping[str, object] | None = None) -> None:
+        """Append an entry to the tamper-evident audit trail in this unit of work's transaction: it commits with
+        the action it records or not at all. ``details`` must hold no personal data (ids, codes, scores only)."""
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from idverify.storage import tables_faces, tables_otp, tables_sessions  # noqa: F401 - registers their tables
+from idverify.storage import (  # noqa: F401 - registers their tables
+    tables_audit,
+    tables_cases,
+    tables_faces,
+    tables_otp,
+    tables_risk,
+    tables_sessions,
+)
 from idverify.storage.schema import metadata
 
 __all__ = ["metadata"]

@@ -6,16 +6,20 @@ transport answers UNAVAILABLE and the service keeps running; the pool's pre-ping
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from idverify.audit import Actor, AuditEntry, AuditLog
 from idverify.domain.errors import Unavailable
 from idverify.domain.ports import FieldProtector
 from idverify.storage.sql_faces import SqlFaceRepository
 from idverify.storage.sql_sessions import SqlSessionRepository
 from idverify.storage.sql_tokens import SqlTokenRepository
+
+SYSTEM = Actor(caller_id="idverify", role="system")
 
 
 class SqlUnitOfWork:
@@ -26,10 +30,21 @@ class SqlUnitOfWork:
     faces: SqlFaceRepository
     connection: Connection
 
-    def __init__(self, engine: Engine, protector: FieldProtector) -> None:
+    def __init__(self, engine: Engine, protector: FieldProtector, audit: AuditLog | None = None,
+                 actor: Callable[[], Actor] = lambda: SYSTEM) -> None:
         self._engine = engine
         self._protector = protector
+        self._audit = audit
+        self._actor = actor
         self._tx: RootTransaction | None = None
+
+    def record_event(self, *, action: str, object_type: str, object_id: str, outcome: str, reason_code: str = "",
+                     details: Mapping[str, object] | None = None) -> None:
+        if self._audit is None:
+            return
+        self._audit.append(self.connection, AuditEntry(
+            actor=self._actor(), action=action, object_type=object_type, object_id=object_id, outcome=outcome,
+            reason_code=reason_code, details=dict(details or {})))
 
     def __enter__(self) -> SqlUnitOfWork:
         try:

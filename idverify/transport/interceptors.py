@@ -38,6 +38,8 @@ _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 DeniedHook = Callable[[Caller | None, str, str], None]
+#: Refusals that go to the audit trail (in a transaction of their own, since the refused action rolled back).
+_AUDITED = frozenset({grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED})
 
 
 def current_caller() -> Caller:
@@ -45,6 +47,10 @@ def current_caller() -> Caller:
     if caller is None:  # only public infrastructure RPCs run without one, and they never ask
         raise PermissionDenied("caller_missing", "no authenticated caller")
     return caller
+
+
+def current_caller_or_none() -> Caller | None:
+    return _caller.get()
 
 
 def current_request_id() -> str:
@@ -103,7 +109,6 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 caller = self._auth.authenticate(metadata, auth_context_of(context))
                 allowed = ALLOWED.get(method)
                 if allowed is None or not caller.has_any(allowed):
-                    self._on_denied(caller, method, "role_not_allowed")
                     raise PermissionDenied("role_not_allowed", "this caller's roles do not allow this call")
                 caller_token = _caller.set(caller)
                 try:
@@ -112,6 +117,8 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                     _caller.reset(caller_token)
             except IdVerifyError as err:
                 code, reason = status_code_for(err), err.code
+                if code in _AUDITED:
+                    self._on_denied(caller, method, err.code)
                 status = rich_status(err, _locale_of(request))
                 base = rpc_status.to_status(status)
                 context.abort_with_status(

@@ -50,8 +50,11 @@ class Tokens:
             payout_account=payout_account,
         )
         verified = self._verifier.verify(token, now=now, expected=binding)
+        # A refusal rolls this unit back; the interceptor records refused calls in a transaction of their own.
         with self._uow() as uow:
             uow.tokens.redeem(verified.jti, now)
+            uow.record_event(action="token.redeemed", object_type="token", object_id=verified.jti,
+                             outcome="ok", details={"session_id": verified.session_id})
         return Redemption(token=verified, redeemed_at=now)
 
     def introspect(self, token: str) -> Introspection:
@@ -75,10 +78,15 @@ class Tokens:
     def revoke(self, *, reason: str, jti: str = "", applicant_id: str = "", session_id: str = "") -> int:
         """Revoke unredeemed tokens selected by exactly one of token id, applicant or session."""
         with self._uow() as uow:
-            return uow.tokens.revoke(
+            count = uow.tokens.revoke(
                 now=self._clock.now(), reason=reason or "revoked", jti=jti, applicant_id=applicant_id,
                 session_id=session_id,
             )
+            target = ("token", jti) if jti else ("applicant", applicant_id) if applicant_id else ("verification",
+                                                                                                session_id)
+            uow.record_event(action="tokens.revoked", object_type=target[0], object_id=target[1], outcome="ok",
+                             details={"count": count})
+            return count
 
 
 def _check_token_text(token: str) -> None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from idverify.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from idverify.domain.policy import Policy, PolicyInput
 from idverify.domain.ports import Clock, IssuedToken, Random, TokenIssuer
 from idverify.domain.repositories import SessionSecrets, TokenRecord, UnitOfWork
-from idverify.domain.session import Status, VerificationSession
+from idverify.domain.session import RiskAssessment, Status, VerificationSession
 from idverify.domain.values import ApplicationContext, Factor, FactorResult, Outcome
 from idverify.usecases.ids import new_id, new_reference
 
@@ -29,6 +30,33 @@ class StartRequest:
 
     def __repr__(self) -> str:
         return f"StartRequest(context={self.context!r}, <personal data redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskVerdict:
+    assessment: RiskAssessment
+    #: Factors the risk engine asks for on top of the policy's.
+    step_up: tuple[Factor, ...] = ()
+    #: Set when the verification must be refused ("identity_frozen", "risk_refused").
+    refusal: str = ""
+
+
+class RiskCheck(Protocol):
+    """Risk signals at the start of a verification and after each factor, in the unit of work's transaction."""
+
+    def at_start(self, uow: UnitOfWork, *, context: ApplicationContext, session_id: str, phone_e164: str,
+                 phone_recently_changed: bool) -> RiskVerdict: ...
+
+    def after_factor(self, uow: UnitOfWork, *, session: VerificationSession, result: FactorResult) -> RiskVerdict: ...
+
+
+class NoRisk:
+    def at_start(self, uow: UnitOfWork, *, context: ApplicationContext, session_id: str, phone_e164: str,
+                 phone_recently_changed: bool) -> RiskVerdict:
+        return RiskVerdict(RiskAssessment())
+
+    def after_factor(self, uow: UnitOfWork, *, session: VerificationSession, result: FactorResult) -> RiskVerdict:
+        return RiskVerdict(session.risk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +78,11 @@ class Verifications:
         issuer: TokenIssuer,
         has_enrolled_face: Callable[[UnitOfWork, str], bool] = lambda _uow, _applicant: False,
         notify_completed: Callable[[VerificationSession, str], None] | None = None,
+        risk: RiskCheck | None = None,
+        available: frozenset[Factor] = frozenset(Factor),
     ) -> None:
+        self._risk = risk or NoRisk()
+        self._available = available
         self._uow = uow
         self._clock = clock
         self._random = random
@@ -88,33 +120,59 @@ class Verifications:
                         "verification_already_open",
                         "another amount is being verified for this loan application; cancel it first",
                     )
-            required = self._policy.required_factors(
-                PolicyInput(
-                    amount=ctx.amount,
-                    first_loan=request.first_loan,
-                    new_device=False,
-                    phone_recently_changed=request.phone_recently_changed,
-                    has_enrolled_face=self._has_enrolled_face(uow, ctx.applicant_id),
-                )
-            )
-            if Factor.SMS_OTP in required and not request.phone_e164:
-                raise InvalidArgument("phone_missing", "the policy requires an SMS code: give phone_e164")
-            session = VerificationSession(
-                session_id=new_id(self._random, "vs"),
-                reference=new_reference(self._random),
-                context=ctx,
-                status=Status.CREATED,
-                required=required,
-                created_at=now,
-                expires_at=now + timedelta(seconds=self._policy.session_ttl_s),
+            session_id = new_id(self._random, "vs")
+            verdict = self._risk.at_start(uow, context=ctx, session_id=session_id, phone_e164=request.phone_e164,
+                                          phone_recently_changed=request.phone_recently_changed)
+            refusal = ""
+            if verdict.refusal:
+                uow.record_event(action="verification.refused", object_type="applicant",
+                                 object_id=ctx.applicant_id, outcome="refused", reason_code=verdict.refusal,
+                                 details={"risk_score": verdict.assessment.score,
+                                          "risk_reasons": list(verdict.assessment.reason_codes)})
+                refusal = verdict.refusal
+            else:
+                session = self._create(uow, request, session_id, verdict, now)
+        if refusal:  # raised after the commit, so the refusal and its risk observation stay on record
+            raise FailedPrecondition(refusal, "new verifications for this identity are refused; contact support")
+        return session
+
+    def _create(self, uow: UnitOfWork, request: StartRequest, session_id: str, verdict: RiskVerdict,
+                now: datetime) -> VerificationSession:
+        ctx = request.context
+        required = self._policy.required_factors(
+            PolicyInput(
+                amount=ctx.amount,
                 first_loan=request.first_loan,
+                new_device="new_device_known_account" in verdict.assessment.reason_codes,
                 phone_recently_changed=request.phone_recently_changed,
-                biometric_consent=request.biometric_consent,
-                consent_text_version=request.consent_text_version,
+                has_enrolled_face=self._has_enrolled_face(uow, ctx.applicant_id),
+                step_up=tuple(f for f in verdict.step_up if f in self._available),
             )
-            uow.sessions.add(
-                session, SessionSecrets(phone_e164=request.phone_e164, payout_account=request.payout_account)
-            )
+        )
+        if Factor.SMS_OTP in required and not request.phone_e164:
+            raise InvalidArgument("phone_missing", "the policy requires an SMS code: give phone_e164")
+        session = VerificationSession(
+            session_id=session_id,
+            reference=new_reference(self._random),
+            context=ctx,
+            status=Status.CREATED,
+            required=required,
+            created_at=now,
+            expires_at=now + timedelta(seconds=self._policy.session_ttl_s),
+            first_loan=request.first_loan,
+            phone_recently_changed=request.phone_recently_changed,
+            biometric_consent=request.biometric_consent,
+            consent_text_version=request.consent_text_version,
+            risk=verdict.assessment,
+        )
+        uow.sessions.add(
+            session, SessionSecrets(phone_e164=request.phone_e164, payout_account=request.payout_account)
+        )
+        uow.record_event(action="verification.started", object_type="verification",
+                         object_id=session.session_id, outcome="ok",
+                         details={"required": [f.value for f in required], "risk": session.risk.decision,
+                                  "risk_score": session.risk.score,
+                                  "risk_reasons": list(session.risk.reason_codes)})
         return session
 
     def _expire_if_due(self, context: ApplicationContext, session_id: str) -> bool:
@@ -143,6 +201,8 @@ class Verifications:
             session = uow.sessions.get(session_id)
             session.belongs_to(context)
             session = uow.sessions.update(session.cancel(self._clock.now()))
+            uow.record_event(action="verification.cancelled", object_type="verification", object_id=session_id,
+                             outcome="ok", reason_code=session.reason_code)
         return session
 
     def record(self, context: ApplicationContext, session_id: str, result: FactorResult) -> VerificationSession:
@@ -150,7 +210,18 @@ class Verifications:
         with self._uow() as uow:
             session = uow.sessions.get(session_id)
             session.belongs_to(context)
-            session = uow.sessions.update(session.record(result, self._clock.now()))
+            session = session.record(result, self._clock.now())
+            verdict = self._risk.after_factor(uow, session=session, result=result)
+            extra = tuple(f for f in verdict.step_up if f in self._available and f not in session.required)
+            session = replace(session, risk=verdict.assessment, required=session.required + extra)
+            if verdict.refusal:
+                session = session.fail(verdict.refusal, self._clock.now())
+            session = uow.sessions.update(session)
+            uow.record_event(action="factor.recorded", object_type="verification", object_id=session_id,
+                             outcome=result.outcome.value, reason_code=result.reason_code,
+                             details={"factor": result.factor.value, "score": round(result.score, 4),
+                                      "threshold": result.threshold, "model_id": result.model_id,
+                                      "pad_ran": result.pad_ran})
         return session
 
     def complete(self, context: ApplicationContext, session_id: str, key_thumbprint: str = "") -> Completion:
@@ -192,6 +263,9 @@ class Verifications:
                     expires_at=token.expires_at,
                 )
             )
+            uow.record_event(action="token.issued", object_type="verification", object_id=session_id,
+                             outcome="ok", details={"token_id": token.jti,
+                                                    "factors": [f.value for f in completed.passed]})
         if self._notify_completed is not None and secrets.phone_e164:
             # After the commit: the applicant learns at once that a loan was verified in their name.
             self._notify_completed(completed, secrets.phone_e164)

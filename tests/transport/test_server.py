@@ -178,16 +178,17 @@ def test_an_oversized_message_is_refused_before_any_handler_runs(running: Runnin
     assert err.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
-def test_services_not_built_yet_answer_unimplemented_with_a_reason(running: Running) -> None:
+def test_an_unknown_case_is_not_found_and_a_staff_read_needs_a_purpose(running: Running) -> None:
     cases = case_pb2_grpc.CaseServiceStub(running.channel)
     with pytest.raises(grpc.RpcError) as err:
-        cases.GetCase(case_pb2.GetCaseRequest(case_id="c1", purpose="test"), metadata=running.md("support"))
-    assert err.value.code() is grpc.StatusCode.UNIMPLEMENTED
-    assert reason_of(err.value) == "feature_not_available"
-    audit = audit_pb2_grpc.AuditServiceStub(running.channel)
+        cases.GetCase(case_pb2.GetCaseRequest(case_id="case_nothing", purpose="test"), metadata=running.md("support"))
+    assert err.value.code() is grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.RpcError) as err:
-        audit.VerifyAuditChain(audit_pb2.VerifyAuditChainRequest(), metadata=running.md("admin"))
-    assert err.value.code() is grpc.StatusCode.UNIMPLEMENTED
+        cases.GetCase(case_pb2.GetCaseRequest(case_id="case_nothing"), metadata=running.md("support"))
+    assert reason_of(err.value) == "purpose_missing"
+    audit = audit_pb2_grpc.AuditServiceStub(running.channel)
+    report = audit.VerifyAuditChain(audit_pb2.VerifyAuditChainRequest(), metadata=running.md("admin"))
+    assert report.ok
 
 
 def test_health_is_serving_and_reflection_lists_every_service(running: Running) -> None:

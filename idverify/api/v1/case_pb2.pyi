@@ -125,3 +125,67 @@ class UnfreezeIdentityResponse(_message.Message):
     FREEZE_FIELD_NUMBER: _ClassVar[int]
     freeze: IdentityFreeze
     def __init__(self, freeze: _Optional[_Union[IdentityFreeze, _Mapping]] = ...) -> None: ...
+
+class Approval(_message.Message):
+    __slots__ = ("approval_id", "action", "object_id", "status", "requested_by", "decided_by")
+    APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
+    approval_id: str
+    action: str
+    object_id: str
+    status: str
+    requested_by: str
+    decided_by: str
+    def __init__(self, approval_id: _Optional[str] = ..., action: _Optional[str] = ..., object_id: _Optional[str] = ..., status: _Optional[str] = ..., requested_by: _Optional[str] = ..., decided_by: _Optional[str] = ...) -> None: ...
+
+class RequestApprovalRequest(_message.Message):
+    __slots__ = ("action", "object_id", "applicant_id", "reason")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    APPLICANT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    object_id: str
+    applicant_id: str
+    reason: str
+    def __init__(self, action: _Optional[str] = ..., object_id: _Optional[str] = ..., applicant_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RequestApprovalResponse(_message.Message):
+    __slots__ = ("approval",)
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
+    approval: Approval
+    def __init__(self, approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
+
+class DecideApprovalRequest(_message.Message):
+    __slots__ = ("approval_id", "approve")
+    APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FIELD_NUMBER: _ClassVar[int]
+    approval_id: str
+    approve: bool
+    def __init__(self, approval_id: _Optional[str] = ..., approve: _Optional[bool] = ...) -> None: ...
+
+class DecideApprovalResponse(_message.Message):
+    __slots__ = ("approval",)
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
+    approval: Approval
+    def __init__(self, approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
+
+class ExportEvidenceRequest(_message.Message):
+    __slots__ = ("case_id", "purpose")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    purpose: str
+    def __init__(self, case_id: _Optional[str] = ..., purpose: _Optional[str] = ...) -> None: ...
+
+class ExportEvidenceResponse(_message.Message):
+    __slots__ = ("signed_bundle", "bundle_json")
+    SIGNED_BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_JSON_FIELD_NUMBER: _ClassVar[int]
+    signed_bundle: str
+    bundle_json: str
+    def __init__(self, signed_bundle: _Optional[str] = ..., bundle_json: _Optional[str] = ...) -> None: ...

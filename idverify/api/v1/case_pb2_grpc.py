@@ -60,6 +60,21 @@ class CaseServiceStub:
                 request_serializer=idverify_dot_v1_dot_case__pb2.UnfreezeIdentityRequest.SerializeToString,
                 response_deserializer=idverify_dot_v1_dot_case__pb2.UnfreezeIdentityResponse.FromString,
                 _registered_method=True)
+        self.RequestApproval = channel.unary_unary(
+                '/idverify.v1.CaseService/RequestApproval',
+                request_serializer=idverify_dot_v1_dot_case__pb2.RequestApprovalRequest.SerializeToString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.RequestApprovalResponse.FromString,
+                _registered_method=True)
+        self.DecideApproval = channel.unary_unary(
+                '/idverify.v1.CaseService/DecideApproval',
+                request_serializer=idverify_dot_v1_dot_case__pb2.DecideApprovalRequest.SerializeToString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.DecideApprovalResponse.FromString,
+                _registered_method=True)
+        self.ExportEvidence = channel.unary_unary(
+                '/idverify.v1.CaseService/ExportEvidence',
+                request_serializer=idverify_dot_v1_dot_case__pb2.ExportEvidenceRequest.SerializeToString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.ExportEvidenceResponse.FromString,
+                _registered_method=True)
 
 
 class CaseServiceServicer:
@@ -98,6 +113,28 @@ class CaseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestApproval(self, request, context):
+        """Maker-checker: a staff member asks for a sensitive action ("unfreeze_identity", "resolve_case_not_fraud",
+        "override_failed_verification"); a different, unlinked staff member decides.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideApproval(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportEvidence(self, request, context):
+        """A signed bundle of everything the service knows about the disputed verification, without biometric data,
+        for the lender to hand to a credit bureau or a court.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CaseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -125,6 +162,21 @@ def add_CaseServiceServicer_to_server(servicer, server):
                     servicer.UnfreezeIdentity,
                     request_deserializer=idverify_dot_v1_dot_case__pb2.UnfreezeIdentityRequest.FromString,
                     response_serializer=idverify_dot_v1_dot_case__pb2.UnfreezeIdentityResponse.SerializeToString,
+            ),
+            'RequestApproval': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestApproval,
+                    request_deserializer=idverify_dot_v1_dot_case__pb2.RequestApprovalRequest.FromString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.RequestApprovalResponse.SerializeToString,
+            ),
+            'DecideApproval': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideApproval,
+                    request_deserializer=idverify_dot_v1_dot_case__pb2.DecideApprovalRequest.FromString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.DecideApprovalResponse.SerializeToString,
+            ),
+            'ExportEvidence': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportEvidence,
+                    request_deserializer=idverify_dot_v1_dot_case__pb2.ExportEvidenceRequest.FromString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.ExportEvidenceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,6 +315,87 @@ class CaseService:
             '/idverify.v1.CaseService/UnfreezeIdentity',
             idverify_dot_v1_dot_case__pb2.UnfreezeIdentityRequest.SerializeToString,
             idverify_dot_v1_dot_case__pb2.UnfreezeIdentityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestApproval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idverify.v1.CaseService/RequestApproval',
+            idverify_dot_v1_dot_case__pb2.RequestApprovalRequest.SerializeToString,
+            idverify_dot_v1_dot_case__pb2.RequestApprovalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideApproval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idverify.v1.CaseService/DecideApproval',
+            idverify_dot_v1_dot_case__pb2.DecideApprovalRequest.SerializeToString,
+            idverify_dot_v1_dot_case__pb2.DecideApprovalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportEvidence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idverify.v1.CaseService/ExportEvidence',
+            idverify_dot_v1_dot_case__pb2.ExportEvidenceRequest.SerializeToString,
+            idverify_dot_v1_dot_case__pb2.ExportEvidenceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,148 @@
+"""The dispute desk: each "I never applied" operation in one transaction, with its audit entries.
+
+Reporting opens the case, freezes the identity and revokes every unredeemed token of the applicant together: if
+any part fails, none happened. Staff actions name the staff member (from authentication) and, for reads of
+personal data, a purpose that goes into the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Engine, select
+
+from idverify.audit import Actor, AuditEntry, AuditLog, ChainReport, verify_chain
+from idverify.cases.approval_service import ApprovalService
+from idverify.cases.approvals import ApprovalAction, ApprovalRequest, StaffMember
+from idverify.cases.freeze import Freeze
+from idverify.cases.freeze_service import FreezeService
+from idverify.cases.model import DisputeCase
+from idverify.cases.service import CaseService
+from idverify.domain.errors import InvalidArgument
+from idverify.domain.ports import Clock
+from idverify.storage.sql_disputes import evidence_of
+from idverify.storage.sql_tokens import SqlTokenRepository
+from idverify.storage.tables_audit import audit_entries
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    case: DisputeCase
+    freeze: Freeze
+    revoked_tokens: int
+
+
+class CaseDesk:
+    def __init__(self, *, engine: Engine, audit: AuditLog, clock: Clock, cases: CaseService,
+                 freezes: FreezeService, approvals: ApprovalService,
+                 public_keys: Callable[[], Mapping[str, Ed25519PublicKey]],
+                 sign: Callable[[dict[str, Any]], str]) -> None:
+        self._engine, self._audit, self._clock = engine, audit, clock
+        self.cases, self.freezes, self.approvals = cases, freezes, approvals
+        self._public_keys, self._sign = public_keys, sign
+
+    def report(self, *, actor: Actor, applicant_id: str, channel: str, reference: str | None,
+               loan_application_id: str | None, description: str) -> Report:
+        with self._engine.begin() as conn:
+            case, freeze = self.cases.report_unauthorized(
+                conn, applicant_id=applicant_id, channel=channel, reference=reference,
+                loan_application_id=loan_application_id, description=description)
+            revoked = SqlTokenRepository(conn).revoke(now=self._clock.now(), reason="dispute",
+                                                      applicant_id=applicant_id)
+            self._audit.append(conn, AuditEntry(actor=actor, action="tokens.revoked", object_type="applicant",
+                                                object_id=applicant_id, outcome="ok", reason_code="dispute",
+                                                details={"count": revoked, "case_id": case.case_id}))
+        return Report(case=case, freeze=freeze, revoked_tokens=revoked)
+
+    def get_case(self, *, staff: StaffMember, case_id: str, purpose: str) -> DisputeCase:
+        with self._engine.begin() as conn:
+            return self.cases.get_case(conn, case_id, staff=staff, purpose=purpose)
+
+    def resolve(self, *, staff: StaffMember, case_id: str, fraud_confirmed: bool, outcome: str,
+                approval_id: str | None) -> DisputeCase:
+        with self._engine.begin() as conn:
+            case = self.cases.repo.get(conn, case_id)
+            if case.state.value == "opened":
+                self.cases.start_investigation(conn, case_id, staff=staff)
+            return self.cases.resolve(conn, case_id, staff=staff, fraud_confirmed=fraud_confirmed, outcome=outcome,
+                                      approval_id=approval_id)
+
+    def freeze(self, *, actor: Actor, applicant_id: str, reason: str, by_consumer: bool) -> Freeze:
+        with self._engine.begin() as conn:
+            return self.freezes.freeze(conn, applicant_id=applicant_id,
+                                       origin="consumer" if by_consumer else "staff", actor=actor, reason=reason)
+
+    def unfreeze_by_consumer(self, *, applicant_id: str, session_id: str) -> Freeze:
+        with self._engine.begin() as conn:
+            return self.freezes.unfreeze_by_consumer(conn, applicant_id=applicant_id, verification_id=session_id)
+
+    def unfreeze_by_staff(self, *, staff: StaffMember, applicant_id: str, approval_id: str) -> Freeze:
+        with self._engine.begin() as conn:
+            return self.freezes.unfreeze_by_staff(conn, applicant_id=applicant_id, staff=staff,
+                                                  approval_id=approval_id)
+
+    def frozen(self, applicant_id: str) -> Freeze | None:
+        with self._engine.begin() as conn:
+            return self.freezes.status(conn, applicant_id)
+
+    def request_approval(self, *, staff: StaffMember, action: str, object_id: str, applicant_id: str,
+                         reason: str) -> ApprovalRequest:
+        try:
+            kind = ApprovalAction(action)
+        except ValueError:
+            raise InvalidArgument("approval_action_invalid", "unknown action for approval") from None
+        with self._engine.begin() as conn:
+            return self.approvals.request(conn, staff=staff, action=kind, object_id=object_id,
+                                          applicant_id=applicant_id, reason=reason)
+
+    def decide_approval(self, *, staff: StaffMember, approval_id: str, approve: bool) -> ApprovalRequest:
+        with self._engine.begin() as conn:
+            return self.approvals.decide(conn, approval_id, staff=staff, approve=approve)
+
+    def evidence(self, *, staff: StaffMember, case_id: str, purpose: str) -> tuple[str, dict[str, Any]]:
+        """A signed bundle for one case: the case, the disputed verification (no personal or biometric data) and
+        the audit entries about it. The export itself is audited with its purpose."""
+        with self._engine.begin() as conn:
+            case = self.cases.get_case(conn, case_id, staff=staff, purpose=purpose)
+            session = evidence_of(conn, case.session_id) if case.session_id else {}
+            ids = [i for i in (case.case_id, case.session_id, case.applicant_id) if i]
+            rows = conn.execute(select(audit_entries).where(audit_entries.c.object_id.in_(ids))
+                                .order_by(audit_entries.c.seq)).mappings()
+            excerpt = [{"seq": r["seq"], "at": r["at"].isoformat(), "action": r["action"], "actor": r["actor_id"],
+                        "object": f"{r['object_type']}:{r['object_id']}", "outcome": r["outcome"],
+                        "reason_code": r["reason_code"], "entry_hash": r["entry_hash"]} for r in rows]
+            self._audit.append(conn, AuditEntry(actor=Actor(staff.staff_id, staff.role), action="evidence.exported",
+                                                object_type="case", object_id=case_id, outcome="ok",
+                                                purpose=purpose))
+        bundle = {
+            "kind": "idverify.evidence.v1",
+            "exported_at": self._clock.now().isoformat(),
+            "exported_by": staff.staff_id,
+            "purpose": purpose,
+            "case": {"case_id": case.case_id, "state": case.state.value, "opened_at": case.opened_at.isoformat(),
+                     "respond_by": case.respond_by.isoformat(), "outcome": case.outcome,
+                     "decided_by": case.decided_by},
+            "verification": session,
+            "audit": excerpt,
+        }
+        return self._sign(bundle), bundle
+
+    def list_events(self, *, actor: Actor, object_id: str, after_seq: int, size: int, purpose: str
+                    ) -> list[dict[str, Any]]:
+        """A page of audit entries (ids and codes only); the read itself is audited with its purpose."""
+        a = audit_entries
+        query = select(a).where(a.c.seq > after_seq).order_by(a.c.seq).limit(size)
+        if object_id:
+            query = query.where(a.c.object_id == object_id)
+        with self._engine.begin() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+            self._audit.append(conn, AuditEntry(actor=actor, action="audit.read", object_type="audit",
+                                                object_id=object_id or "*", outcome="ok", purpose=purpose,
+                                                details={"count": len(rows)}))
+        return rows
+
+    def verify_chain(self) -> ChainReport:
+        return verify_chain(self._engine, self._public_keys())
