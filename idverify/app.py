@@ -255,6 +255,7 @@ class App:
     verifications: Verifications
     tokens: Tokens
     key_ring: KeyRing
+    issuer: JwsTokenIssuer
 
     def start(self) -> None:
         self.admin.start()
@@ -426,4 +427,4 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     )
     admin = AdminHttpServer(settings.admin_address, jwks, lambda: database_ready(engine))
     return App(settings=settings, engine=engine, grpc=server, admin=admin, verifications=verifications,
-               tokens=tokens, key_ring=key_ring)
+               tokens=tokens, key_ring=key_ring, issuer=issuer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from idverify.audit.entry import (
@@ -65,27 +65,28 @@ class AuditLog:
             raise FailedPrecondition("audit_no_transaction", "append the audit entry inside the action's transaction")
         last_seq, last_hash = self._lock_head(conn)
         sealed = seal(entry, seq=last_seq + 1, at=self._clock.now(), prev_hash=last_hash)
+        # Statements are built once (module level) and executed with parameters: on the RedeemToken path the
+        # per-call construction of SQLAlchemy constructs cost more than the SQL itself (bench/results/rpc.md).
         conn.execute(
-            insert(audit_entries).values(
-                seq=sealed.seq,
-                at=sealed.at,
-                actor_id=sealed.actor_id,
-                actor_role=sealed.actor_role,
-                action=sealed.action,
-                object_type=sealed.object_type,
-                object_id=sealed.object_id,
-                outcome=sealed.outcome,
-                reason_code=sealed.reason_code,
-                purpose=sealed.purpose,
-                details=sealed.details_json,
-                prev_hash=sealed.prev_hash,
-                entry_hash=sealed.entry_hash,
-            )
+            _INSERT_ENTRY,
+            {
+                "seq": sealed.seq,
+                "at": sealed.at,
+                "actor_id": sealed.actor_id,
+                "actor_role": sealed.actor_role,
+                "action": sealed.action,
+                "object_type": sealed.object_type,
+                "object_id": sealed.object_id,
+                "outcome": sealed.outcome,
+                "reason_code": sealed.reason_code,
+                "purpose": sealed.purpose,
+                "details": sealed.details_json,
+                "prev_hash": sealed.prev_hash,
+                "entry_hash": sealed.entry_hash,
+            },
         )
         moved = conn.execute(
-            update(audit_chain_head)
-            .where(audit_chain_head.c.id == _HEAD_ID, audit_chain_head.c.last_seq == last_seq)
-            .values(last_seq=sealed.seq, last_hash=sealed.entry_hash)
+            _MOVE_HEAD, {"old_seq": last_seq, "new_seq": sealed.seq, "new_hash": sealed.entry_hash}
         )
         if moved.rowcount != 1:
             # Cannot happen while the head row is locked; refuse rather than fork the chain if it ever does.
@@ -116,16 +117,24 @@ class AuditLog:
 
     @staticmethod
     def _lock_head(conn: Connection) -> tuple[int, str]:
-        query = (
-            select(audit_chain_head.c.last_seq, audit_chain_head.c.last_hash)
-            .where(audit_chain_head.c.id == _HEAD_ID)
-            .with_for_update()
-        )
-        row = conn.execute(query).first()
+        row = conn.execute(_LOCK_HEAD).first()
         if row is None:
             _ensure_head(conn)
-            row = conn.execute(query).one()
+            row = conn.execute(_LOCK_HEAD).one()
         return int(row.last_seq), str(row.last_hash)
+
+
+_INSERT_ENTRY = insert(audit_entries)
+_MOVE_HEAD = (
+    update(audit_chain_head)
+    .where(audit_chain_head.c.id == _HEAD_ID, audit_chain_head.c.last_seq == bindparam("old_seq"))
+    .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+)
+_LOCK_HEAD = (
+    select(audit_chain_head.c.last_seq, audit_chain_head.c.last_hash)
+    .where(audit_chain_head.c.id == _HEAD_ID)
+    .with_for_update()
+)
 
 
 def _ensure_head(conn: Connection) -> None:
