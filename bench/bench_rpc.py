@@ -32,7 +32,6 @@ def serve(data_dir: str, n_tokens: int, ready: mp.Queue, stop: mp.Event) -> None
     from idverify import logging_setup
     from idverify.app import build
     from idverify.config import Settings
-    from idverify.domain.ports import SystemClock, SystemRandom
     from idverify.domain.repositories import SessionSecrets, TokenRecord
     from idverify.domain.session import Status, VerificationSession
     from idverify.domain.values import ApplicationContext, Factor, Money
@@ -56,7 +55,7 @@ def serve(data_dir: str, n_tokens: int, ready: mp.Queue, stop: mp.Event) -> None
                                   loan_application_id=ctx.loan_application_id, amount_value="1000.00",
                                   currency="CNY", payout_account="6222-01", factors=[Factor.SMS_OTP],
                                   pad_ran=False, now=now)
-        uow = app.verifications._uow()  # noqa: SLF001 - bench set-up writes through the real unit of work
+        uow = app.verifications._uow()
         assert isinstance(uow, SqlUnitOfWork)
         with uow:
             uow.sessions.add(session, SessionSecrets(payout_account="6222-01"))
@@ -159,8 +158,8 @@ def main() -> int:
     lines = [
         "# RPC throughput: RedeemToken beside a trivial RPC",
         "",
-        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}; "
-        f"load average at end {os.getloadavg()[0]:.2f}",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPUs, "
+        f"{platform.processor() or platform.machine()}; load average at end {os.getloadavg()[0]:.2f}",
         f"- Python {platform.python_version()}; server: sync gRPC, 16 worker threads, SQLite WAL in a temporary folder",
         f"- {opts.clients} client threads in a separate process; {n} calls per row; command: "
         "`.venv/bin/python bench/bench_rpc.py`",

@@ -15,9 +15,16 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 from sqlalchemy import text
 
-from idverify.api.v1 import audit_pb2, audit_pb2_grpc, case_pb2, case_pb2_grpc, token_pb2, token_pb2_grpc
+from idverify.api.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    case_pb2,
+    case_pb2_grpc,
+    token_pb2,
+    token_pb2_grpc,
+    verification_pb2_grpc,
+)
 from idverify.api.v1 import verification_pb2 as V
-from idverify.api.v1 import verification_pb2_grpc
 from idverify.client.jose import REGISTRY
 from tests.transport.conftest import Running
 from tests.transport.test_server import context, reason_of, start_request
@@ -104,7 +111,7 @@ def test_the_whole_dispute_story(running: Running, tmp_path: Path) -> None:
     assert chain.first_bad_seq == target.seq and chain.problem == "edited"
 
     raw = b"".join(p.read_bytes() for p in running.data_dir.glob("idverify.db*"))
-    for secret in (b"13800138000", b"6222-01", "I never applied".encode()):
+    for secret in (b"13800138000", b"6222-01", b"I never applied"):
         assert secret not in raw
 
 
