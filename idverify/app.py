@@ -58,7 +58,7 @@ from idverify.sms.outbox import OutboxSmsSender
 from idverify.sms.twilio import TwilioSmsSender
 from idverify.storage import migrate
 from idverify.storage.counters import SqlCounterStore
-from idverify.storage.engine import make_engine
+from idverify.storage.engine import ensure_sqlite_folder, make_engine
 from idverify.storage.otp_store import SqlOtpStore, SqlTotpStore
 from idverify.storage.sealing import SealedFields
 from idverify.storage.sql_disputes import SqlReportedVerifications, SqlVerificationProofs
@@ -284,10 +284,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     clock = clock or SystemClock()
     random = random or SystemRandom()
     settings = ensure_dev_api_keys(ensure_dev_secrets(settings, random), random)
-    if settings.database_url.startswith("sqlite"):
-        db_path = settings.database_url.split(":///", 1)[-1]
-        if db_path and db_path != ":memory:":
-            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    ensure_sqlite_folder(settings.database_url)
     engine = make_engine(settings.database_url)
     if settings.migrate_on_start:
         migrate.upgrade(engine)

@@ -44,3 +44,30 @@ def test_a_killed_server_loses_no_committed_session(server: Server) -> None:
     assert got["verification"] == started["verification"]
     log = (server.data_dir / "server.log").read_text()
     assert "13800138000" not in log and "6222-01" not in log
+
+
+@pytest.mark.slow
+def test_the_audit_cli_verifies_the_chain_and_finds_a_hand_edit(server: Server) -> None:
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+
+    server.start()
+    client_json(server, "start", *CTX, "--phone", "+8613800138000", "--payout-account", "6222-01")
+    assert server.terminate() == 0
+    env = {**os.environ, "IDVERIFY_DATA_DIR": str(server.data_dir)}
+
+    def audit_verify() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "idverify", "audit", "verify"], env=env, capture_output=True,
+                              text=True, timeout=60, cwd=server.data_dir)
+
+    ok = audit_verify()
+    assert ok.returncode == 0 and "verifies" in ok.stdout
+    with sqlite3.connect(server.data_dir / "idverify.db") as db:
+        db.execute("UPDATE audit_entries SET object_id = 'someone-else' WHERE seq = 1")
+    broken = audit_verify()
+    assert broken.returncode == 1 and "broken at seq 1: edited" in broken.stdout
+    retention = subprocess.run([sys.executable, "-m", "idverify", "retention", "run"], env=env,
+                               capture_output=True, text=True, timeout=60, cwd=server.data_dir)
+    assert retention.returncode == 0 and "session_faces: 0 deleted" in retention.stdout
