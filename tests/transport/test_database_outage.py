@@ -7,15 +7,18 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from idverify.api.v1 import verification_pb2_grpc
+from idverify.storage.engine import make_engine
 from tests.transport.conftest import start_app
 from tests.transport.test_server import reason_of, start_request
 
@@ -96,16 +99,25 @@ def wait_health(channel: grpc.Channel, wanted: int, timeout: float = 15.0) -> No
 
 
 @pytest.fixture
-def proxied_postgres(db_url: str) -> Iterator[tuple[Proxy, str]]:
-    url = make_url(db_url)
-    if url.get_backend_name() != "postgresql":
-        pytest.skip("the outage test cuts a TCP connection; it runs on the PostgreSQL variant")
+def proxied_postgres() -> Iterator[tuple[Proxy, str]]:
+    """The real PostgreSQL behind a proxy (a TCP connection to cut; SQLite has none)."""
+    base = os.environ.get("IDVERIFY_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("IDVERIFY_TEST_POSTGRES_URL is not set (CI sets it); the outage test needs PostgreSQL")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
     proxy = Proxy((url.host or "127.0.0.1", url.port or 5432))
     proxy.up()
     try:
         yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     finally:
         proxy.down()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.mark.slow
