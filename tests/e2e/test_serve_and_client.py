@@ -71,3 +71,26 @@ def test_the_audit_cli_verifies_the_chain_and_finds_a_hand_edit(server: Server) 
     retention = subprocess.run([sys.executable, "-m", "idverify", "retention", "run"], env=env,
                                capture_output=True, text=True, timeout=60, cwd=server.data_dir)
     assert retention.returncode == 0 and "session_faces: 0 deleted" in retention.stdout
+
+
+@pytest.mark.slow
+def test_a_person_completes_an_otp_verification_and_the_loan_service_redeems_it_once(server: Server) -> None:
+    import re
+
+    server.start()
+    started = client_json(server, "start", *CTX, "--phone", "+8613800138000", "--payout-account", "6222-01")
+    sid = started["verification"]["session_id"]
+    sent = client_json(server, "send-otp", *CTX, "--session", sid)
+    assert sent["code_length"] == 6
+    outbox = (server.data_dir / "sms-outbox.jsonl").read_text().splitlines()
+    code = re.search(r"\b(\d{6})\b", json.loads(outbox[-1])["body"]).group(1)  # type: ignore[union-attr]
+    checked = client_json(server, "check-otp", *CTX, "--session", sid, "--code", code)
+    assert checked["result"]["outcome"] == "FACTOR_OUTCOME_PASSED"
+    done = client_json(server, "complete", *CTX, "--session", sid)
+    token = done["token"]
+    redeem = ["redeem", "--token", token, "--loan", "L-900", "--amount", "1500.00", "--payout-account", "6222-01"]
+    assert client_json(server, *redeem)["session_id"] == sid
+    again = server.cli(*redeem)
+    assert again.returncode == 1 and "token_redeemed" in again.stderr
+    notice = json.loads((server.data_dir / "sms-outbox.jsonl").read_text().splitlines()[-1])
+    assert done["verification"]["reference"] in notice["body"]
