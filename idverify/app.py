@@ -240,7 +240,7 @@ def load_pad(settings: Settings, models_dir: Path) -> OnnxPad | None:
     except (IdVerifyError, OSError) as exc:
         if settings.pad == "on":
             raise ConfigError(f"IDVERIFY_PAD=on but the PAD models cannot load: {exc}") from None
-        log.warning("passive_pad_unavailable", reason=str(exc), hint="run `idverify models build-pad`")
+        log.warning("passive_pad_unavailable", reason=str(exc), hint="run `idverify build-pad`")
         return None
     log.info("passive_pad_loaded", models=list(pad.model_ids), threshold=pad.live_threshold)
     return pad

@@ -1,6 +1,6 @@
 """The PAD manifest (``models/pad.toml``) and the build record beside the exported ONNX files.
 
-The MiniFASNet ONNX graphs are build artefacts: ``idverify models build-pad`` makes them from the published
+The MiniFASNet ONNX graphs are build artefacts: ``idverify build-pad`` makes them from the published
 PyTorch weights into a cache folder outside git and writes ``pad-build.json`` there. The manifest pins the
 *source weights* (file name, size, sha256); the record pins each *exported graph* (sha256) and the weights sha256
 it was made from. Loading checks both links of that chain. Operator-supplied ``live_probability`` models are
@@ -27,7 +27,7 @@ RECORD_FORMAT = 1
 CACHE_ENV = "IDVERIFY_MODEL_CACHE"
 FAMILIES = frozenset({"minifasnet", "live_probability"})
 ARCHITECTURES = frozenset({"MiniFASNetV2", "MiniFASNetV1SE"})
-BUILD_HINT = "run `idverify models build-pad` (scripts/build-pad.sh) to build it"
+BUILD_HINT = "run `idverify build-pad` (scripts/build-pad.sh) to build it"
 
 
 def default_cache_dir(env: Mapping[str, str]) -> Path:

@@ -1,6 +1,6 @@
 """Build the MiniFASNet ONNX graphs from the published PyTorch weights (the only code that uses torch).
 
-``python -m idverify.ml.pad.build --weights-dir DIR [--out DIR]`` or ``idverify models build-pad``. For each
+``python -m idverify.ml.pad.build --weights-dir DIR [--out DIR]`` or ``idverify build-pad``. For each
 ``minifasnet`` entry of ``models/pad.toml`` it checks the weights file against the pinned size and sha256, loads
 it strictly into the architecture written in :mod:`idverify.ml.pad.minifasnet_torch`, exports ONNX (opset 17,
 dynamic batch), checks onnxruntime against torch and writes ``pad-build.json``. Needs ``torch==2.13.0`` (the
