@@ -147,3 +147,37 @@ def test_revocation_by_applicant_stops_redemption_and_spares_redeemed_tokens(uow
     with uow() as u:
         assert replace(u.tokens.get("j2")).redeemed_at == clock.now()
         assert u.tokens.get("j2").revoked_at is None
+
+
+def test_two_replicas_redeeming_the_same_token_at_once_succeed_exactly_once(uow, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Two engines on one database stand for two service replicas behind a load balancer."""
+    from idverify.storage.engine import make_engine
+
+    clock = FixedClock()
+    _issue(uow, clock)
+    keys = ConfigKeyProvider(data_keys={"t1": b"k" * 32}, active_kid="t1", index_key=b"i" * 32)
+    protector = SealedFields(FieldCipher(keys))
+    replicas = [make_engine(db_url), make_engine(db_url)]
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def redeem(n: int) -> None:
+        barrier.wait()
+        try:
+            with SqlUnitOfWork(replicas[n % 2], protector) as u:
+                u.tokens.redeem("j1", clock.now())
+            result = "ok"
+        except InvalidToken as err:
+            result = err.code
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=redeem, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for engine in replicas:
+        engine.dispose()
+    assert sorted(outcomes) == ["ok"] + ["token_redeemed"] * 7
