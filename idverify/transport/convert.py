@@ -11,6 +11,7 @@ from idverify.domain.errors import InvalidArgument
 from idverify.domain.session import Status, VerificationSession
 from idverify.domain.values import ApplicationContext, Factor, FactorResult, Money, Outcome
 from idverify.factors.liveness import Pose
+from idverify.transport.texts import text_for
 
 FACTOR_TO_PB = {
     Factor.SMS_OTP: common_pb2.FACTOR_SMS_OTP,
@@ -76,8 +77,9 @@ def session_id(value: str) -> str:
     return value
 
 
-def factor_result(result: FactorResult) -> common_pb2.FactorResult:
+def factor_result(result: FactorResult, locale: str = "zh-CN") -> common_pb2.FactorResult:
     return common_pb2.FactorResult(
+        message=text_for(result.reason_code, locale),
         factor=FACTOR_TO_PB[result.factor],
         outcome=OUTCOME_TO_PB[result.outcome],
         reason_code=result.reason_code,
@@ -94,7 +96,7 @@ def verification(session: VerificationSession) -> verification_pb2.Verification:
         status=STATUS_TO_PB[session.status],
         required_factors=[FACTOR_TO_PB[f] for f in session.required],
         passed_factors=[FACTOR_TO_PB[f] for f in session.passed],
-        results=[factor_result(r) for r in session.results],
+        results=[factor_result(r, session.context.locale) for r in session.results],
         created_at=timestamp(session.created_at),
         expires_at=timestamp(session.expires_at),
         reference=session.reference,

@@ -12,7 +12,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from idverify.domain import errors as e
-from idverify.domain.messages import localized
+from idverify.transport.texts import text_for
 
 ERROR_DOMAIN = "idverify"
 REASON_METADATA_KEY = "idverify-reason"
@@ -49,7 +49,7 @@ def rich_status(error: e.IdVerifyError, locale: str) -> status_pb2.Status:
         info.metadata["retry_after_s"] = f"{error.retry_after_s:.0f}"
         seconds = max(0, round(error.retry_after_s))
         details.append(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=seconds)))
-    text = localized(error.code, locale)
+    text = text_for(error.code, locale)
     if text:
         details.append(error_details_pb2.LocalizedMessage(locale=locale, message=text))
     packed = []

@@ -90,7 +90,8 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             raise InvalidArgument("otp_channel_invalid", "channel must be OTP_CHANNEL_SMS or OTP_CHANNEL_TOTP")
         checked = self._otp_steps().check(ctx, convert.session_id(request.session_id), request.code[:32],
                                           totp=request.channel == pb.OTP_CHANNEL_TOTP)
-        return pb.CheckOtpResponse(result=convert.factor_result(checked.result), attempts_left=checked.attempts_left)
+        return pb.CheckOtpResponse(result=convert.factor_result(checked.result, ctx.locale),
+                                   attempts_left=checked.attempts_left)
 
     def EnrollTotp(self, request: pb.EnrollTotpRequest, context: grpc.ServicerContext) -> pb.EnrollTotpResponse:
         ctx = convert.context(request.context, present=request.HasField("context"))
@@ -108,7 +109,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             claims=document_convert.claims(request.typed, request.HasField("typed")),
             holder=document_convert.holder(request.holder_record, request.HasField("holder_record")))
         return pb.SubmitDocumentResponse(
-            result=convert.factor_result(done.result),
+            result=convert.factor_result(done.result, ctx.locale),
             extracted=document_convert.extracted(done.fields, done.decision),
             checks=document_convert.checks(done.decision),
             decision=done.decision.outcome.value,
@@ -153,10 +154,10 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
                                          nonce=message.nonce[:128], mirrored=message.mirrored))
         outcome = steps.submit_frames(ctx, session_id, challenge_id, frames)
         return pb.SubmitLivenessFramesResponse(
-            result=convert.factor_result(outcome.result),
+            result=convert.factor_result(outcome.result, ctx.locale),
             reason_codes=list(outcome.liveness.reason_codes),
             passive_pad_ran=outcome.liveness.pad_ran,
-            face_matches=[convert.factor_result(m) for m in outcome.matches],
+            face_matches=[convert.factor_result(m, ctx.locale) for m in outcome.matches],
         )
 
     def EnrollFace(self, request: pb.EnrollFaceRequest, context: grpc.ServicerContext) -> pb.EnrollFaceResponse:

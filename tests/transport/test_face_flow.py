@@ -193,6 +193,8 @@ def test_a_static_photo_fails_and_a_challenge_cannot_be_answered_twice(no_pad: R
     answer = stub.SubmitLivenessFrames(frames_for(faces, challenge, sid, "L-1", static), metadata=no_pad.md())
     assert answer.result.outcome == common_pb2.FACTOR_OUTCOME_FAILED
     assert "liveness_static_or_replayed" in answer.reason_codes
+    # The applicant is not told which check caught the replay.
+    assert answer.result.message == "The liveness check did not pass. Please start again."
     with pytest.raises(grpc.RpcError) as err:
         stub.SubmitLivenessFrames(frames_for(faces, challenge, sid, "L-1"), metadata=no_pad.md())
     assert reason_of(err.value) == "liveness_challenge_used"

@@ -99,6 +99,7 @@ def test_a_wrong_code_is_a_failed_answer_and_a_malformed_one_burns_nothing(runni
                                              channel=V.OTP_CHANNEL_SMS), metadata=running.md())
     assert answer.result.outcome == common_pb2.FACTOR_OUTCOME_FAILED
     assert answer.result.reason_code == "otp_incorrect" and answer.attempts_left == 4
+    assert answer.result.message == "The code is incorrect."
     for junk in ("12a456", "１２３４５６", " 123456", "", "1234567"):
         with pytest.raises(grpc.RpcError) as err:
             stub.CheckOtp(V.CheckOtpRequest(context=context(), session_id=sid, code=junk,

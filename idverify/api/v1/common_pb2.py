@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18idverify/v1/common.proto\x12\x0bidverify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"(\n\x05Money\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xa1\x01\n\x12\x41pplicationContext\x12\x14\n\x0c\x61pplicant_id\x18\x01 \x01(\t\x12\x1b\n\x13loan_application_id\x18\x02 \x01(\t\x12\"\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x12.idverify.v1.Money\x12\x11\n\tdevice_id\x18\x04 \x01(\t\x12\x11\n\tclient_ip\x18\x05 \x01(\t\x12\x0e\n\x06locale\x18\x06 \x01(\t\"\xd1\x01\n\x0c\x46\x61\x63torResult\x12#\n\x06\x66\x61\x63tor\x18\x01 \x01(\x0e\x32\x13.idverify.v1.Factor\x12+\n\x07outcome\x18\x02 \x01(\x0e\x32\x1a.idverify.v1.FactorOutcome\x12\x13\n\x0breason_code\x18\x03 \x01(\t\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05score\x18\x05 \x01(\x01\x12\x11\n\tthreshold\x18\x06 \x01(\x01\x12\x10\n\x08model_id\x18\x07 \x01(\t*\xaf\x01\n\x06\x46\x61\x63tor\x12\x16\n\x12\x46\x41\x43TOR_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x46\x41\x43TOR_SMS_OTP\x10\x01\x12\x0f\n\x0b\x46\x41\x43TOR_TOTP\x10\x02\x12\x13\n\x0f\x46\x41\x43TOR_DOCUMENT\x10\x03\x12\x13\n\x0f\x46\x41\x43TOR_LIVENESS\x10\x04\x12\x1e\n\x1a\x46\x41\x43TOR_FACE_MATCH_DOCUMENT\x10\x05\x12\x1e\n\x1a\x46\x41\x43TOR_FACE_MATCH_ENROLLED\x10\x06*\x86\x01\n\rFactorOutcome\x12\x1e\n\x1a\x46\x41\x43TOR_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15\x46\x41\x43TOR_OUTCOME_PASSED\x10\x01\x12\x19\n\x15\x46\x41\x43TOR_OUTCOME_FAILED\x10\x02\x12\x1f\n\x1b\x46\x41\x43TOR_OUTCOME_INCONCLUSIVE\x10\x03\x42>P\x01Z:github.com/idverify/idverify/gen/go/idverify/v1;idverifyv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18idverify/v1/common.proto\x12\x0bidverify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"(\n\x05Money\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xa1\x01\n\x12\x41pplicationContext\x12\x14\n\x0c\x61pplicant_id\x18\x01 \x01(\t\x12\x1b\n\x13loan_application_id\x18\x02 \x01(\t\x12\"\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x12.idverify.v1.Money\x12\x11\n\tdevice_id\x18\x04 \x01(\t\x12\x11\n\tclient_ip\x18\x05 \x01(\t\x12\x0e\n\x06locale\x18\x06 \x01(\t\"\xe2\x01\n\x0c\x46\x61\x63torResult\x12#\n\x06\x66\x61\x63tor\x18\x01 \x01(\x0e\x32\x13.idverify.v1.Factor\x12+\n\x07outcome\x18\x02 \x01(\x0e\x32\x1a.idverify.v1.FactorOutcome\x12\x13\n\x0breason_code\x18\x03 \x01(\t\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05score\x18\x05 \x01(\x01\x12\x11\n\tthreshold\x18\x06 \x01(\x01\x12\x10\n\x08model_id\x18\x07 \x01(\t\x12\x0f\n\x07message\x18\x08 \x01(\t*\xaf\x01\n\x06\x46\x61\x63tor\x12\x16\n\x12\x46\x41\x43TOR_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x46\x41\x43TOR_SMS_OTP\x10\x01\x12\x0f\n\x0b\x46\x41\x43TOR_TOTP\x10\x02\x12\x13\n\x0f\x46\x41\x43TOR_DOCUMENT\x10\x03\x12\x13\n\x0f\x46\x41\x43TOR_LIVENESS\x10\x04\x12\x1e\n\x1a\x46\x41\x43TOR_FACE_MATCH_DOCUMENT\x10\x05\x12\x1e\n\x1a\x46\x41\x43TOR_FACE_MATCH_ENROLLED\x10\x06*\x86\x01\n\rFactorOutcome\x12\x1e\n\x1a\x46\x41\x43TOR_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15\x46\x41\x43TOR_OUTCOME_PASSED\x10\x01\x12\x19\n\x15\x46\x41\x43TOR_OUTCOME_FAILED\x10\x02\x12\x1f\n\x1b\x46\x41\x43TOR_OUTCOME_INCONCLUSIVE\x10\x03\x42>P\x01Z:github.com/idverify/idverify/gen/go/idverify/v1;idverifyv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,14 +33,14 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'idverify.v1.common_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001Z:github.com/idverify/idverify/gen/go/idverify/v1;idverifyv1'
-  _globals['_FACTOR']._serialized_start=493
-  _globals['_FACTOR']._serialized_end=668
-  _globals['_FACTOROUTCOME']._serialized_start=671
-  _globals['_FACTOROUTCOME']._serialized_end=805
+  _globals['_FACTOR']._serialized_start=510
+  _globals['_FACTOR']._serialized_end=685
+  _globals['_FACTOROUTCOME']._serialized_start=688
+  _globals['_FACTOROUTCOME']._serialized_end=822
   _globals['_MONEY']._serialized_start=74
   _globals['_MONEY']._serialized_end=114
   _globals['_APPLICATIONCONTEXT']._serialized_start=117
   _globals['_APPLICATIONCONTEXT']._serialized_end=278
   _globals['_FACTORRESULT']._serialized_start=281
-  _globals['_FACTORRESULT']._serialized_end=490
+  _globals['_FACTORRESULT']._serialized_end=507
 # @@protoc_insertion_point(module_scope)

@@ -62,7 +62,7 @@ class ApplicationContext(_message.Message):
     def __init__(self, applicant_id: _Optional[str] = ..., loan_application_id: _Optional[str] = ..., amount: _Optional[_Union[Money, _Mapping]] = ..., device_id: _Optional[str] = ..., client_ip: _Optional[str] = ..., locale: _Optional[str] = ...) -> None: ...
 
 class FactorResult(_message.Message):
-    __slots__ = ("factor", "outcome", "reason_code", "at", "score", "threshold", "model_id")
+    __slots__ = ("factor", "outcome", "reason_code", "at", "score", "threshold", "model_id", "message")
     FACTOR_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     REASON_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +70,7 @@ class FactorResult(_message.Message):
     SCORE_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
     factor: Factor
     outcome: FactorOutcome
     reason_code: str
@@ -77,4 +78,5 @@ class FactorResult(_message.Message):
     score: float
     threshold: float
     model_id: str
-    def __init__(self, factor: _Optional[_Union[Factor, str]] = ..., outcome: _Optional[_Union[FactorOutcome, str]] = ..., reason_code: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., model_id: _Optional[str] = ...) -> None: ...
+    message: str
+    def __init__(self, factor: _Optional[_Union[Factor, str]] = ..., outcome: _Optional[_Union[FactorOutcome, str]] = ..., reason_code: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., model_id: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
