@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from prometheus_client import Gauge
 from sqlalchemy import Engine, text
 
 from idverify.audit import Actor, AuditEntry, AuditLog
@@ -83,6 +84,7 @@ from idverify.usecases.tokens import Tokens
 from idverify.usecases.verification import Verifications
 
 log = structlog.get_logger("idverify.app")
+CAPABILITY = Gauge("idverify_capability", "What this deployment runs (1 for the current state)", ["name", "state"])
 
 DEV_SECRETS_FILE = "dev-secrets.toml"
 
@@ -198,6 +200,7 @@ class FaceStack:
     liveness: LivenessConfig
     pad_policy: PadPolicy | None
     detector_id: str
+    pad_loaded: bool
 
 
 def default_models_dir() -> Path:
@@ -225,7 +228,8 @@ def load_face(settings: Settings) -> FaceStack:
                               poses=PoseThresholds(turn_yaw=settings.liveness_turn_yaw))
     observer = OnnxLivenessFrames(pipeline.detector, pipeline.embedder, max_frames=liveness.max_frames, pad=pad)
     return FaceStack(matcher=FaceMatcher(pipeline, thresholds), observer=observer, thresholds=thresholds,
-                     liveness=liveness, pad_policy=pad_policy, detector_id=pipeline.detector.model_id)
+                     liveness=liveness, pad_policy=pad_policy, detector_id=pipeline.detector.model_id,
+                     pad_loaded=pad is not None)
 
 
 def load_pad(settings: Settings, models_dir: Path) -> OnnxPad | None:
@@ -375,7 +379,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
 
     verifications = Verifications(
         uow=uow, clock=clock, random=random, policy=policy, issuer=issuer, notify_completed=notify_completed,
-        risk=risk, available=frozenset(available),
+        risk=risk, available=frozenset(available), pad_installed=face is not None and face.pad_loaded,
         has_enrolled_face=lambda u, applicant: face is not None and u.faces.enrolled(applicant) is not None)
     face_steps = None
     if face is not None:
@@ -422,6 +426,15 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         tls=tls,
         ready_check=lambda: database_ready(engine),
     )
-    admin = AdminHttpServer(settings.admin_address, jwks, lambda: database_ready(engine))
+    capabilities = {
+        "face": "loaded" if face is not None else "off",
+        "passive_pad": "loaded" if face is not None and face.pad_loaded else (
+            "off" if settings.pad == "off" else "not installed"),
+        "documents": settings.documents,
+        "sms_sender": settings.sms_sender,
+    }
+    for name, state in capabilities.items():
+        CAPABILITY.labels(name, state).set(1)
+    admin = AdminHttpServer(settings.admin_address, jwks, lambda: database_ready(engine), capabilities)
     return App(settings=settings, engine=engine, grpc=server, admin=admin, verifications=verifications,
                tokens=tokens, key_ring=key_ring, issuer=issuer)

@@ -63,6 +63,12 @@ class Policy:
     enrolled_face: bool = True
     session_ttl_s: int = 900
     currencies: tuple[str, ...] = field(default=("CNY",))
+    #: From this amount up, liveness counts only when passive PAD ran on it; without PAD installed such loans are
+    #: refused at start (``pad_unavailable``). None: never required by amount.
+    pad_required_from: AmountBand | None = None
+
+    def requires_pad(self, amount: Money) -> bool:
+        return self.pad_required_from is not None and self.pad_required_from.applies(amount)
 
     def mentioned(self) -> frozenset[Factor]:
         """Every factor this policy can ever require."""
@@ -114,7 +120,7 @@ class Policy:
     def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
         """Build a policy from parsed TOML/JSON. Unknown keys and unknown factor names are errors."""
         known = {"base", "amount_bands", "new_device", "first_loan", "phone_recently_changed", "enrolled_face",
-                 "session_ttl_s", "currencies"}
+                 "session_ttl_s", "currencies", "pad_required_from"}
         unknown = set(data) - known
         if unknown:
             raise PolicyError(f"unknown policy keys: {', '.join(sorted(unknown))}")
@@ -133,6 +139,8 @@ class Policy:
             enrolled_face=bool(data.get("enrolled_face", default.enrolled_face)),
             session_ttl_s=int(data.get("session_ttl_s", default.session_ttl_s)),
             currencies=tuple(str(c) for c in data.get("currencies", default.currencies)),
+            pad_required_from=_band(-1, {**data["pad_required_from"], "factors": ["liveness"]})
+            if "pad_required_from" in data else None,
         )
 
 

@@ -17,9 +17,10 @@ JWKS_MAX_AGE_S = 300
 
 
 class AdminHttpServer:
-    def __init__(self, address: str, jwks: Callable[[], dict[str, Any]], ready: Callable[[], bool]) -> None:
+    def __init__(self, address: str, jwks: Callable[[], dict[str, Any]], ready: Callable[[], bool],
+                 capabilities: dict[str, str] | None = None) -> None:
         host, _, port = address.rpartition(":")
-        jwks_source, ready_check = jwks, ready
+        jwks_source, ready_check, details = jwks, ready, dict(capabilities or {})
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
@@ -31,7 +32,8 @@ class AdminHttpServer:
                                {"Cache-Control": f"public, max-age={JWKS_MAX_AGE_S}"})
                 elif self.path == "/healthz":
                     ok = ready_check()
-                    self._send(200 if ok else 503, b"ok\n" if ok else b"not ready\n", "text/plain")
+                    body = json.dumps({"status": "serving" if ok else "not_serving", **details}).encode()
+                    self._send(200 if ok else 503, body, "application/json")
                 else:
                     self._send(404, b"not found\n", "text/plain")
 

@@ -80,7 +80,9 @@ class Verifications:
         notify_completed: Callable[[VerificationSession, str], None] | None = None,
         risk: RiskCheck | None = None,
         available: frozenset[Factor] = frozenset(Factor),
+        pad_installed: bool = False,
     ) -> None:
+        self._pad_installed = pad_installed
         self._risk = risk or NoRisk()
         self._available = available
         self._uow = uow
@@ -106,6 +108,9 @@ class Verifications:
             raise InvalidArgument("payout_account_missing", "the payout account is required to bind the token")
         if len(request.payout_account) > 64 or not request.payout_account.isprintable():
             raise InvalidArgument("payout_account_invalid", "the payout account is not a valid account identifier")
+        if self._policy.requires_pad(ctx.amount) and not self._pad_installed:
+            raise FailedPrecondition("pad_unavailable",
+                                     "loans of this amount need passive liveness, which is not installed")
         now = self._clock.now()
         with self._uow() as uow:
             existing = uow.sessions.find_open(ctx.applicant_id, ctx.loan_application_id)
@@ -239,6 +244,10 @@ class Verifications:
             session = uow.sessions.get(session_id)
             session.belongs_to(context)
             completed = session.complete(now)
+            if (self._policy.requires_pad(context.amount) and Factor.LIVENESS in completed.required
+                    and not any(r.factor is Factor.LIVENESS and r.outcome is Outcome.PASSED and r.pad_ran
+                                for r in completed.results)):
+                raise FailedPrecondition("pad_unavailable", "this amount needs liveness with passive PAD")
             secrets = uow.sessions.secrets(session_id)
             token = self._issuer.issue(
                 session_id=session.session_id,

@@ -213,6 +213,11 @@ def test_admin_port_serves_metrics_and_the_jwks_with_cache_headers(running: Runn
         assert "max-age=" in resp.headers["Cache-Control"]
         jwks = json.loads(resp.read())
     assert jwks["keys"] and all(k["kty"] == "OKP" and "d" not in k for k in jwks["keys"])
+    with urllib.request.urlopen(base + "/healthz", timeout=5) as resp:
+        health = json.loads(resp.read())
+    assert health["status"] == "serving" and health["face"] == "loaded"
+    assert health["passive_pad"] in {"loaded", "not installed"}
+    assert f'idverify_capability{{name="passive_pad",state="{health["passive_pad"]}"}} 1.0' in text
     tokens = token_pb2_grpc.TokenServiceStub(running.channel)
     served = json.loads(tokens.GetJwks(token_pb2.GetJwksRequest(), metadata=running.md("loan_service")).jwks_json)
     assert served == jwks

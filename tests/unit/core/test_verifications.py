@@ -142,3 +142,41 @@ def test_unsupported_currency_is_refused(world) -> None:  # type: ignore[no-unty
     with pytest.raises(InvalidArgument) as err:
         v.start(StartRequest(context=usd, phone_e164="+8613800138000", payout_account="1"))
     assert err.value.code == "currency_not_supported"
+
+
+def test_a_policy_can_refuse_high_value_loans_when_passive_pad_is_not_installed() -> None:
+    from decimal import Decimal
+
+    from idverify.domain.policy import AmountBand
+
+    clock, store = FixedClock(), InMemoryStore()
+    policy = Policy(pad_required_from=AmountBand(Decimal("20000"), "CNY", (Factor.LIVENESS,)))
+    without_pad = Verifications(uow=store.uow, clock=clock, random=SeededRandom(), policy=policy,
+                                issuer=RecordingIssuer(clock), pad_installed=False)
+    small = without_pad.start(StartRequest(context=ctx(amount="1000.00"), phone_e164="+8613800138000",
+                                           payout_account="1"))
+    assert small.session_id
+    with pytest.raises(FailedPrecondition) as err:
+        without_pad.start(StartRequest(context=ctx(loan="L-2", amount="20000.00"), phone_e164="+8613800138000",
+                                       payout_account="1"))
+    assert err.value.code == "pad_unavailable"
+
+
+def test_with_pad_required_a_liveness_without_pad_does_not_complete() -> None:
+    from decimal import Decimal
+
+    from idverify.domain.policy import AmountBand
+
+    clock, store = FixedClock(), InMemoryStore()
+    policy = Policy(pad_required_from=AmountBand(Decimal("20000"), "CNY", (Factor.LIVENESS,)))
+    v = Verifications(uow=store.uow, clock=clock, random=SeededRandom(), policy=policy,
+                      issuer=RecordingIssuer(clock), pad_installed=True)
+    big = ctx(amount="20000.00")
+    sid = v.start(StartRequest(context=big, phone_e164="+8613800138000", payout_account="1")).session_id
+    v.record(big, sid, passed(Factor.SMS_OTP, clock))
+    v.record(big, sid, FactorResult(Factor.LIVENESS, Outcome.PASSED, "ok", clock.now(), pad_ran=False))
+    with pytest.raises(FailedPrecondition) as err:
+        v.complete(big, sid)
+    assert err.value.code == "pad_unavailable"
+    v.record(big, sid, FactorResult(Factor.LIVENESS, Outcome.PASSED, "ok", clock.now(), pad_ran=True))
+    assert v.complete(big, sid).session.status is Status.COMPLETED
