@@ -51,7 +51,7 @@ from idverify.ml.pool import InferencePool, PooledFrameObserver, PooledPortraitR
 from idverify.privacy.blind_index import BlindIndex
 from idverify.privacy.cipher import FieldCipher
 from idverify.privacy.keys import ConfigKeyProvider
-from idverify.risk.alerts import LogAlertSink
+from idverify.risk.alerts import LogAlertSink, WebhookAlertSink
 from idverify.risk.check import EngineRiskCheck
 from idverify.risk.engine import RiskEngine
 from idverify.risk.store import SqlSignalStore
@@ -334,11 +334,23 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
                             approvals=approvals)
     cases = CaseService(audit=audit, clock=clock, random=random, reported=SqlReportedVerifications(),
                         freezes=freezes, approvals=approvals, cipher=cipher)
+    secret = settings.webhook_secret.reveal() if settings.webhook_secret else b""
+    case_hook = WebhookAlertSink(settings.case_webhook_url, secret, clock) if settings.case_webhook_url else None
+
+    def notify_case(event: dict[str, object]) -> None:
+        if case_hook is None:
+            log.info("case_event", event=event["event"], case_id=event["case_id"])
+            return
+        try:
+            case_hook.send_event(event)
+        except IdVerifyError:  # the case stands; the lender also sees it through GetCase and the audit trail
+            log.exception("case_webhook_failed", case_id=event["case_id"])
+
     desk = CaseDesk(engine=engine, audit=audit, clock=clock, cases=cases, freezes=freezes, approvals=approvals,
                     public_keys=lambda: {k.kid: k.public_key for k in key_ring.keys},
-                    sign=lambda bundle: sign_bundle(key_ring, bundle))
-    risk = EngineRiskCheck(RiskEngine(store=SqlSignalStore(), clock=clock, sink=LogAlertSink(),
-                                      freezes=freezes.repo), index)
+                    sign=lambda bundle: sign_bundle(key_ring, bundle), notify=notify_case)
+    sink = WebhookAlertSink(settings.risk_webhook_url, secret, clock) if settings.risk_webhook_url else LogAlertSink()
+    risk = EngineRiskCheck(RiskEngine(store=SqlSignalStore(), clock=clock, sink=sink, freezes=freezes.repo), index)
     issuer = JwsTokenIssuer(
         key_ring=key_ring,
         issuer=settings.token_issuer,
@@ -416,7 +428,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
             verification=VerificationServicer(verifications, otp=otp_steps, face=face_steps, document=document_steps,
                                               max_liveness_frames=face.liveness.max_frames if face else 20),
             token=TokenServicer(tokens, jwks),
-            case=CaseServicer(desk),
+            case=CaseServicer(desk, index),
             audit=AuditServicer(desk),
             face=FaceServicer(face.matcher if face else None, pool),
         ),

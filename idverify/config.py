@@ -95,6 +95,9 @@ class Settings:
     pad_required: bool = False
     pad_threshold: float | None = None
     inference_queue: int = 8
+    risk_webhook_url: str = ""
+    case_webhook_url: str = ""
+    webhook_secret: Secret | None = None
 
     @property
     def is_production(self) -> bool:
@@ -158,6 +161,9 @@ class Settings:
             pad_required=r.flag("IDVERIFY_PAD_REQUIRED", False),
             pad_threshold=r.optional_number("IDVERIFY_PAD_THRESHOLD", 0.0, 1.0),
             inference_queue=r.integer("IDVERIFY_INFERENCE_QUEUE", 8, 1, 1024),
+            risk_webhook_url=r.text("IDVERIFY_RISK_WEBHOOK_URL", ""),
+            case_webhook_url=r.text("IDVERIFY_CASE_WEBHOOK_URL", ""),
+            webhook_secret=r.secret_text("IDVERIFY_WEBHOOK_SECRET"),
         )
         settings._check_combinations()
         return settings
@@ -179,6 +185,12 @@ class Settings:
             raise ConfigError("IDVERIFY_MTLS_CALLERS needs IDVERIFY_TLS_CLIENT_CA_FILE to verify client certificates")
         if self.tls_client_ca_file is not None and self.tls_cert_file is None:
             raise ConfigError("IDVERIFY_TLS_CLIENT_CA_FILE needs IDVERIFY_TLS_CERT_FILE and IDVERIFY_TLS_KEY_FILE")
+        for name, url in (("IDVERIFY_RISK_WEBHOOK_URL", self.risk_webhook_url),
+                          ("IDVERIFY_CASE_WEBHOOK_URL", self.case_webhook_url)):
+            if url and not url.startswith(("https://", "http://")):
+                raise ConfigError(f"{name} must be an http(s) URL")
+            if url and (self.webhook_secret is None or len(self.webhook_secret.reveal()) < 16):
+                raise ConfigError(f"{name} needs IDVERIFY_WEBHOOK_SECRET (at least 16 characters) to sign its calls")
         if self.sms_sender == "twilio":
             if not self.twilio_account_sid:
                 raise ConfigError("TWILIO_ACCOUNT_SID is required when IDVERIFY_SMS_SENDER=twilio")

@@ -7,12 +7,12 @@ personal data, a purpose that goes into the audit trail.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from idverify.audit import Actor, AuditEntry, AuditLog, ChainReport, verify_chain
 from idverify.cases.approval_service import ApprovalService
@@ -21,11 +21,17 @@ from idverify.cases.freeze import Freeze
 from idverify.cases.freeze_service import FreezeService
 from idverify.cases.model import DisputeCase
 from idverify.cases.service import CaseService
-from idverify.domain.errors import InvalidArgument
+from idverify.domain.errors import FailedPrecondition, InvalidArgument
 from idverify.domain.ports import Clock
+from idverify.privacy.erasure import DEFAULT_TARGETS, erase_applicant
 from idverify.storage.sql_disputes import evidence_of
 from idverify.storage.sql_tokens import SqlTokenRepository
+from idverify.storage.tables import metadata
 from idverify.storage.tables_audit import audit_entries
+from idverify.storage.tables_cases import dispute_cases
+from idverify.storage.tables_faces import face_templates, liveness_challenges, session_faces
+from idverify.storage.tables_otp import otp_challenges, totp_credentials
+from idverify.storage.tables_sessions import factor_results, issued_tokens, verification_sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +45,9 @@ class CaseDesk:
     def __init__(self, *, engine: Engine, audit: AuditLog, clock: Clock, cases: CaseService,
                  freezes: FreezeService, approvals: ApprovalService,
                  public_keys: Callable[[], Mapping[str, Ed25519PublicKey]],
-                 sign: Callable[[dict[str, Any]], str]) -> None:
+                 sign: Callable[[dict[str, Any]], str],
+                 notify: Callable[[dict[str, object]], None] | None = None) -> None:
+        self._notify = notify
         self._engine, self._audit, self._clock = engine, audit, clock
         self.cases, self.freezes, self.approvals = cases, freezes, approvals
         self._public_keys, self._sign = public_keys, sign
@@ -55,6 +63,10 @@ class CaseDesk:
             self._audit.append(conn, AuditEntry(actor=actor, action="tokens.revoked", object_type="applicant",
                                                 object_id=applicant_id, outcome="ok", reason_code="dispute",
                                                 details={"count": revoked, "case_id": case.case_id}))
+        if self._notify is not None:  # after the commit: the lender's loan service must stop this loan now
+            self._notify({"event": "case.opened", "case_id": case.case_id, "applicant_id": applicant_id,
+                          "session_id": case.session_id, "loan_application_id": case.loan_application_id,
+                          "revoked_tokens": revoked, "respond_by": case.respond_by.isoformat()})
         return Report(case=case, freeze=freeze, revoked_tokens=revoked)
 
     def get_case(self, *, staff: StaffMember, case_id: str, purpose: str) -> DisputeCase:
@@ -143,6 +155,33 @@ class CaseDesk:
                                                 object_id=object_id or "*", outcome="ok", purpose=purpose,
                                                 details={"count": len(rows)}))
         return rows
+
+    def erase_applicant(self, *, actor: Actor, applicant_id: str, purpose: str,
+                        blind_indexes: Sequence[str]) -> dict[str, int]:
+        """Delete the applicant's data, children before parents, in one transaction; the audit chain stays.
+        Refused (``erasure_blocked_open_case``) while a dispute case of theirs is open: it is evidence."""
+        with self._engine.begin() as conn:
+            open_case = conn.execute(select(dispute_cases.c.case_id).where(
+                dispute_cases.c.applicant_id == applicant_id,
+                dispute_cases.c.state.in_(("opened", "investigating"))).limit(1)).first()
+            if open_case is not None:
+                raise FailedPrecondition("erasure_blocked_open_case", "an open dispute case holds this data")
+            sessions = select(verification_sessions.c.session_id).where(
+                verification_sessions.c.applicant_id == applicant_id).scalar_subquery()
+            deleted: dict[str, int] = {}
+            for table in (factor_results, issued_tokens, session_faces, liveness_challenges):
+                result = conn.execute(delete(table).where(table.c.session_id.in_(sessions)))
+                deleted[table.name] = max(result.rowcount, 0)
+            for table in (verification_sessions, otp_challenges, totp_credentials, face_templates):
+                result = conn.execute(delete(table).where(table.c.applicant_id == applicant_id))
+                deleted[table.name] = max(result.rowcount, 0)
+            deleted.update(erase_applicant(conn, metadata, DEFAULT_TARGETS, applicant_id=applicant_id,
+                                           blind_indexes=blind_indexes, audit=self._audit,
+                                           actor=Actor(actor.caller_id, actor.role)))
+            self._audit.append(conn, AuditEntry(actor=actor, action="applicant.data_erased",
+                                                object_type="applicant", object_id=applicant_id, outcome="ok",
+                                                purpose=purpose, details=dict(deleted)))
+        return deleted
 
     def verify_chain(self) -> ChainReport:
         return verify_chain(self._engine, self._public_keys())

@@ -14,6 +14,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Protocol
@@ -91,7 +92,13 @@ class WebhookAlertSink:
         return f"WebhookAlertSink(url={self._url!r}, secret=<redacted>)"
 
     def send(self, alert: Alert) -> None:
-        body = alert.to_json()
+        self.post(alert.to_json())
+
+    def send_event(self, event: Mapping[str, object]) -> None:
+        """POST any JSON event (e.g. a dispute case opened) with the same signature scheme."""
+        self.post(json.dumps(dict(event), sort_keys=True, separators=(",", ":")).encode())
+
+    def post(self, body: bytes) -> None:
         timestamp = int(self._clock.now().timestamp())
         request = urllib.request.Request(  # noqa: S310 - the constructor admits http(s) URLs only
             self._url,

@@ -15,6 +15,7 @@ from idverify.cases.model import DisputeCase
 from idverify.domain.callers import Caller, Role
 from idverify.domain.errors import InvalidArgument
 from idverify.domain.values import clean_identifier
+from idverify.privacy.blind_index import BlindIndex
 from idverify.transport import convert
 from idverify.transport.interceptors import current_caller
 
@@ -59,8 +60,9 @@ def _approval(request: ApprovalRequest) -> case_pb2.Approval:
 
 
 class CaseServicer(case_pb2_grpc.CaseServiceServicer):
-    def __init__(self, desk: CaseDesk) -> None:
+    def __init__(self, desk: CaseDesk, index: BlindIndex) -> None:
         self._desk = desk
+        self._index = index
 
     def ReportUnauthorizedApplication(self, request: case_pb2.ReportUnauthorizedApplicationRequest,
                                       context: grpc.ServicerContext
@@ -130,6 +132,14 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
         decided = self._desk.decide_approval(staff=staff_of(current_caller()), approval_id=clean_identifier(
             request.approval_id, "approval_id"), approve=request.approve)
         return case_pb2.DecideApprovalResponse(approval=_approval(decided))
+
+    def EraseApplicantData(self, request: case_pb2.EraseApplicantDataRequest, context: grpc.ServicerContext
+                           ) -> case_pb2.EraseApplicantDataResponse:
+        applicant = clean_identifier(request.applicant_id, "applicant_id")
+        deleted = self._desk.erase_applicant(actor=actor_of(current_caller()), applicant_id=applicant,
+                                             purpose=_purpose(request.purpose),
+                                             blind_indexes=(self._index.applicant(applicant),))
+        return case_pb2.EraseApplicantDataResponse(deleted=deleted)
 
     def ExportEvidence(self, request: case_pb2.ExportEvidenceRequest, context: grpc.ServicerContext
                        ) -> case_pb2.ExportEvidenceResponse:

@@ -124,3 +124,83 @@ def test_a_denied_call_is_audited(running: Running) -> None:
         metadata=running.md("admin")).events
     assert [(e.action, e.reason_code, e.actor) for e in events] == [("rpc.refused", "role_not_allowed",
                                                                     "dev-app_backend")]
+
+
+def test_erasing_an_applicants_data_keeps_only_the_audit_chain(running: Running) -> None:
+    verifications = verification_pb2_grpc.VerificationServiceStub(running.channel)
+    cases = case_pb2_grpc.CaseServiceStub(running.channel)
+    sid = open_and_pass_otp(running, verifications)
+    done = verifications.CompleteVerification(V.CompleteVerificationRequest(context=context(), session_id=sid),
+                                              metadata=running.md())
+    case = cases.ReportUnauthorizedApplication(case_pb2.ReportUnauthorizedApplicationRequest(
+        applicant_id="acct-1", reference=done.verification.reference), metadata=running.md()).case
+    with pytest.raises(grpc.RpcError) as err:
+        cases.EraseApplicantData(case_pb2.EraseApplicantDataRequest(applicant_id="acct-1", purpose="request 77"),
+                                 metadata=running.md("admin"))
+    assert reason_of(err.value) == "erasure_blocked_open_case"
+    cases.ResolveCase(case_pb2.ResolveCaseRequest(case_id=case.case_id, fraud_confirmed=True,
+                                                  outcome="loan_cancelled"), metadata=running.md("support"))
+    erased = cases.EraseApplicantData(case_pb2.EraseApplicantDataRequest(applicant_id="acct-1",
+                                                                         purpose="request 77"),
+                                      metadata=running.md("admin")).deleted
+    assert erased["verification_sessions"] == 1 and erased["issued_tokens"] == 1 and erased["factor_results"] == 1
+    assert erased["otp_challenges"] >= 1 and erased["risk_observations"] >= 1
+    with running.app.engine.connect() as conn:
+        for table in ("verification_sessions", "factor_results", "issued_tokens", "otp_challenges"):
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0, table
+    with pytest.raises(grpc.RpcError) as err:
+        verifications.GetVerification(V.GetVerificationRequest(context=context(), session_id=sid),
+                                      metadata=running.md())
+    assert reason_of(err.value) == "session_not_found"
+    chain = audit_pb2_grpc.AuditServiceStub(running.channel).VerifyAuditChain(
+        audit_pb2.VerifyAuditChainRequest(), metadata=running.md("admin"))
+    assert chain.ok
+
+
+def test_a_report_notifies_the_lenders_loan_service_with_a_signed_webhook(tmp_path: Path) -> None:
+    import threading
+    import tomllib
+    from datetime import UTC, datetime
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from idverify.risk.alerts import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_webhook_signature
+    from tests.transport.conftest import start_app
+
+    received: list[tuple[bytes, str, str]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((body, self.headers[TIMESTAMP_HEADER], self.headers[SIGNATURE_HEADER]))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    hook = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    secret = "a webhook secret of the lender"
+    app = start_app(tmp_path, IDVERIFY_CASE_WEBHOOK_URL=f"http://127.0.0.1:{hook.server_port}/cases",
+                    IDVERIFY_WEBHOOK_SECRET=secret)
+    keys = tomllib.loads((tmp_path / "dev-api-keys.toml").read_text())
+    channel = grpc.insecure_channel(f"127.0.0.1:{app.grpc.port}")
+    try:
+        running = Running(app, channel, keys, tmp_path)
+        stub = verification_pb2_grpc.VerificationServiceStub(channel)
+        sid = open_and_pass_otp(running, stub)
+        done = stub.CompleteVerification(V.CompleteVerificationRequest(context=context(), session_id=sid),
+                                         metadata=running.md())
+        case = case_pb2_grpc.CaseServiceStub(channel).ReportUnauthorizedApplication(
+            case_pb2.ReportUnauthorizedApplicationRequest(applicant_id="acct-1", reference=done.verification.reference),
+            metadata=running.md()).case
+    finally:
+        channel.close()
+        app.stop(grace_s=1)
+        hook.shutdown()
+    body, timestamp, signature = received[0]
+    verify_webhook_signature(secret.encode(), body=body, timestamp=timestamp, signature=signature,
+                             now=datetime.now(UTC))  # raises when the signature does not verify
+    event = json.loads(body)
+    assert event["event"] == "case.opened" and event["case_id"] == case.case_id
+    assert event["loan_application_id"] == "L-1" and event["revoked_tokens"] == 1

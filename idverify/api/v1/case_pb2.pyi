@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Mapping as _Mapping
@@ -189,3 +190,24 @@ class ExportEvidenceResponse(_message.Message):
     signed_bundle: str
     bundle_json: str
     def __init__(self, signed_bundle: _Optional[str] = ..., bundle_json: _Optional[str] = ...) -> None: ...
+
+class EraseApplicantDataRequest(_message.Message):
+    __slots__ = ("applicant_id", "purpose")
+    APPLICANT_ID_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    applicant_id: str
+    purpose: str
+    def __init__(self, applicant_id: _Optional[str] = ..., purpose: _Optional[str] = ...) -> None: ...
+
+class EraseApplicantDataResponse(_message.Message):
+    __slots__ = ("deleted",)
+    class DeletedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    deleted: _containers.ScalarMap[str, int]
+    def __init__(self, deleted: _Optional[_Mapping[str, int]] = ...) -> None: ...

@@ -75,6 +75,11 @@ class CaseServiceStub:
                 request_serializer=idverify_dot_v1_dot_case__pb2.ExportEvidenceRequest.SerializeToString,
                 response_deserializer=idverify_dot_v1_dot_case__pb2.ExportEvidenceResponse.FromString,
                 _registered_method=True)
+        self.EraseApplicantData = channel.unary_unary(
+                '/idverify.v1.CaseService/EraseApplicantData',
+                request_serializer=idverify_dot_v1_dot_case__pb2.EraseApplicantDataRequest.SerializeToString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.EraseApplicantDataResponse.FromString,
+                _registered_method=True)
 
 
 class CaseServiceServicer:
@@ -135,6 +140,14 @@ class CaseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseApplicantData(self, request, context):
+        """Deletes an applicant's data on request (sessions, factor results, tokens, face templates, OTP and TOTP state,
+        risk observations), keeping only the audit chain (ids and hashes). Refused while a dispute case is open.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CaseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -177,6 +190,11 @@ def add_CaseServiceServicer_to_server(servicer, server):
                     servicer.ExportEvidence,
                     request_deserializer=idverify_dot_v1_dot_case__pb2.ExportEvidenceRequest.FromString,
                     response_serializer=idverify_dot_v1_dot_case__pb2.ExportEvidenceResponse.SerializeToString,
+            ),
+            'EraseApplicantData': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseApplicantData,
+                    request_deserializer=idverify_dot_v1_dot_case__pb2.EraseApplicantDataRequest.FromString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.EraseApplicantDataResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -396,6 +414,33 @@ class CaseService:
             '/idverify.v1.CaseService/ExportEvidence',
             idverify_dot_v1_dot_case__pb2.ExportEvidenceRequest.SerializeToString,
             idverify_dot_v1_dot_case__pb2.ExportEvidenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseApplicantData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idverify.v1.CaseService/EraseApplicantData',
+            idverify_dot_v1_dot_case__pb2.EraseApplicantDataRequest.SerializeToString,
+            idverify_dot_v1_dot_case__pb2.EraseApplicantDataResponse.FromString,
             options,
             channel_credentials,
             insecure,
