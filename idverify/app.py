@@ -339,7 +339,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
 
     def notify_case(event: dict[str, object]) -> None:
         if case_hook is None:
-            log.info("case_event", event=event["event"], case_id=event["case_id"])
+            log.info("case_event", kind=event["event"], case_id=event["case_id"])
             return
         try:
             case_hook.send_event(event)
