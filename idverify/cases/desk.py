@@ -60,6 +60,10 @@ class CaseDesk:
                 loan_application_id=loan_application_id, description=description)
             revoked = SqlTokenRepository(conn).revoke(now=self._clock.now(), reason="dispute",
                                                       applicant_id=applicant_id)
+            if case.session_id:  # the disputed verification says so wherever it is read (GetVerification, evidence)
+                s = verification_sessions
+                conn.execute(s.update().where(s.c.session_id == case.session_id)
+                             .values(reason_code="disputed", version=s.c.version + 1))
             self._audit.append(conn, AuditEntry(actor=actor, action="tokens.revoked", object_type="applicant",
                                                 object_id=applicant_id, outcome="ok", reason_code="dispute",
                                                 details={"count": revoked, "case_id": case.case_id}))

@@ -50,6 +50,9 @@ def test_the_whole_dispute_story(running: Running, tmp_path: Path) -> None:
     with pytest.raises(grpc.RpcError) as err:
         redeem(running, done.token)
     assert reason_of(err.value) == "token_revoked"
+    marked = verifications.GetVerification(V.GetVerificationRequest(context=context(), session_id=sid),
+                                           metadata=running.md()).verification
+    assert marked.reason_code == "disputed"
     with pytest.raises(grpc.RpcError) as err:
         verifications.StartVerification(start_request(loan="L-2"), metadata=running.md())
     assert err.value.code() is grpc.StatusCode.FAILED_PRECONDITION
