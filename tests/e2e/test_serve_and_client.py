@@ -94,3 +94,63 @@ def test_a_person_completes_an_otp_verification_and_the_loan_service_redeems_it_
     assert again.returncode == 1 and "token_redeemed" in again.stderr
     notice = json.loads((server.data_dir / "sms-outbox.jsonl").read_text().splitlines()[-1])
     assert done["verification"]["reference"] in notice["body"]
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_sigterm_lets_an_in_flight_rpc_finish(server: Server) -> None:
+    """A client-streaming SubmitLivenessFrames is open (its first frame sent) when SIGTERM arrives; the client
+    then sends the rest: the call still gets the service's answer, and the process exits 0."""
+    import threading
+    import time
+    import tomllib
+    from collections.abc import Iterator
+
+    import grpc
+
+    from idverify.api.v1 import common_pb2, verification_pb2, verification_pb2_grpc
+    from tests.shared_data import shared_path
+
+    faces = shared_path("faces", "deepface-unit")
+    server.start()
+    md = [("x-api-key", tomllib.loads((server.data_dir / "dev-api-keys.toml").read_text())["app_backend"])]
+    ctx = common_pb2.ApplicationContext(applicant_id="a-1", loan_application_id="L-1", locale="en",
+                                        amount=common_pb2.Money(value="6000.00", currency="CNY"))
+    outcome: list[object] = []
+    first_sent, go_on = threading.Event(), threading.Event()
+    with grpc.insecure_channel(server.address) as channel:
+        stub = verification_pb2_grpc.VerificationServiceStub(channel)
+        sid = stub.StartVerification(verification_pb2.StartVerificationRequest(
+            context=ctx, phone_e164="+8613800138000", payout_account="6222-01"), metadata=md).verification.session_id
+        challenge = stub.StartLivenessChallenge(verification_pb2.StartLivenessChallengeRequest(
+            context=ctx, session_id=sid), metadata=md).challenge
+
+        def frames() -> Iterator[verification_pb2.SubmitLivenessFramesRequest]:
+            for n, name in enumerate(("img35.jpg", "img36.jpg", "img37.jpg")):
+                yield verification_pb2.SubmitLivenessFramesRequest(
+                    context=ctx if n == 0 else None, session_id=sid, challenge_id=challenge.challenge_id,
+                    nonce=challenge.nonce, captured_at_ms=1_761_000_000_000 + 900 * n,
+                    image=(faces / name).read_bytes())
+                if n == 0:
+                    first_sent.set()
+                    go_on.wait(30)
+
+        def submit() -> None:
+            try:
+                outcome.append(stub.SubmitLivenessFrames(frames(), metadata=md, timeout=60))
+            except grpc.RpcError as err:
+                outcome.append(err.code())
+
+        worker = threading.Thread(target=submit)
+        worker.start()
+        assert first_sent.wait(30)
+        time.sleep(0.5)  # the handler is now waiting inside the call for the next frame
+        assert server.process is not None
+        server.process.send_signal(__import__("signal").SIGTERM)
+        time.sleep(0.5)
+        go_on.set()
+        worker.join(60)
+        assert server.process.wait(30) == 0
+    answer = outcome[0]
+    assert isinstance(answer, verification_pb2.SubmitLivenessFramesResponse), answer
+    assert answer.result.factor == common_pb2.FACTOR_LIVENESS
