@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta, timezone
 from typing import Protocol
 
-from idverify.domain.errors import FailedPrecondition, InvalidArgument
+from idverify.domain.errors import InvalidArgument
 from idverify.domain.face import Embedding
 from idverify.domain.ports import Clock
 from idverify.domain.values import ApplicationContext, Factor, FactorResult, Outcome
@@ -78,10 +78,7 @@ class DocumentSteps:
                back: bytes, claims: ApplicantClaims | None, holder: AccountHolder | None) -> DocumentOutcomeResult:
         """Check one document. Bad images raise InvalidArgument and record nothing; a document that fails its
         checks is a FAILED result (INCONCLUSIVE when a person should review it)."""
-        session = self._v.get(context, session_id)
-        session.require_active(self._clock.now())
-        if Factor.DOCUMENT not in session.required:
-            raise FailedPrecondition("factor_not_required", "a document is not required for this verification")
+        session = self._v.active_for(context, session_id, Factor.DOCUMENT)
         today = self._today()
         fields = self._reader.read(document_type, front, back, today=today)
         decision = evaluate_document(fields, application_date=today, claims=claims, holder=holder,

@@ -73,16 +73,9 @@ class FaceSteps:
         self._pad = pad
         self._detector = detector_model_id
 
-    def _active(self, context: ApplicationContext, session_id: str, factor: Factor) -> VerificationSession:
-        session = self._v.get(context, session_id)
-        session.require_active(self._clock.now())
-        if factor not in session.required:
-            raise FailedPrecondition("factor_not_required", f"{factor.value} is not required for this verification")
-        return session
-
     def start_liveness(self, context: ApplicationContext, session_id: str) -> tuple[str, Challenge]:
         """Issue a server-random head-pose challenge for an active verification that requires liveness."""
-        self._active(context, session_id, Factor.LIVENESS)
+        self._v.active_for(context, session_id, Factor.LIVENESS)
         challenge = start_challenge(session_id, self._clock, self._random, self._config)
         challenge_id = new_id(self._random, "lc")
         with self._uow() as uow:
@@ -99,7 +92,7 @@ class FaceSteps:
         The challenge is consumed first (one answer per challenge). Raises InvalidArgument for unusable input
         (too many frames, undecodable images) and FailedPrecondition for a used or unknown challenge.
         """
-        session = self._active(context, session_id, Factor.LIVENESS)
+        session = self._v.active_for(context, session_id, Factor.LIVENESS)
         with self._uow() as uow:
             stored = uow.faces.take_challenge(challenge_id, session_id)
         challenge = Challenge(

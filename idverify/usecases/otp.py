@@ -42,13 +42,6 @@ class OtpSteps:
         self._totp = totp
         self._lender = lender_name
 
-    def _active(self, context: ApplicationContext, session_id: str, factor: Factor) -> VerificationSession:
-        session = self._v.get(context, session_id)
-        session.require_active(self._clock.now())
-        if factor not in session.required:
-            raise FailedPrecondition("factor_not_required", f"{factor.value} is not required for this verification")
-        return session
-
     def _otp_context(self, session: VerificationSession) -> OtpContext:
         with self._uow() as uow:
             phone = uow.sessions.secrets(session.session_id).phone_e164
@@ -68,14 +61,14 @@ class OtpSteps:
 
     def send(self, context: ApplicationContext, session_id: str) -> SendReceipt:
         """Send an SMS code for an active verification that requires one. Raises the limits' errors."""
-        session = self._active(context, session_id, Factor.SMS_OTP)
+        session = self._v.active_for(context, session_id, Factor.SMS_OTP)
         return self._otp.send(self._otp_context(session))
 
     def check(self, context: ApplicationContext, session_id: str, code: str, *, totp: bool) -> CheckResult:
         """Check a code and record the result. A wrong code is a FAILED result; malformed codes, missing or
         expired codes and exhausted limits raise (and record nothing)."""
         factor = Factor.TOTP if totp else Factor.SMS_OTP
-        session = self._active(context, session_id, factor)
+        session = self._v.active_for(context, session_id, factor)
         attempts_left = 0
         try:
             if totp:

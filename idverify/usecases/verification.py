@@ -190,6 +190,16 @@ class Verifications:
                 uow.sessions.update(due)
             return due.status is Status.EXPIRED
 
+    def active_for(self, context: ApplicationContext, session_id: str, factor: Factor) -> VerificationSession:
+        """The session, if factors may still be attempted on it and ``factor`` is one it requires.
+
+        Raises ``NotFound``, ``FailedPrecondition`` (session_expired, ..., factor_not_required)."""
+        session = self.get(context, session_id)
+        session.require_active(self._clock.now())
+        if factor not in session.required:
+            raise FailedPrecondition("factor_not_required", f"{factor.value} is not required for this verification")
+        return session
+
     def get(self, context: ApplicationContext, session_id: str) -> VerificationSession:
         """Read a verification, marking it expired when it is past its life. Raises ``NotFound``."""
         with self._uow() as uow:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,13 +41,20 @@ def start_app(data_dir: Path, **env: str) -> App:
     return app
 
 
-@pytest.fixture
-def running(tmp_path: Path) -> Iterator[Running]:
-    app = start_app(tmp_path)
-    keys = tomllib.loads((tmp_path / "dev-api-keys.toml").read_text())
+@contextmanager
+def running_app(data_dir: Path, **env: str) -> Iterator[Running]:
+    """A started app with a channel to it and the development API keys, stopped on exit."""
+    app = start_app(data_dir, **env)
+    keys = tomllib.loads((data_dir / "dev-api-keys.toml").read_text())
     channel = grpc.insecure_channel(f"127.0.0.1:{app.grpc.port}")
     try:
-        yield Running(app, channel, keys, tmp_path)
+        yield Running(app, channel, keys, data_dir)
     finally:
         channel.close()
         app.stop(grace_s=1)
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Running]:
+    with running_app(tmp_path) as r:
+        yield r

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import random
-import tomllib
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -20,7 +19,7 @@ from idverify.api.v1 import common_pb2, verification_pb2, verification_pb2_grpc
 from tests.docgen.identities import CnIdentity, cn_identity
 from tests.docgen.render import fonts_available, render_cn_back, render_cn_front
 from tests.shared_data import shared_path
-from tests.transport.conftest import Running, start_app
+from tests.transport.conftest import Running, running_app
 from tests.transport.test_face_flow import (
     frames_for,
     open_with_otp,
@@ -51,14 +50,9 @@ def running(tmp_path: Path, faces: Path) -> Iterator[Running]:
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail("CJK and OCR-B fonts missing: scripts/install-fonts.sh must run in CI")
         pytest.skip("fonts for synthetic documents are missing (run scripts/install-fonts.sh)")
-    app = start_app(tmp_path, IDVERIFY_LIVENESS_TURN_YAW="0.14", IDVERIFY_DOCUMENTS="on", IDVERIFY_PAD="off")
-    keys = tomllib.loads((tmp_path / "dev-api-keys.toml").read_text())
-    channel = grpc.insecure_channel(f"127.0.0.1:{app.grpc.port}")
-    try:
-        yield Running(app, channel, keys, tmp_path)
-    finally:
-        channel.close()
-        app.stop(grace_s=1)
+    with running_app(tmp_path, IDVERIFY_LIVENESS_TURN_YAW="0.14", IDVERIFY_DOCUMENTS="on",
+                     IDVERIFY_PAD="off") as r:
+        yield r
 
 
 def person() -> CnIdentity:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 
 from idverify.api.v1 import common_pb2, verification_pb2, verification_pb2_grpc
 from tests.shared_data import shared_path
-from tests.transport.conftest import Running, start_app
+from tests.transport.conftest import Running, running_app
 from tests.transport.test_server import context, reason_of
 from tests.transport.test_verification_flow import latest_code
 
@@ -44,14 +43,8 @@ def photo(faces: Path, name: str, flipped: bool = False) -> bytes:
 
 
 def app_with(tmp_path: Path, **env: str) -> Iterator[Running]:
-    app = start_app(tmp_path, IDVERIFY_LIVENESS_TURN_YAW="0.14", **env)
-    keys = tomllib.loads((tmp_path / "dev-api-keys.toml").read_text())
-    channel = grpc.insecure_channel(f"127.0.0.1:{app.grpc.port}")
-    try:
-        yield Running(app, channel, keys, tmp_path)
-    finally:
-        channel.close()
-        app.stop(grace_s=1)
+    with running_app(tmp_path, IDVERIFY_LIVENESS_TURN_YAW="0.14", **env) as r:
+        yield r
 
 
 @pytest.fixture
