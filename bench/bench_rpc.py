@@ -39,7 +39,8 @@ def serve(data_dir: str, n_tokens: int, ready: mp.Queue, stop: mp.Event) -> None
 
     settings = Settings.from_env({"IDVERIFY_DATA_DIR": data_dir, "IDVERIFY_GRPC_ADDRESS": "127.0.0.1:0",
                                   "IDVERIFY_ADMIN_ADDRESS": "127.0.0.1:0", "IDVERIFY_LOG_LEVEL": "ERROR",
-                                  "IDVERIFY_DOCUMENTS": "off", "IDVERIFY_FACE": "off"})
+                                  "IDVERIFY_DOCUMENTS": "off", "IDVERIFY_FACE": "off",
+                                  "IDVERIFY_GRPC_WORKERS": os.environ.get("IDVERIFY_GRPC_WORKERS", "16")})
     logging_setup.configure("ERROR")
     app = build(settings)
     now = datetime.now(UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,8 @@ from enum import StrEnum
 from idverify.domain.errors import InvalidArgument
 
 MAX_ID_LENGTH = 128
+#: Up to 15 integer digits and 2 decimals, digits only: no sign, exponent, spaces or grouping.
+_PLAIN_AMOUNT = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,2})?$")
 SUPPORTED_LOCALES = ("zh-CN", "en")
 
 
@@ -66,8 +69,8 @@ class Money:
         """Parse ``"12000.00"`` / ``"CNY"``. Raises ``InvalidArgument`` (amount_invalid, currency_invalid)."""
         if not (len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()):
             raise InvalidArgument("currency_invalid", "currency must be an ISO 4217 code such as CNY")
-        if not value or len(value) > 24 or not value.isascii():
-            raise InvalidArgument("amount_invalid", "amount must be a decimal string such as 12000.00")
+        if not _PLAIN_AMOUNT.match(value):
+            raise InvalidArgument("amount_invalid", "amount must be a plain decimal string such as 12000.00")
         try:
             amount = Decimal(value)
         except InvalidOperation:

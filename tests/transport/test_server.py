@@ -221,3 +221,44 @@ def test_admin_port_serves_metrics_and_the_jwks_with_cache_headers(running: Runn
     tokens = token_pb2_grpc.TokenServiceStub(running.channel)
     served = json.loads(tokens.GetJwks(token_pb2.GetJwksRequest(), metadata=running.md("loan_service")).jwks_json)
     assert served == jwks
+
+
+def test_junk_in_other_rpcs_gets_a_reason_code_and_changes_nothing(running: Running) -> None:
+    stub = verification_pb2_grpc.VerificationServiceStub(running.channel)
+    sid = stub.StartVerification(start_request(), metadata=running.md()).verification.session_id
+    tokens = token_pb2_grpc.TokenServiceStub(running.channel)
+    cases = case_pb2_grpc.CaseServiceStub(running.channel)
+    calls = [
+        (lambda: stub.GetVerification(V.GetVerificationRequest(context=context(), session_id="vs_\x00x"),
+                                      metadata=running.md()), "session_id_invalid"),
+        (lambda: stub.GetVerification(V.GetVerificationRequest(context=context(), session_id="x" * 5000),
+                                      metadata=running.md()), "session_id_invalid"),
+        (lambda: stub.CheckOtp(V.CheckOtpRequest(context=context(), session_id=sid, code="9" * 10_000,
+                                                 channel=V.OTP_CHANNEL_SMS), metadata=running.md()),
+         "otp_malformed"),
+        (lambda: stub.CheckOtp(V.CheckOtpRequest(context=context(), session_id=sid, code="123456"),
+                               metadata=running.md()), "otp_channel_invalid"),
+        (lambda: tokens.RedeemToken(token_pb2.RedeemTokenRequest(
+            token="\u202e" * 9000, loan_application_id="L-1",
+            amount=common_pb2.Money(value="1000.00", currency="CNY"), payout_account="6222-01"),
+            metadata=running.md("loan_service")), "token_invalid"),
+        (lambda: tokens.RedeemToken(token_pb2.RedeemTokenRequest(
+            token="a.b.c", loan_application_id="L-1", amount=common_pb2.Money(value="1e3", currency="CNY"),
+            payout_account="6222-01"), metadata=running.md("loan_service")), "amount_invalid"),
+        (lambda: cases.ReportUnauthorizedApplication(case_pb2.ReportUnauthorizedApplicationRequest(
+            applicant_id="acct-1", reference="not a reference"), metadata=running.md()), "case_subject_unknown"),
+        (lambda: cases.ReportUnauthorizedApplication(case_pb2.ReportUnauthorizedApplicationRequest(
+            applicant_id="acct-1"), metadata=running.md()), "case_subject_required"),
+        (lambda: cases.GetCase(case_pb2.GetCaseRequest(case_id="c\x07", purpose="review"),
+                               metadata=running.md("support")), "case_id_invalid"),
+    ]
+    before = count_sessions(running)
+    for call, reason in calls:
+        with pytest.raises(grpc.RpcError) as err:
+            call()
+        assert err.value.code() is not grpc.StatusCode.INTERNAL
+        assert reason_of(err.value) == reason
+    assert count_sessions(running) == before
+    session = stub.GetVerification(V.GetVerificationRequest(context=context(), session_id=sid),
+                                   metadata=running.md()).verification
+    assert list(session.results) == []

@@ -15,7 +15,8 @@ def test_money_parses_plain_decimals_exactly(value: str, expected: str) -> None:
     assert Money.parse(value, "CNY").value == Decimal(expected)
 
 
-@pytest.mark.parametrize("value", ["", "0", "-5", "1.001", "NaN", "Infinity", "1e3x", "１２", "9" * 30, "1e20"])
+@pytest.mark.parametrize("value", ["", "0", "-5", "1.001", "NaN", "Infinity", "1e3x", "１２", "9" * 30, "1e20",
+                                   "1e3", " 12", "1,000.00", "+5", "12."])
 def test_money_refuses_non_positive_non_decimal_or_too_precise_amounts(value: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         Money.parse(value, "CNY")
