@@ -69,14 +69,14 @@ from idverify.tokens.issuer import JwsTokenIssuer
 from idverify.tokens.keys import KeyRing
 from idverify.tokens.server_verifier import KeyRingTokenVerifier
 from idverify.transport.admin_http import AdminHttpServer
-from idverify.transport.auth import ApiKeyEntry, Authenticator, hash_api_key
+from idverify.transport.auth import ApiKeyEntry, ApiKeysFile, Authenticator, hash_api_key
 from idverify.transport.case_servicer import AuditServicer, CaseServicer, actor_of
 from idverify.transport.face_servicer import FaceServicer
 from idverify.transport.interceptors import ServiceInterceptor, current_caller_or_none
 from idverify.transport.server import GrpcServer, Servicers, TlsFiles
 from idverify.transport.token_servicer import TokenServicer
 from idverify.transport.verification_servicer import VerificationServicer
-from idverify.transport_config import ApiKeySpec
+from idverify.transport_config import ApiKeySpec, parse_api_keys
 from idverify.usecases.document import DocumentSteps
 from idverify.usecases.face import FaceSteps
 from idverify.usecases.otp import OtpSteps
@@ -126,7 +126,7 @@ DEV_API_KEYS_FILE = "dev-api-keys.toml"
 def ensure_dev_api_keys(settings: Settings, random: Random) -> Settings:
     """In development with no callers configured, create one API key per role in
     ``<data_dir>/dev-api-keys.toml`` (0600) so the CLI client can call the local server."""
-    if settings.is_production or settings.api_keys or settings.mtls_callers:
+    if settings.is_production or settings.api_keys or settings.mtls_callers or settings.api_keys_file:
         return settings
     path = settings.data_dir / DEV_API_KEYS_FILE
     if not path.exists():
@@ -415,10 +415,13 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     def jwks() -> dict[str, Any]:
         return key_ring.jwks(clock.now())
 
-    authenticator = Authenticator(
-        [ApiKeyEntry(s.caller_id, s.roles, bytes.fromhex(s.key_sha256_hex)) for s in settings.api_keys],
-        settings.mtls_callers,
-    )
+    def entries(specs: tuple[ApiKeySpec, ...]) -> tuple[ApiKeyEntry, ...]:
+        return tuple(ApiKeyEntry(s.caller_id, s.roles, bytes.fromhex(s.key_sha256_hex)) for s in specs)
+
+    keys_file = None
+    if settings.api_keys_file is not None:
+        keys_file = ApiKeysFile(settings.api_keys_file, lambda text: entries(parse_api_keys(text)))
+    authenticator = Authenticator(entries(settings.api_keys), settings.mtls_callers, keys_file)
     tls = None
     if settings.tls_cert_file is not None and settings.tls_key_file is not None:
         tls = TlsFiles(settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file)

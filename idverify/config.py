@@ -59,6 +59,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "json"
     api_keys: tuple[ApiKeySpec, ...] = ()
+    api_keys_file: Path | None = None
     mtls_callers: Mapping[str, frozenset[Role]] = field(default_factory=dict)
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
@@ -127,6 +128,7 @@ class Settings:
             log_level=r.choice("IDVERIFY_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
             log_format=r.choice("IDVERIFY_LOG_FORMAT", ("json", "console"), "json"),
             api_keys=r.parsed("IDVERIFY_API_KEYS", parse_api_keys, ()),
+            api_keys_file=r.optional_file("IDVERIFY_API_KEYS_FILE"),
             mtls_callers=r.parsed("IDVERIFY_MTLS_CALLERS", parse_mtls_callers, {}),
             tls_cert_file=r.optional_file("IDVERIFY_TLS_CERT_FILE"),
             tls_key_file=r.optional_file("IDVERIFY_TLS_KEY_FILE"),
@@ -177,8 +179,9 @@ class Settings:
                     raise ConfigError(f"{name} is required in production (32 random bytes, base64)")
             if self.sms_sender == "outbox":
                 raise ConfigError("IDVERIFY_SMS_SENDER=outbox is for development only; use twilio in production")
-            if not self.api_keys and not self.mtls_callers:
-                raise ConfigError("IDVERIFY_API_KEYS or IDVERIFY_MTLS_CALLERS must name at least one caller")
+            if not self.api_keys and not self.mtls_callers and self.api_keys_file is None:
+                raise ConfigError("IDVERIFY_API_KEYS, IDVERIFY_API_KEYS_FILE or IDVERIFY_MTLS_CALLERS must name "
+                                  "at least one caller")
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ConfigError("IDVERIFY_TLS_CERT_FILE and IDVERIFY_TLS_KEY_FILE must be set together")
         if self.mtls_callers and self.tls_client_ca_file is None:

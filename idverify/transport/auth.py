@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
+import structlog
 
 from idverify.domain.callers import Caller, Role
 from idverify.domain.errors import Unauthenticated
 
 API_KEY_HEADER = "x-api-key"
+_log = structlog.get_logger("idverify.auth")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +37,48 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+class ApiKeysFile:
+    """API keys from a file (``caller_id:role+role:sha256hex`` per line, ``#`` comments), re-read when it changes,
+    so keys are added and withdrawn without a restart. A file that no longer parses keeps the last good keys."""
+
+    def __init__(self, path: Path, parse: Callable[[str], tuple[ApiKeyEntry, ...]]) -> None:
+        self._path = path
+        self._parse = parse
+        self._stamp: int | None = None
+        self._keys: tuple[ApiKeyEntry, ...] = ()
+        self._lock = threading.Lock()
+        self.keys()
+
+    def keys(self) -> tuple[ApiKeyEntry, ...]:
+        try:
+            stamp = self._path.stat().st_mtime_ns
+        except OSError:
+            return self._keys
+        if stamp != self._stamp:
+            with self._lock:
+                text = ",".join(line.split("#", 1)[0].strip() for line in self._path.read_text().splitlines())
+                try:
+                    self._keys = self._parse(text)
+                except ValueError:
+                    _log.error("api_keys_file_invalid", path=str(self._path))
+                self._stamp = stamp
+        return self._keys
+
+
 class Authenticator:
     """Resolves the caller of an RPC from its metadata and TLS peer."""
 
-    def __init__(self, api_keys: Iterable[ApiKeyEntry], mtls_callers: Mapping[str, frozenset[Role]]) -> None:
-        self._keys = tuple(api_keys)
+    def __init__(self, api_keys: Iterable[ApiKeyEntry], mtls_callers: Mapping[str, frozenset[Role]],
+                 keys_file: ApiKeysFile | None = None) -> None:
+        self._static_keys = tuple(api_keys)
+        self._keys_file = keys_file
         self._mtls = dict(mtls_callers)
+
+    @property
+    def _keys(self) -> tuple[ApiKeyEntry, ...]:
+        if self._keys_file is None:
+            return self._static_keys
+        return self._static_keys + self._keys_file.keys()
 
     def authenticate(self, metadata: Sequence[tuple[str, str | bytes]], auth_context: Mapping[str, Sequence[bytes]]
                      ) -> Caller:
