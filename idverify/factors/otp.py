@@ -168,6 +168,9 @@ class CounterStore(Protocol):
     def clear_guesses(self, subject: str) -> None:
         """A success (or an operator) clears the consecutive failures."""
 
+    def lockout_state(self, subject: str) -> LockoutState:
+        """The applicant's consecutive failures and lock, without changing them."""
+
 
 class _Derived:
     """Sub-keys derived from the one digest key, so code digests and blind indexes never share a key."""
@@ -237,6 +240,11 @@ class OtpService:
         lim = self._limits
         validate_phone(ctx.phone_e164, lim.allowed_calling_codes)
         now = self._clock.now()
+        # A locked applicant could not use a code, so none is sent: no cost, nothing for a pumping attacker.
+        state = self._counters.lockout_state(self._applicant_subject(ctx))
+        if lim.lockout.reserve(state, now) is None:
+            reason, wait = lim.lockout.refusal(state, now)
+            raise ResourceExhausted(reason, "too many failed codes; try again later", retry_after_s=wait)
         resend_after = now + timedelta(seconds=lim.resend_cooldown_s)
         cooldown_key = self._key("cooldown", ctx.session_id)
         if lim.resend_cooldown_s > 0:

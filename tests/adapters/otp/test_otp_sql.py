@@ -143,6 +143,18 @@ def test_concurrent_guessing_across_sixteen_sessions_stops_at_the_lockout(engine
 
 
 @pytest.mark.slow
+def send_when_allowed(rig: Rig, context: OtpContext) -> bool:
+    """The attacker's send: wait out temporary locks; False once the applicant is locked for good."""
+    while True:
+        try:
+            rig.service.send(context)
+            return True
+        except ResourceExhausted as err:
+            if err.retry_after_s is None:
+                return False
+            rig.clock.advance(err.retry_after_s)
+
+
 def test_brute_force_over_months_stops_after_one_hundred_guesses(engine: Engine) -> None:
     rig = Rig(engine)
     guesses, session, last = 0, 0, ""
@@ -154,12 +166,16 @@ def test_brute_force_over_months_stops_after_one_hundred_guesses(engine: Engine)
             guesses += 1
         except FailedPrecondition:  # expired while waiting: a new session
             session += 1
-            rig.service.send(ctx(session=f"b{session}"))
+            if not send_when_allowed(rig, ctx(session=f"b{session}")):
+                last = "otp_locked_permanently"
+                break
         except ResourceExhausted as err:
             last = err.code
             if err.code == "otp_attempts_exhausted":
                 session += 1
-                rig.service.send(ctx(session=f"b{session}"))
+                if not send_when_allowed(rig, ctx(session=f"b{session}")):
+                    last = "otp_locked_permanently"
+                    break
             elif err.retry_after_s is None:
                 break
             else:

@@ -84,6 +84,9 @@ class MemoryCounterStore:
         self.lockouts[subject] = new
         return True, new
 
+    def lockout_state(self, subject: str) -> LockoutState:
+        return self.lockouts.get(subject, LockoutState())
+
     def clear_guesses(self, subject: str) -> None:
         self.lockouts[subject] = LockoutState()
 
