@@ -18,9 +18,10 @@ import grpc
 import structlog
 from grpc_status import rpc_status
 from prometheus_client import Counter, Histogram
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from idverify.domain.callers import Caller
-from idverify.domain.errors import IdVerifyError, PermissionDenied
+from idverify.domain.errors import IdVerifyError, PermissionDenied, Unavailable
 from idverify.transport.auth import Authenticator, auth_context_of
 from idverify.transport.errors import REASON_METADATA_KEY, internal_status, rich_status, status_code_for
 from idverify.transport.permissions import ALLOWED, PUBLIC_PREFIXES
@@ -106,15 +107,22 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             code = grpc.StatusCode.OK
             reason = ""
             try:
-                caller = self._auth.authenticate(metadata, auth_context_of(context))
-                allowed = ALLOWED.get(method)
-                if allowed is None or not caller.has_any(allowed):
-                    raise PermissionDenied("role_not_allowed", "this caller's roles do not allow this call")
-                caller_token = _caller.set(caller)
                 try:
-                    return behaviour(request, context)
-                finally:
-                    _caller.reset(caller_token)
+                    caller = self._auth.authenticate(metadata, auth_context_of(context))
+                    allowed = ALLOWED.get(method)
+                    if allowed is None or not caller.has_any(allowed):
+                        raise PermissionDenied("role_not_allowed", "this caller's roles do not allow this call")
+                    caller_token = _caller.set(caller)
+                    try:
+                        return behaviour(request, context)
+                    finally:
+                        _caller.reset(caller_token)
+                except (OperationalError, DBAPIError) as exc:
+                    # Adapters that manage their own transactions (OTP counters, the dispute desk) surface the
+                    # driver's error; the database being away or locked is UNAVAILABLE, never INTERNAL.
+                    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+                        raise Unavailable("storage_unavailable", "the database is not reachable") from exc
+                    raise
             except IdVerifyError as err:
                 code, reason = status_code_for(err), err.code
                 if code in _AUDITED:

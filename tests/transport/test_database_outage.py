@@ -147,3 +147,29 @@ def test_database_outage_is_unavailable_then_recovers_without_restart(proxied_po
         channel.close()
         app.stop(grace_s=1)
     assert os.environ.get("IDVERIFY_TEST_POSTGRES_URL")
+
+
+@pytest.mark.slow
+def test_send_otp_during_an_outage_is_unavailable_too(proxied_postgres, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """SendOtp touches the session (unit of work) and the OTP counters (their own transactions); whichever meets
+    the outage first, the caller gets UNAVAILABLE with a reason, not INTERNAL."""
+    from idverify.api.v1 import verification_pb2
+    from tests.transport.test_server import context
+
+    proxy, url = proxied_postgres
+    app = start_app(tmp_path, IDVERIFY_DATABASE_URL=url)
+    keys = __import__("tomllib").loads((tmp_path / "dev-api-keys.toml").read_text())
+    md = [("x-api-key", keys["app_backend"])]
+    channel = grpc.insecure_channel(f"127.0.0.1:{app.grpc.port}")
+    try:
+        stub = verification_pb2_grpc.VerificationServiceStub(channel)
+        sid = stub.StartVerification(start_request(), metadata=md).verification.session_id
+        proxy.down()
+        with pytest.raises(grpc.RpcError) as err:
+            stub.SendOtp(verification_pb2.SendOtpRequest(context=context(), session_id=sid), metadata=md, timeout=20)
+        assert err.value.code() is grpc.StatusCode.UNAVAILABLE
+        assert reason_of(err.value) == "storage_unavailable"
+    finally:
+        proxy.up()
+        channel.close()
+        app.stop(grace_s=1)
