@@ -127,7 +127,9 @@ def extract_cn_front(boxes: Sequence[TextBox]) -> CnIdCardText:
         birth = f"{m[1]}年{int(m[2])}月{int(m[3])}日" if m else birth_line
     return CnIdCardText(
         name=name,
-        sex=sex or (sex_line[:1] or None),
+        # Only 男 or 女 is a sex; anything else (e.g. the 民 of the 民族 label when the value was not detected)
+        # is reported as unread, so the checks ask for review instead of declaring a contradiction.
+        sex=sex,
         ethnicity=ethnicity,
         birth_date=birth,
         address=_address(boxes),

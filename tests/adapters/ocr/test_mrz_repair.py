@@ -88,3 +88,19 @@ def test_front_fields_join_split_boxes_and_ignore_background_specks() -> None:
     )
     assert found.birth_date == "1990年2月17日"
     assert found.id_number == "610000199002170850"
+
+
+def test_a_sex_that_was_not_read_is_reported_unread_not_taken_from_the_next_label() -> None:
+    """When the detector misses the 男/女 value, the 民 of the 民族 label must not become the sex: a fabricated
+    value contradicts the ID number and fails a genuine applicant, where an unread one asks for review."""
+    from idverify.ml.ocr_fields import extract_cn_front
+
+    found = extract_cn_front([
+        TextBox("性别", 1.0, 87, 195, 173, 239),
+        TextBox("民族", 1.0, 410, 195, 496, 239),
+        TextBox("汉", 1.0, 540, 193, 580, 241),
+    ])
+    assert found.sex is None
+    read = extract_cn_front([TextBox("性别", 1.0, 87, 195, 173, 239), TextBox("女", 1.0, 215, 193, 255, 241),
+                             TextBox("民族", 1.0, 410, 195, 496, 239)])
+    assert read.sex == "女"
