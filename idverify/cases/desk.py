@@ -187,5 +187,22 @@ class CaseDesk:
                                                 purpose=purpose, details=dict(deleted)))
         return deleted
 
+    def declare_staff_links(self, *, actor: Actor, staff_id: str, related_applicants: Sequence[str], relation: str,
+                            own_keys: Sequence[tuple[str, str]]) -> int:
+        """Record relations and the staff member's own phone/device blind indexes (``(kind, key)`` pairs)."""
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            for applicant in related_applicants:
+                self.approvals.staff.declare_relation(conn, staff_id=staff_id, applicant_id=applicant,
+                                                      relation=relation, now=now)
+            for kind, key in own_keys:
+                self.approvals.staff.register_key(conn, staff_id=staff_id, key=key, kind=kind)
+            recorded = len(related_applicants) + len(own_keys)
+            self._audit.append(conn, AuditEntry(actor=actor, action="staff.links_declared", object_type="staff",
+                                                object_id=staff_id, outcome="ok",
+                                                details={"relations": len(related_applicants),
+                                                         "own_keys": len(own_keys)}))
+        return recorded
+
     def verify_chain(self) -> ChainReport:
         return verify_chain(self._engine, self._public_keys())

@@ -141,6 +141,18 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
                                              blind_indexes=(self._index.applicant(applicant),))
         return case_pb2.EraseApplicantDataResponse(deleted=deleted)
 
+    def DeclareStaffLinks(self, request: case_pb2.DeclareStaffLinksRequest, context: grpc.ServicerContext
+                          ) -> case_pb2.DeclareStaffLinksResponse:
+        if len(request.related_applicant_ids) + len(request.phones_e164) + len(request.device_ids) > 100:
+            raise InvalidArgument("staff_links_too_many", "declare at most 100 links at once")
+        keys = [("phone", self._index.phone(p)) for p in request.phones_e164]
+        keys += [("device", self._index.device(clean_identifier(d, "device_id"))) for d in request.device_ids]
+        recorded = self._desk.declare_staff_links(
+            actor=actor_of(current_caller()), staff_id=clean_identifier(request.staff_id, "staff_id"),
+            related_applicants=[clean_identifier(a, "applicant_id") for a in request.related_applicant_ids],
+            relation=clean_identifier(request.relation or "declared", "relation", max_length=32), own_keys=keys)
+        return case_pb2.DeclareStaffLinksResponse(recorded=recorded)
+
     def ExportEvidence(self, request: case_pb2.ExportEvidenceRequest, context: grpc.ServicerContext
                        ) -> case_pb2.ExportEvidenceResponse:
         signed, bundle = self._desk.evidence(staff=staff_of(current_caller()),

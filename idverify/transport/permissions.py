@@ -36,6 +36,7 @@ ALLOWED: dict[str, frozenset[Role]] = {
     _C + "DecideApproval": frozenset({S, R, ADM}),
     _C + "ExportEvidence": frozenset({S, ADM}),
     _C + "EraseApplicantData": frozenset({ADM}),
+    _C + "DeclareStaffLinks": frozenset({ADM}),
     _AU + "ListAuditEvents": frozenset({R, ADM}),
     _AU + "VerifyAuditChain": frozenset({R, ADM}),
     _F + "CompareFaces": frozenset({R, ADM}),

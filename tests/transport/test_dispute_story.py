@@ -207,3 +207,31 @@ def test_a_report_notifies_the_lenders_loan_service_with_a_signed_webhook(tmp_pa
     event = json.loads(body)
     assert event["event"] == "case.opened" and event["case_id"] == case.case_id
     assert event["loan_application_id"] == "L-1" and event["revoked_tokens"] == 1
+
+
+def test_staff_linked_to_an_applicant_can_neither_request_nor_approve_on_them(running: Running) -> None:
+    verifications = verification_pb2_grpc.VerificationServiceStub(running.channel)
+    cases = case_pb2_grpc.CaseServiceStub(running.channel)
+    open_and_pass_otp(running, verifications)  # the applicant's phone and device are now in the risk records
+    request = case_pb2.RequestApprovalRequest(action="unfreeze_identity", object_id="acct-1", applicant_id="acct-1",
+                                              reason="test")
+    with pytest.raises(grpc.RpcError) as err:
+        cases.DeclareStaffLinks(case_pb2.DeclareStaffLinksRequest(staff_id="dev-support"),
+                                metadata=running.md("support"))
+    assert reason_of(err.value) == "role_not_allowed"  # staff cannot edit their own links
+
+    cases.DeclareStaffLinks(case_pb2.DeclareStaffLinksRequest(staff_id="dev-support", relation="family",
+                                                              related_applicant_ids=["acct-1"]),
+                            metadata=running.md("admin"))
+    with pytest.raises(grpc.RpcError) as err:
+        cases.RequestApproval(request, metadata=running.md("support"))
+    assert reason_of(err.value) == "staff_linked_to_applicant"
+
+    # A staff member whose own phone is the applicant's is linked too, without any declared relation.
+    asked = cases.RequestApproval(request, metadata=running.md("risk_analyst")).approval
+    cases.DeclareStaffLinks(case_pb2.DeclareStaffLinksRequest(staff_id="dev-admin", phones_e164=["+8613800138000"]),
+                            metadata=running.md("admin"))
+    with pytest.raises(grpc.RpcError) as err:
+        cases.DecideApproval(case_pb2.DecideApprovalRequest(approval_id=asked.approval_id, approve=True),
+                             metadata=running.md("admin"))
+    assert reason_of(err.value) == "staff_linked_to_applicant"

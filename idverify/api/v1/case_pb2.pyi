@@ -4,7 +4,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -211,3 +211,23 @@ class EraseApplicantDataResponse(_message.Message):
     DELETED_FIELD_NUMBER: _ClassVar[int]
     deleted: _containers.ScalarMap[str, int]
     def __init__(self, deleted: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class DeclareStaffLinksRequest(_message.Message):
+    __slots__ = ("staff_id", "related_applicant_ids", "relation", "phones_e164", "device_ids")
+    STAFF_ID_FIELD_NUMBER: _ClassVar[int]
+    RELATED_APPLICANT_IDS_FIELD_NUMBER: _ClassVar[int]
+    RELATION_FIELD_NUMBER: _ClassVar[int]
+    PHONES_E164_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_IDS_FIELD_NUMBER: _ClassVar[int]
+    staff_id: str
+    related_applicant_ids: _containers.RepeatedScalarFieldContainer[str]
+    relation: str
+    phones_e164: _containers.RepeatedScalarFieldContainer[str]
+    device_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, staff_id: _Optional[str] = ..., related_applicant_ids: _Optional[_Iterable[str]] = ..., relation: _Optional[str] = ..., phones_e164: _Optional[_Iterable[str]] = ..., device_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DeclareStaffLinksResponse(_message.Message):
+    __slots__ = ("recorded",)
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    recorded: int
+    def __init__(self, recorded: _Optional[int] = ...) -> None: ...

@@ -80,6 +80,11 @@ class CaseServiceStub:
                 request_serializer=idverify_dot_v1_dot_case__pb2.EraseApplicantDataRequest.SerializeToString,
                 response_deserializer=idverify_dot_v1_dot_case__pb2.EraseApplicantDataResponse.FromString,
                 _registered_method=True)
+        self.DeclareStaffLinks = channel.unary_unary(
+                '/idverify.v1.CaseService/DeclareStaffLinks',
+                request_serializer=idverify_dot_v1_dot_case__pb2.DeclareStaffLinksRequest.SerializeToString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.DeclareStaffLinksResponse.FromString,
+                _registered_method=True)
 
 
 class CaseServiceServicer:
@@ -148,6 +153,14 @@ class CaseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeclareStaffLinks(self, request, context):
+        """Declares what ties a staff member to applicants (relations, and the staff member's own phones and devices),
+        so that linked staff can neither request nor approve actions on those applicants.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CaseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -195,6 +208,11 @@ def add_CaseServiceServicer_to_server(servicer, server):
                     servicer.EraseApplicantData,
                     request_deserializer=idverify_dot_v1_dot_case__pb2.EraseApplicantDataRequest.FromString,
                     response_serializer=idverify_dot_v1_dot_case__pb2.EraseApplicantDataResponse.SerializeToString,
+            ),
+            'DeclareStaffLinks': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclareStaffLinks,
+                    request_deserializer=idverify_dot_v1_dot_case__pb2.DeclareStaffLinksRequest.FromString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.DeclareStaffLinksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -441,6 +459,33 @@ class CaseService:
             '/idverify.v1.CaseService/EraseApplicantData',
             idverify_dot_v1_dot_case__pb2.EraseApplicantDataRequest.SerializeToString,
             idverify_dot_v1_dot_case__pb2.EraseApplicantDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclareStaffLinks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idverify.v1.CaseService/DeclareStaffLinks',
+            idverify_dot_v1_dot_case__pb2.DeclareStaffLinksRequest.SerializeToString,
+            idverify_dot_v1_dot_case__pb2.DeclareStaffLinksResponse.FromString,
             options,
             channel_credentials,
             insecure,
