@@ -119,7 +119,9 @@ def extract_cn_front(boxes: Sequence[TextBox]) -> CnIdCardText:
     sex_line = _line_after(boxes, "性别") or ""
     sex = next((ch for ch in sex_line if ch in "男女"), None)
     ethnicity_line = _line_after(boxes, "民族")
-    ethnicity = ethnicity_line[:4] if ethnicity_line else None
+    # Ethnic group names are Chinese characters only; Latin letters or digits beside them are background marks.
+    ethnicity_chars = "".join(ch for ch in ethnicity_line or "" if "\u4e00" <= ch <= "\u9fff")
+    ethnicity = ethnicity_chars[:4] or None
     birth_line = _line_after(boxes, "出生")
     birth = None
     if birth_line:

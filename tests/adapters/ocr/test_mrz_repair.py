@@ -104,3 +104,10 @@ def test_a_sex_that_was_not_read_is_reported_unread_not_taken_from_the_next_labe
     read = extract_cn_front([TextBox("性别", 1.0, 87, 195, 173, 239), TextBox("女", 1.0, 215, 193, 255, 241),
                              TextBox("民族", 1.0, 410, 195, 496, 239)])
     assert read.sex == "女"
+
+
+def test_an_ethnicity_keeps_its_chinese_characters_only() -> None:
+    from idverify.ml.ocr_fields import extract_cn_front
+
+    found = extract_cn_front([TextBox("民族", 1.0, 410, 195, 496, 239), TextBox("苗EC", 1.0, 540, 193, 640, 241)])
+    assert found.ethnicity == "苗"
