@@ -50,6 +50,10 @@ class OnnxFaceEmbedder:
         crops = [align_face(image.pixels, face) for face in faces]
         return self.embed_crops(crops)
 
+    def embed_many(self, pairs: Sequence[tuple[DecodedImage, DetectedFace]]) -> list[Embedding]:
+        """One embedding per (image, face) pair, across images, in one batch."""
+        return self.embed_crops([align_face(image.pixels, face) for image, face in pairs])
+
     def embed_crops(self, crops: Sequence[NDArray[np.uint8]]) -> list[Embedding]:
         """Embeddings of already aligned 112 x 112 BGR crops (one batch when the model allows)."""
         if not crops:

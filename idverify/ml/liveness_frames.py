@@ -106,7 +106,24 @@ class OnnxLivenessFrames:
         """
         if len(frames) > self._max_frames:
             raise InvalidArgument("liveness_frame_count", f"at most {self._max_frames} frames are accepted")
-        return [self.observe_one(frame) for frame in frames]
+        images = [decode_image(frame.image, max_bytes=self._max_image_bytes) for frame in frames]
+        faces = [counted_faces(self._detector.detect(image), self._secondary_face_ratio) for image in images]
+        singles = [i for i, found in enumerate(faces) if len(found) == 1]
+        # One embedding batch for every one-face frame of the challenge (the model takes a dynamic batch).
+        embedded = dict(zip(singles, self._embed_all([(images[i], faces[i][0]) for i in singles]), strict=True))
+        observations = []
+        for i, frame in enumerate(frames):
+            embedding = embedded.get(i)
+            score = self._pad_score(images[i], faces[i][0]) if embedding is not None else None
+            observations.append(build_observation(frame, images[i], faces[i], embedding=embedding,
+                                                  pad_live_score=score))
+        return observations
+
+    def _embed_all(self, pairs: Sequence[tuple[DecodedImage, DetectedFace]]) -> list[Embedding]:
+        many = getattr(self._embedder, "embed_many", None)
+        if many is not None:
+            return list(many(pairs))
+        return [self._embedder.embed(image, [face])[0] for image, face in pairs]
 
     def observe_one(self, frame: SubmittedFrame) -> FrameObservation:
         image = decode_image(frame.image, max_bytes=self._max_image_bytes)
