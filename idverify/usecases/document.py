@@ -9,7 +9,6 @@ from datetime import date, timedelta, timezone
 from typing import Protocol
 
 from idverify.domain.errors import InvalidArgument
-from idverify.domain.face import Embedding
 from idverify.domain.ports import Clock
 from idverify.domain.values import ApplicationContext, Factor, FactorResult, Outcome
 from idverify.factors.document import (
@@ -23,7 +22,7 @@ from idverify.factors.document import (
     evaluate_document,
 )
 from idverify.factors.document import Outcome as DocumentOutcome
-from idverify.usecases.face import FaceSteps
+from idverify.usecases.face import FaceSteps, PortraitReader
 from idverify.usecases.verification import Verifications
 
 _CST = timezone(timedelta(hours=8), "CST")
@@ -37,10 +36,6 @@ _OUTCOME = {
 
 class DocumentReader(Protocol):
     def read(self, document_type: DocumentType, front: bytes, back: bytes, *, today: date) -> DocumentFields: ...
-
-
-class PortraitReader(Protocol):
-    def document_embedding(self, image: bytes) -> Embedding: ...
 
 
 @dataclass(frozen=True, slots=True)

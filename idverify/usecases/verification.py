@@ -182,13 +182,7 @@ class Verifications:
 
     def _expire_if_due(self, context: ApplicationContext, session_id: str) -> bool:
         """Persist the expiry of a session past its life (in its own transaction); True if it is expired."""
-        with self._uow() as uow:
-            session = uow.sessions.get(session_id)
-            session.belongs_to(context)
-            due = session.expire_if_due(self._clock.now())
-            if due is not session:
-                uow.sessions.update(due)
-            return due.status is Status.EXPIRED
+        return self.get(context, session_id).status is Status.EXPIRED
 
     def active_for(self, context: ApplicationContext, session_id: str, factor: Factor) -> VerificationSession:
         """The session, if factors may still be attempted on it and ``factor`` is one it requires.

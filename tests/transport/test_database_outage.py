@@ -7,19 +7,17 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from idverify.api.v1 import verification_pb2_grpc
-from idverify.storage.engine import make_engine
-from tests.transport.conftest import start_app
+from tests.conftest import postgres_schema
+from tests.transport.conftest import running_app
 from tests.transport.test_server import reason_of, start_request
 
 
@@ -104,30 +102,21 @@ def proxied_postgres() -> Iterator[tuple[Proxy, str]]:
     base = os.environ.get("IDVERIFY_TEST_POSTGRES_URL")
     if not base:
         pytest.skip("IDVERIFY_TEST_POSTGRES_URL is not set (CI sets it); the outage test needs PostgreSQL")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    proxy = Proxy((url.host or "127.0.0.1", url.port or 5432))
-    proxy.up()
-    try:
-        yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    finally:
-        proxy.down()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(base) as schema_url:
+        url = make_url(schema_url)
+        proxy = Proxy((url.host or "127.0.0.1", url.port or 5432))
+        proxy.up()
+        try:
+            yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        finally:
+            proxy.down()
 
 
 @pytest.mark.slow
 def test_database_outage_is_unavailable_then_recovers_without_restart(proxied_postgres, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     proxy, url = proxied_postgres
-    app = start_app(tmp_path, IDVERIFY_DATABASE_URL=url)
-    keys = __import__("tomllib").loads((tmp_path / "dev-api-keys.toml").read_text())
-    md = [("x-api-key", keys["app_backend"])]
-    channel = grpc.insecure_channel(f"127.0.0.1:{app.grpc.port}")
-    try:
+    with running_app(tmp_path, IDVERIFY_DATABASE_URL=url) as running:
+        md, channel = running.md(), running.channel
         stub = verification_pb2_grpc.VerificationServiceStub(channel)
         wait_health(channel, health_pb2.HealthCheckResponse.SERVING)
         stub.StartVerification(start_request(loan="L-before"), metadata=md)
@@ -143,10 +132,6 @@ def test_database_outage_is_unavailable_then_recovers_without_restart(proxied_po
         wait_health(channel, health_pb2.HealthCheckResponse.SERVING)
         after = stub.StartVerification(start_request(loan="L-after"), metadata=md, timeout=20).verification
         assert after.session_id.startswith("vs_")
-    finally:
-        channel.close()
-        app.stop(grace_s=1)
-    assert os.environ.get("IDVERIFY_TEST_POSTGRES_URL")
 
 
 @pytest.mark.slow
@@ -157,19 +142,13 @@ def test_send_otp_during_an_outage_is_unavailable_too(proxied_postgres, tmp_path
     from tests.transport.test_server import context
 
     proxy, url = proxied_postgres
-    app = start_app(tmp_path, IDVERIFY_DATABASE_URL=url)
-    keys = __import__("tomllib").loads((tmp_path / "dev-api-keys.toml").read_text())
-    md = [("x-api-key", keys["app_backend"])]
-    channel = grpc.insecure_channel(f"127.0.0.1:{app.grpc.port}")
-    try:
-        stub = verification_pb2_grpc.VerificationServiceStub(channel)
-        sid = stub.StartVerification(start_request(), metadata=md).verification.session_id
+    with running_app(tmp_path, IDVERIFY_DATABASE_URL=url) as running:
+        stub = verification_pb2_grpc.VerificationServiceStub(running.channel)
+        sid = stub.StartVerification(start_request(), metadata=running.md()).verification.session_id
         proxy.down()
         with pytest.raises(grpc.RpcError) as err:
-            stub.SendOtp(verification_pb2.SendOtpRequest(context=context(), session_id=sid), metadata=md, timeout=20)
+            stub.SendOtp(verification_pb2.SendOtpRequest(context=context(), session_id=sid), metadata=running.md(),
+                         timeout=20)
         assert err.value.code() is grpc.StatusCode.UNAVAILABLE
         assert reason_of(err.value) == "storage_unavailable"
-    finally:
         proxy.up()
-        channel.close()
-        app.stop(grace_s=1)
