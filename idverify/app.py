@@ -232,12 +232,18 @@ def load_face(settings: Settings) -> FaceStack:
                      pad_loaded=pad is not None)
 
 
+def committed_pad_dir(models_dir: Path) -> Path | None:
+    """The MiniFASNet exports committed beside the face models (``models/pad/``), when that folder has them."""
+    folder = models_dir / "pad"
+    return folder if (folder / "pad-build.json").is_file() else None
+
+
 def load_pad(settings: Settings, models_dir: Path) -> OnnxPad | None:
     """Passive PAD from the built MiniFASNet models; None (and a warning) when they were not built."""
     if settings.pad == "off":
         log.warning("passive_pad_disabled", reason="IDVERIFY_PAD=off")
         return None
-    build_dir = settings.pad_models_dir or default_cache_dir(os.environ)
+    build_dir = settings.pad_models_dir or committed_pad_dir(models_dir) or default_cache_dir(os.environ)
     try:
         pad = OnnxPad(models_dir / "pad.toml", build_dir,
                       session_config=SessionConfig(intra_op_threads=settings.inference_threads))

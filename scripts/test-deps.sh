@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== fonts for the synthetic documents"
 bash scripts/install-fonts.sh
+echo "== Chromium and its driver for the browser tests (tests/browser)"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
 echo "== Stoplight Prism for the Twilio contract tests"
 bash scripts/prism.sh install
 echo "== passive-liveness models from ../shared (torch is a build-time dependency)"
