@@ -270,12 +270,52 @@ class SubmitDocumentResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[_common_pb2.FactorResult, _Mapping]] = ..., extracted: _Optional[_Union[DocumentFields, _Mapping]] = ..., checks: _Optional[_Iterable[_Union[DocumentCheck, _Mapping]]] = ..., decision: _Optional[str] = ...) -> None: ...
 
 class StartLivenessChallengeRequest(_message.Message):
-    __slots__ = ("context", "session_id")
+    __slots__ = ("context", "session_id", "mirrored", "capture_key_jwk", "attestation")
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    MIRRORED_FIELD_NUMBER: _ClassVar[int]
+    CAPTURE_KEY_JWK_FIELD_NUMBER: _ClassVar[int]
+    ATTESTATION_FIELD_NUMBER: _ClassVar[int]
     context: _common_pb2.ApplicationContext
     session_id: str
-    def __init__(self, context: _Optional[_Union[_common_pb2.ApplicationContext, _Mapping]] = ..., session_id: _Optional[str] = ...) -> None: ...
+    mirrored: bool
+    capture_key_jwk: str
+    attestation: PlatformAttestation
+    def __init__(self, context: _Optional[_Union[_common_pb2.ApplicationContext, _Mapping]] = ..., session_id: _Optional[str] = ..., mirrored: _Optional[bool] = ..., capture_key_jwk: _Optional[str] = ..., attestation: _Optional[_Union[PlatformAttestation, _Mapping]] = ...) -> None: ...
+
+class PlatformAttestation(_message.Message):
+    __slots__ = ("platform", "token")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    platform: str
+    token: bytes
+    def __init__(self, platform: _Optional[str] = ..., token: _Optional[bytes] = ...) -> None: ...
+
+class LightStep(_message.Message):
+    __slots__ = ("rgb", "duration_ms")
+    RGB_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    rgb: int
+    duration_ms: int
+    def __init__(self, rgb: _Optional[int] = ..., duration_ms: _Optional[int] = ...) -> None: ...
+
+class LivenessCapture(_message.Message):
+    __slots__ = ("min_frames", "max_frames", "min_interval_ms", "max_interval_ms", "max_median_interval_ms", "max_frame_pixels", "min_frames_per_light_step")
+    MIN_FRAMES_FIELD_NUMBER: _ClassVar[int]
+    MAX_FRAMES_FIELD_NUMBER: _ClassVar[int]
+    MIN_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    MAX_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MEDIAN_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    MAX_FRAME_PIXELS_FIELD_NUMBER: _ClassVar[int]
+    MIN_FRAMES_PER_LIGHT_STEP_FIELD_NUMBER: _ClassVar[int]
+    min_frames: int
+    max_frames: int
+    min_interval_ms: int
+    max_interval_ms: int
+    max_median_interval_ms: int
+    max_frame_pixels: int
+    min_frames_per_light_step: int
+    def __init__(self, min_frames: _Optional[int] = ..., max_frames: _Optional[int] = ..., min_interval_ms: _Optional[int] = ..., max_interval_ms: _Optional[int] = ..., max_median_interval_ms: _Optional[int] = ..., max_frame_pixels: _Optional[int] = ..., min_frames_per_light_step: _Optional[int] = ...) -> None: ...
 
 class LivenessStep(_message.Message):
     __slots__ = ("pose", "guidance")
@@ -286,18 +326,24 @@ class LivenessStep(_message.Message):
     def __init__(self, pose: _Optional[_Union[HeadPose, str]] = ..., guidance: _Optional[str] = ...) -> None: ...
 
 class LivenessChallenge(_message.Message):
-    __slots__ = ("challenge_id", "nonce", "steps", "issued_at", "deadline")
+    __slots__ = ("challenge_id", "nonce", "steps", "issued_at", "deadline", "light_steps", "capture", "capture_key_registered")
     CHALLENGE_ID_FIELD_NUMBER: _ClassVar[int]
     NONCE_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
     ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    LIGHT_STEPS_FIELD_NUMBER: _ClassVar[int]
+    CAPTURE_FIELD_NUMBER: _ClassVar[int]
+    CAPTURE_KEY_REGISTERED_FIELD_NUMBER: _ClassVar[int]
     challenge_id: str
     nonce: str
     steps: _containers.RepeatedCompositeFieldContainer[LivenessStep]
     issued_at: _timestamp_pb2.Timestamp
     deadline: _timestamp_pb2.Timestamp
-    def __init__(self, challenge_id: _Optional[str] = ..., nonce: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[LivenessStep, _Mapping]]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    light_steps: _containers.RepeatedCompositeFieldContainer[LightStep]
+    capture: LivenessCapture
+    capture_key_registered: bool
+    def __init__(self, challenge_id: _Optional[str] = ..., nonce: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[LivenessStep, _Mapping]]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., light_steps: _Optional[_Iterable[_Union[LightStep, _Mapping]]] = ..., capture: _Optional[_Union[LivenessCapture, _Mapping]] = ..., capture_key_registered: _Optional[bool] = ...) -> None: ...
 
 class StartLivenessChallengeResponse(_message.Message):
     __slots__ = ("challenge",)
@@ -306,7 +352,7 @@ class StartLivenessChallengeResponse(_message.Message):
     def __init__(self, challenge: _Optional[_Union[LivenessChallenge, _Mapping]] = ...) -> None: ...
 
 class SubmitLivenessFramesRequest(_message.Message):
-    __slots__ = ("context", "session_id", "challenge_id", "nonce", "captured_at_ms", "image", "mirrored")
+    __slots__ = ("context", "session_id", "challenge_id", "nonce", "captured_at_ms", "image", "mirrored", "sequence", "light_step", "signature")
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     CHALLENGE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -314,6 +360,9 @@ class SubmitLivenessFramesRequest(_message.Message):
     CAPTURED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     MIRRORED_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    LIGHT_STEP_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     context: _common_pb2.ApplicationContext
     session_id: str
     challenge_id: str
@@ -321,7 +370,10 @@ class SubmitLivenessFramesRequest(_message.Message):
     captured_at_ms: int
     image: bytes
     mirrored: bool
-    def __init__(self, context: _Optional[_Union[_common_pb2.ApplicationContext, _Mapping]] = ..., session_id: _Optional[str] = ..., challenge_id: _Optional[str] = ..., nonce: _Optional[str] = ..., captured_at_ms: _Optional[int] = ..., image: _Optional[bytes] = ..., mirrored: _Optional[bool] = ...) -> None: ...
+    sequence: int
+    light_step: int
+    signature: bytes
+    def __init__(self, context: _Optional[_Union[_common_pb2.ApplicationContext, _Mapping]] = ..., session_id: _Optional[str] = ..., challenge_id: _Optional[str] = ..., nonce: _Optional[str] = ..., captured_at_ms: _Optional[int] = ..., image: _Optional[bytes] = ..., mirrored: _Optional[bool] = ..., sequence: _Optional[int] = ..., light_step: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class SubmitLivenessFramesResponse(_message.Message):
     __slots__ = ("result", "reason_codes", "passive_pad_ran", "face_matches")
