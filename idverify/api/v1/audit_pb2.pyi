@@ -66,3 +66,27 @@ class VerifyAuditChainResponse(_message.Message):
     first_bad_seq: int
     problem: str
     def __init__(self, ok: _Optional[bool] = ..., entries_checked: _Optional[int] = ..., first_bad_seq: _Optional[int] = ..., problem: _Optional[str] = ...) -> None: ...
+
+class SearchAuditEventsRequest(_message.Message):
+    __slots__ = ("purpose", "object_id", "actor", "action", "before_seq", "page_size")
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_SEQ_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    purpose: str
+    object_id: str
+    actor: str
+    action: str
+    before_seq: int
+    page_size: int
+    def __init__(self, purpose: _Optional[str] = ..., object_id: _Optional[str] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., before_seq: _Optional[int] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class SearchAuditEventsResponse(_message.Message):
+    __slots__ = ("events", "next_before_seq")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_BEFORE_SEQ_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[AuditEvent]
+    next_before_seq: int
+    def __init__(self, events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ..., next_before_seq: _Optional[int] = ...) -> None: ...

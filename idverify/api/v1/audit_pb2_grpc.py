@@ -45,6 +45,11 @@ class AuditServiceStub:
                 request_serializer=idverify_dot_v1_dot_audit__pb2.VerifyAuditChainRequest.SerializeToString,
                 response_deserializer=idverify_dot_v1_dot_audit__pb2.VerifyAuditChainResponse.FromString,
                 _registered_method=True)
+        self.SearchAuditEvents = channel.unary_unary(
+                '/idverify.v1.AuditService/SearchAuditEvents',
+                request_serializer=idverify_dot_v1_dot_audit__pb2.SearchAuditEventsRequest.SerializeToString,
+                response_deserializer=idverify_dot_v1_dot_audit__pb2.SearchAuditEventsResponse.FromString,
+                _registered_method=True)
 
 
 class AuditServiceServicer:
@@ -64,6 +69,13 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchAuditEvents(self, request, context):
+        """Searches the trail, newest first, by object, actor and action; needs a stated purpose and is itself audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +88,11 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.VerifyAuditChain,
                     request_deserializer=idverify_dot_v1_dot_audit__pb2.VerifyAuditChainRequest.FromString,
                     response_serializer=idverify_dot_v1_dot_audit__pb2.VerifyAuditChainResponse.SerializeToString,
+            ),
+            'SearchAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchAuditEvents,
+                    request_deserializer=idverify_dot_v1_dot_audit__pb2.SearchAuditEventsRequest.FromString,
+                    response_serializer=idverify_dot_v1_dot_audit__pb2.SearchAuditEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -133,6 +150,33 @@ class AuditService:
             '/idverify.v1.AuditService/VerifyAuditChain',
             idverify_dot_v1_dot_audit__pb2.VerifyAuditChainRequest.SerializeToString,
             idverify_dot_v1_dot_audit__pb2.VerifyAuditChainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idverify.v1.AuditService/SearchAuditEvents',
+            idverify_dot_v1_dot_audit__pb2.SearchAuditEventsRequest.SerializeToString,
+            idverify_dot_v1_dot_audit__pb2.SearchAuditEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,7 +24,7 @@ class ReportUnauthorizedApplicationRequest(_message.Message):
     def __init__(self, applicant_id: _Optional[str] = ..., reference: _Optional[str] = ..., loan_application_id: _Optional[str] = ..., channel: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class Case(_message.Message):
-    __slots__ = ("case_id", "state", "applicant_id", "session_id", "opened_at", "respond_by", "outcome", "decided_by", "revoked_tokens")
+    __slots__ = ("case_id", "state", "applicant_id", "session_id", "opened_at", "respond_by", "outcome", "decided_by", "revoked_tokens", "investigator", "closed_at", "channel")
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     APPLICANT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +34,9 @@ class Case(_message.Message):
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
     REVOKED_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    INVESTIGATOR_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     state: str
     applicant_id: str
@@ -43,7 +46,10 @@ class Case(_message.Message):
     outcome: str
     decided_by: str
     revoked_tokens: int
-    def __init__(self, case_id: _Optional[str] = ..., state: _Optional[str] = ..., applicant_id: _Optional[str] = ..., session_id: _Optional[str] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., respond_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., outcome: _Optional[str] = ..., decided_by: _Optional[str] = ..., revoked_tokens: _Optional[int] = ...) -> None: ...
+    investigator: str
+    closed_at: _timestamp_pb2.Timestamp
+    channel: str
+    def __init__(self, case_id: _Optional[str] = ..., state: _Optional[str] = ..., applicant_id: _Optional[str] = ..., session_id: _Optional[str] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., respond_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., outcome: _Optional[str] = ..., decided_by: _Optional[str] = ..., revoked_tokens: _Optional[int] = ..., investigator: _Optional[str] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel: _Optional[str] = ...) -> None: ...
 
 class GetCaseRequest(_message.Message):
     __slots__ = ("case_id", "purpose")
@@ -128,20 +134,28 @@ class UnfreezeIdentityResponse(_message.Message):
     def __init__(self, freeze: _Optional[_Union[IdentityFreeze, _Mapping]] = ...) -> None: ...
 
 class Approval(_message.Message):
-    __slots__ = ("approval_id", "action", "object_id", "status", "requested_by", "decided_by")
+    __slots__ = ("approval_id", "action", "object_id", "status", "requested_by", "decided_by", "applicant_id", "reason", "requested_at", "expires_at")
     APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
     DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
+    APPLICANT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     approval_id: str
     action: str
     object_id: str
     status: str
     requested_by: str
     decided_by: str
-    def __init__(self, approval_id: _Optional[str] = ..., action: _Optional[str] = ..., object_id: _Optional[str] = ..., status: _Optional[str] = ..., requested_by: _Optional[str] = ..., decided_by: _Optional[str] = ...) -> None: ...
+    applicant_id: str
+    reason: str
+    requested_at: _timestamp_pb2.Timestamp
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, approval_id: _Optional[str] = ..., action: _Optional[str] = ..., object_id: _Optional[str] = ..., status: _Optional[str] = ..., requested_by: _Optional[str] = ..., decided_by: _Optional[str] = ..., applicant_id: _Optional[str] = ..., reason: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RequestApprovalRequest(_message.Message):
     __slots__ = ("action", "object_id", "applicant_id", "reason")
@@ -231,3 +245,83 @@ class DeclareStaffLinksResponse(_message.Message):
     RECORDED_FIELD_NUMBER: _ClassVar[int]
     recorded: int
     def __init__(self, recorded: _Optional[int] = ...) -> None: ...
+
+class ListCasesRequest(_message.Message):
+    __slots__ = ("state", "overdue_only", "applicant_id", "page_size", "page_token", "purpose")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    APPLICANT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    overdue_only: bool
+    applicant_id: str
+    page_size: int
+    page_token: str
+    purpose: str
+    def __init__(self, state: _Optional[str] = ..., overdue_only: _Optional[bool] = ..., applicant_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., purpose: _Optional[str] = ...) -> None: ...
+
+class ListCasesResponse(_message.Message):
+    __slots__ = ("cases", "next_page_token")
+    CASES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    cases: _containers.RepeatedCompositeFieldContainer[Case]
+    next_page_token: str
+    def __init__(self, cases: _Optional[_Iterable[_Union[Case, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListApprovalsRequest(_message.Message):
+    __slots__ = ("scope", "status", "page_size", "page_token")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    scope: str
+    status: str
+    page_size: int
+    page_token: str
+    def __init__(self, scope: _Optional[str] = ..., status: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListApprovalsResponse(_message.Message):
+    __slots__ = ("approvals", "next_page_token")
+    APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    approvals: _containers.RepeatedCompositeFieldContainer[Approval]
+    next_page_token: str
+    def __init__(self, approvals: _Optional[_Iterable[_Union[Approval, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class EnrollStaffTotpRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class EnrollStaffTotpResponse(_message.Message):
+    __slots__ = ("provisioning_uri",)
+    PROVISIONING_URI_FIELD_NUMBER: _ClassVar[int]
+    provisioning_uri: str
+    def __init__(self, provisioning_uri: _Optional[str] = ...) -> None: ...
+
+class StartStaffSessionRequest(_message.Message):
+    __slots__ = ("totp_code",)
+    TOTP_CODE_FIELD_NUMBER: _ClassVar[int]
+    totp_code: str
+    def __init__(self, totp_code: _Optional[str] = ...) -> None: ...
+
+class StartStaffSessionResponse(_message.Message):
+    __slots__ = ("session_credential", "expires_at", "staff_id", "roles")
+    SESSION_CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    STAFF_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    session_credential: str
+    expires_at: _timestamp_pb2.Timestamp
+    staff_id: str
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, session_credential: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., staff_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class EndStaffSessionRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class EndStaffSessionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -85,6 +85,31 @@ class CaseServiceStub:
                 request_serializer=idverify_dot_v1_dot_case__pb2.DeclareStaffLinksRequest.SerializeToString,
                 response_deserializer=idverify_dot_v1_dot_case__pb2.DeclareStaffLinksResponse.FromString,
                 _registered_method=True)
+        self.ListCases = channel.unary_unary(
+                '/idverify.v1.CaseService/ListCases',
+                request_serializer=idverify_dot_v1_dot_case__pb2.ListCasesRequest.SerializeToString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.ListCasesResponse.FromString,
+                _registered_method=True)
+        self.ListApprovals = channel.unary_unary(
+                '/idverify.v1.CaseService/ListApprovals',
+                request_serializer=idverify_dot_v1_dot_case__pb2.ListApprovalsRequest.SerializeToString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.ListApprovalsResponse.FromString,
+                _registered_method=True)
+        self.EnrollStaffTotp = channel.unary_unary(
+                '/idverify.v1.CaseService/EnrollStaffTotp',
+                request_serializer=idverify_dot_v1_dot_case__pb2.EnrollStaffTotpRequest.SerializeToString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.EnrollStaffTotpResponse.FromString,
+                _registered_method=True)
+        self.StartStaffSession = channel.unary_unary(
+                '/idverify.v1.CaseService/StartStaffSession',
+                request_serializer=idverify_dot_v1_dot_case__pb2.StartStaffSessionRequest.SerializeToString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.StartStaffSessionResponse.FromString,
+                _registered_method=True)
+        self.EndStaffSession = channel.unary_unary(
+                '/idverify.v1.CaseService/EndStaffSession',
+                request_serializer=idverify_dot_v1_dot_case__pb2.EndStaffSessionRequest.SerializeToString,
+                response_deserializer=idverify_dot_v1_dot_case__pb2.EndStaffSessionResponse.FromString,
+                _registered_method=True)
 
 
 class CaseServiceServicer:
@@ -161,6 +186,43 @@ class CaseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCases(self, request, context):
+        """The staff queue: cases with their response deadlines, filtered and paged (most urgent deadline first).
+        The read is audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApprovals(self, request, context):
+        """The approvals inbox: maker-checker requests the caller may decide, or the caller's own requests.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnrollStaffTotp(self, request, context):
+        """Enrols the calling staff member's own authenticator (TOTP), once; called with the staff member's API key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartStaffSession(self, request, context):
+        """Staff sign-in: the call's own API key plus a code from the staff member's authenticator give a short-lived
+        staff session credential, presented as "authorization: Bearer <credential>" metadata on later calls.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EndStaffSession(self, request, context):
+        """Ends the staff session the call is made with.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CaseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -213,6 +275,31 @@ def add_CaseServiceServicer_to_server(servicer, server):
                     servicer.DeclareStaffLinks,
                     request_deserializer=idverify_dot_v1_dot_case__pb2.DeclareStaffLinksRequest.FromString,
                     response_serializer=idverify_dot_v1_dot_case__pb2.DeclareStaffLinksResponse.SerializeToString,
+            ),
+            'ListCases': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCases,
+                    request_deserializer=idverify_dot_v1_dot_case__pb2.ListCasesRequest.FromString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.ListCasesResponse.SerializeToString,
+            ),
+            'ListApprovals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApprovals,
+                    request_deserializer=idverify_dot_v1_dot_case__pb2.ListApprovalsRequest.FromString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.ListApprovalsResponse.SerializeToString,
+            ),
+            'EnrollStaffTotp': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnrollStaffTotp,
+                    request_deserializer=idverify_dot_v1_dot_case__pb2.EnrollStaffTotpRequest.FromString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.EnrollStaffTotpResponse.SerializeToString,
+            ),
+            'StartStaffSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartStaffSession,
+                    request_deserializer=idverify_dot_v1_dot_case__pb2.StartStaffSessionRequest.FromString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.StartStaffSessionResponse.SerializeToString,
+            ),
+            'EndStaffSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.EndStaffSession,
+                    request_deserializer=idverify_dot_v1_dot_case__pb2.EndStaffSessionRequest.FromString,
+                    response_serializer=idverify_dot_v1_dot_case__pb2.EndStaffSessionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -486,6 +573,141 @@ class CaseService:
             '/idverify.v1.CaseService/DeclareStaffLinks',
             idverify_dot_v1_dot_case__pb2.DeclareStaffLinksRequest.SerializeToString,
             idverify_dot_v1_dot_case__pb2.DeclareStaffLinksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idverify.v1.CaseService/ListCases',
+            idverify_dot_v1_dot_case__pb2.ListCasesRequest.SerializeToString,
+            idverify_dot_v1_dot_case__pb2.ListCasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApprovals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idverify.v1.CaseService/ListApprovals',
+            idverify_dot_v1_dot_case__pb2.ListApprovalsRequest.SerializeToString,
+            idverify_dot_v1_dot_case__pb2.ListApprovalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnrollStaffTotp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idverify.v1.CaseService/EnrollStaffTotp',
+            idverify_dot_v1_dot_case__pb2.EnrollStaffTotpRequest.SerializeToString,
+            idverify_dot_v1_dot_case__pb2.EnrollStaffTotpResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartStaffSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idverify.v1.CaseService/StartStaffSession',
+            idverify_dot_v1_dot_case__pb2.StartStaffSessionRequest.SerializeToString,
+            idverify_dot_v1_dot_case__pb2.StartStaffSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EndStaffSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idverify.v1.CaseService/EndStaffSession',
+            idverify_dot_v1_dot_case__pb2.EndStaffSessionRequest.SerializeToString,
+            idverify_dot_v1_dot_case__pb2.EndStaffSessionResponse.FromString,
             options,
             channel_credentials,
             insecure,
