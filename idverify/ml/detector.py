@@ -18,7 +18,8 @@ from idverify.domain.errors import FailedPrecondition
 from idverify.domain.face import DetectedFace, FaceBox, Landmarks, Point
 from idverify.ml.imaging import DecodedImage
 from idverify.ml.model_registry import ModelRegistry, ModelSpec
-from idverify.ml.onnx_sessions import SessionConfig, create_session
+from idverify.ml.onnx_sessions import SessionConfig
+from idverify.ml.runner import ModelRunner, OrtRunner, RunnerFactory
 
 F32 = NDArray[np.float32]
 
@@ -102,11 +103,11 @@ class YuNetDetector:
 
     STRIDES = (8, 16, 32)
 
-    def __init__(self, spec: ModelSpec, model: bytes, config: SessionConfig) -> None:
+    def __init__(self, spec: ModelSpec, model: bytes, config: SessionConfig, runner: ModelRunner | None = None) -> None:
         if spec.family != "yunet":
             raise FailedPrecondition("model_family_mismatch", f"model {spec.id!r} is not declared as yunet")
         self.spec = spec
-        self._session = create_session(model, config)
+        self._session: ModelRunner = runner or OrtRunner(model, config)
         self._score_threshold = spec.param_float("score_threshold", 0.6)
         self._nms_iou = spec.param_float("nms_iou", 0.3)
         self._grids = {s: _grid(spec.input_width, spec.input_height, s, 1) for s in self.STRIDES}
@@ -151,11 +152,11 @@ class ScrfdDetector:
     in stride units from anchor centres, ``anchors_per_cell`` anchors per cell. Output names come from the
     manifest (``params.score_outputs`` / ``bbox_outputs`` / ``kps_outputs``, comma-separated, stride order)."""
 
-    def __init__(self, spec: ModelSpec, model: bytes, config: SessionConfig) -> None:
+    def __init__(self, spec: ModelSpec, model: bytes, config: SessionConfig, runner: ModelRunner | None = None) -> None:
         if spec.family != "scrfd":
             raise FailedPrecondition("model_family_mismatch", f"model {spec.id!r} is not declared as scrfd")
         self.spec = spec
-        self._session = create_session(model, config)
+        self._session: ModelRunner = runner or OrtRunner(model, config)
         self._score_threshold = spec.param_float("score_threshold", 0.5)
         self._nms_iou = spec.param_float("nms_iou", 0.4)
         self._strides = tuple(int(s) for s in spec.param_str("strides", "8,16,32").split(","))
@@ -200,12 +201,15 @@ class ScrfdDetector:
 OnnxFaceDetector = YuNetDetector | ScrfdDetector
 
 
-def load_detector(registry: ModelRegistry, model_id: str, config: SessionConfig) -> OnnxFaceDetector:
-    """The detector adapter for a declared face_detector model, chosen by its declared family."""
+def load_detector(registry: ModelRegistry, model_id: str, config: SessionConfig,
+                  runners: RunnerFactory | None = None) -> OnnxFaceDetector:
+    """The detector adapter for a declared face_detector model, chosen by its declared family; ``runners`` builds
+    what executes the model (in-process onnxruntime when None)."""
     spec = registry.spec(model_id)
     if spec.task != "face_detector":
         raise FailedPrecondition("model_task_mismatch", f"model {model_id!r} is declared as {spec.task}")
     model = registry.model_bytes(model_id)
+    runner = runners(spec, model) if runners is not None else None
     if spec.family == "yunet":
-        return YuNetDetector(spec, model, config)
-    return ScrfdDetector(spec, model, config)
+        return YuNetDetector(spec, model, config, runner)
+    return ScrfdDetector(spec, model, config, runner)

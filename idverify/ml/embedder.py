@@ -19,7 +19,8 @@ from idverify.ml.alignment import CROP_SIZE, align_face
 from idverify.ml.detector import to_tensor
 from idverify.ml.imaging import DecodedImage
 from idverify.ml.model_registry import ModelRegistry, ModelSpec
-from idverify.ml.onnx_sessions import SessionConfig, create_session
+from idverify.ml.onnx_sessions import SessionConfig
+from idverify.ml.runner import ModelRunner, OrtRunner, RunnerFactory
 
 F32 = NDArray[np.float32]
 
@@ -29,7 +30,7 @@ class OnnxFaceEmbedder:
 
     FAMILIES = frozenset({"sface", "arcface"})
 
-    def __init__(self, spec: ModelSpec, model: bytes, config: SessionConfig) -> None:
+    def __init__(self, spec: ModelSpec, model: bytes, config: SessionConfig, runner: ModelRunner | None = None) -> None:
         if spec.task != "face_embedder" or spec.family not in self.FAMILIES:
             raise FailedPrecondition("model_family_mismatch", f"model {spec.id!r} is not a declared embedder")
         if (spec.input_width, spec.input_height) != (CROP_SIZE, CROP_SIZE):
@@ -37,9 +38,8 @@ class OnnxFaceEmbedder:
                 "model_manifest_invalid", f"model {spec.id!r}: embedders take {CROP_SIZE}x{CROP_SIZE} aligned crops"
             )
         self.spec = spec
-        self._session = create_session(model, config)
-        shape = self._session.get_inputs()[0].shape
-        self._batched = not isinstance(shape[0], int)
+        self._session: ModelRunner = runner or OrtRunner(model, config)
+        self._batched = self._session.batched
 
     @property
     def model_id(self) -> str:
@@ -79,9 +79,11 @@ class OnnxFaceEmbedder:
         return np.asarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
-def load_embedder(registry: ModelRegistry, model_id: str, config: SessionConfig) -> OnnxFaceEmbedder:
-    """The embedder adapter for a declared face_embedder model."""
+def load_embedder(registry: ModelRegistry, model_id: str, config: SessionConfig,
+                  runners: RunnerFactory | None = None) -> OnnxFaceEmbedder:
+    """The embedder adapter for a declared face_embedder model; ``runners`` as for :func:`load_detector`."""
     spec = registry.spec(model_id)
     if spec.task != "face_embedder":
         raise FailedPrecondition("model_task_mismatch", f"model {model_id!r} is declared as {spec.task}")
-    return OnnxFaceEmbedder(spec, registry.model_bytes(model_id), config)
+    model = registry.model_bytes(model_id)
+    return OnnxFaceEmbedder(spec, model, config, runners(spec, model) if runners is not None else None)

@@ -39,6 +39,7 @@ from idverify.ml.imaging import (
 from idverify.ml.model_registry import ModelRegistry
 from idverify.ml.onnx_sessions import SessionConfig
 from idverify.ml.quality import QualityLimits, assess
+from idverify.ml.runner import RunnerFactory
 
 DEFAULT_DETECTOR = "yunet-2023mar"
 DEFAULT_EMBEDDER = "sface-2021dec"
@@ -128,12 +129,16 @@ class FacePipeline:
         detector_id: str = DEFAULT_DETECTOR,
         embedder_id: str = DEFAULT_EMBEDDER,
         limits: QualityLimits | None = None,
+        runners: RunnerFactory | None = None,
     ) -> FacePipeline:
-        """Load and verify the declared models (sha256, folding) and open their sessions."""
+        """Load and verify the declared models (sha256, folding) and open their runners (in-process onnxruntime
+        sessions unless ``runners`` says otherwise, e.g. a KServe V2 model server)."""
         registry = ModelRegistry.load(models_dir)
         config = SessionConfig(intra_op_threads=threads, inter_op_threads=1, allow_gpu=allow_gpu)
         return cls(
-            load_detector(registry, detector_id, config), load_embedder(registry, embedder_id, config), limits=limits
+            load_detector(registry, detector_id, config, runners),
+            load_embedder(registry, embedder_id, config, runners),
+            limits=limits,
         )
 
     @property
