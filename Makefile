@@ -12,12 +12,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip setuptools wheel
 
-$(VENV)/.run-installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) -e .
+# The server depends on idverify-client (clients/python), which is not on an index: install both from the tree.
+$(VENV)/.run-installed: $(BIN)/python pyproject.toml clients/python/pyproject.toml constraints.txt
+	$(PIP) -e clients/python -e .
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.run-installed
-	$(PIP) -e '.[dev]'
+	$(PIP) -e 'clients/python[grpc]' -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.run-installed

@@ -1,6 +1,8 @@
-"""What a loan service imports to check idverify tokens. Needs only joserfc and cryptography.
+"""The token verifier inside the server, for the server's own use (the key ring, the ``token verify`` command).
 
-    from idverify.client import TokenVerifier, ExpectedBinding, InvalidToken
+Loan services install the ``idverify-client`` distribution instead and import ``idverify_client``: it holds the
+source of the verifier (claims, JOSE registry, JWKS sources) and needs only joserfc and cryptography. The modules
+here re-export it; ``verifier.TokenVerifier`` raises the domain's ``InvalidToken`` so the transport can map it.
 """
 
 from idverify.client.claims import payout_account_hash
