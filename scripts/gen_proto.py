@@ -1,7 +1,8 @@
-"""Generate the Python gRPC code and .pyi stubs from proto/ into idverify/api/v1/.
+"""Generate the Python gRPC code and .pyi stubs from proto/ into idverify/api/v1/, and the same code into the
+idverify-client distribution (clients/python/src/idverify_client/api/v1/, imports rewritten to that package).
 
-Usage: python scripts/gen_proto.py [--check]. With --check nothing is written; the exit status is 1 when the
-committed generated code differs from what the .proto files produce (CI runs this).
+Usage: python scripts/gen_proto.py [--check]. With --check nothing is written; the exit status is 1 when either
+committed copy differs from what the .proto files produce (CI runs this).
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ from grpc_tools import protoc
 ROOT = Path(__file__).resolve().parents[1]
 PROTO_ROOT = ROOT / "proto"
 OUT_PACKAGE = ROOT / "idverify" / "api"
+#: (package directory, import prefix) of each copy of the generated code.
+TARGETS = (
+    (OUT_PACKAGE, "idverify.api.v1"),
+    (ROOT / "clients" / "python" / "src" / "idverify_client" / "api", "idverify_client.api.v1"),
+)
 
 
-def generate(into: Path) -> None:
+def generate(into: Path, import_prefix: str) -> None:
     protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / "idverify" / "v1").glob("*.proto"))
     well_known = str(resources.files("grpc_tools") / "_proto")
     args = [
@@ -39,7 +45,7 @@ def generate(into: Path) -> None:
     gen_dir = into / "idverify" / "v1"
     for path in gen_dir.glob("*.py*"):
         text = path.read_text()
-        text = text.replace("from idverify.v1 import", "from idverify.api.v1 import")
+        text = text.replace("from idverify.v1 import", f"from {import_prefix} import")
         path.write_text(text)
     note = '"""Generated from proto/idverify/v1 by scripts/gen_proto.py; do not edit."""\n'
     (gen_dir / "__init__.py").write_text(note)
@@ -49,26 +55,33 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if the committed code is out of date")
     opts = parser.parse_args()
+    status = 0
+    for package, import_prefix in TARGETS:
+        status |= _one_copy(package, import_prefix, check=opts.check)
+    return status
+
+
+def _one_copy(package: Path, import_prefix: str, *, check: bool) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        generate(Path(tmp))
+        generate(Path(tmp), import_prefix)
         fresh = Path(tmp) / "idverify" / "v1"
-        target = OUT_PACKAGE / "v1"
-        if opts.check:
+        target = package / "v1"
+        if check:
             names = sorted(p.name for p in fresh.iterdir())
             existing = sorted(p.name for p in target.iterdir() if p.is_file()) if target.exists() else []
             _, mismatch, errors = filecmp.cmpfiles(fresh, target, names, shallow=False)
             if mismatch or errors or names != existing:
-                print(f"generated code is out of date: {mismatch + errors or 'file set differs'}; "
-                      "run python scripts/gen_proto.py", file=sys.stderr)
+                print(f"generated code in {target.relative_to(ROOT)} is out of date: "
+                      f"{mismatch + errors or 'file set differs'}; run python scripts/gen_proto.py", file=sys.stderr)
                 return 1
-            print("generated code matches proto/")
+            print(f"generated code in {target.relative_to(ROOT)} matches proto/")
             return 0
         if target.exists():
             shutil.rmtree(target)
-        OUT_PACKAGE.mkdir(parents=True, exist_ok=True)
-        (OUT_PACKAGE / "__init__.py").write_text('"""Generated gRPC code (imported only by transport and client)."""\n')
+        package.mkdir(parents=True, exist_ok=True)
+        (package / "__init__.py").write_text('"""Generated gRPC code (imported only by transport and client)."""\n')
         shutil.copytree(fresh, target)
-    print(f"wrote {target}")
+    print(f"wrote {target.relative_to(ROOT)}")
     return 0
 
 

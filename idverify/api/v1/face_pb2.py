@@ -24,14 +24,14 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16idverify/v1/face.proto\x12\x0bidverify.v1\"d\n\x13\x43ompareFacesRequest\x12\x0f\n\x07image_a\x18\x01 \x01(\x0c\x12\x0f\n\x07image_b\x18\x02 \x01(\x0c\x12+\n\ncomparison\x18\x03 \x01(\x0e\x32\x17.idverify.v1.Comparison\"p\n\x14\x43ompareFacesResponse\x12\x0f\n\x07matched\x18\x01 \x01(\x08\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x11\n\tthreshold\x18\x03 \x01(\x01\x12\x10\n\x08model_id\x18\x04 \x01(\t\x12\x13\n\x0breason_code\x18\x05 \x01(\t*n\n\nComparison\x12\x1a\n\x16\x43OMPARISON_UNSPECIFIED\x10\x00\x12!\n\x1d\x43OMPARISON_SELFIE_VS_DOCUMENT\x10\x01\x12!\n\x1d\x43OMPARISON_SELFIE_VS_ENROLLED\x10\x02\x32\x62\n\x0b\x46\x61\x63\x65Service\x12S\n\x0c\x43ompareFaces\x12 .idverify.v1.CompareFacesRequest\x1a!.idverify.v1.CompareFacesResponseB>P\x01Z:github.com/idverify/idverify/gen/go/idverify/v1;idverifyv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16idverify/v1/face.proto\x12\x0bidverify.v1\"d\n\x13\x43ompareFacesRequest\x12\x0f\n\x07image_a\x18\x01 \x01(\x0c\x12\x0f\n\x07image_b\x18\x02 \x01(\x0c\x12+\n\ncomparison\x18\x03 \x01(\x0e\x32\x17.idverify.v1.Comparison\"p\n\x14\x43ompareFacesResponse\x12\x0f\n\x07matched\x18\x01 \x01(\x08\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x11\n\tthreshold\x18\x03 \x01(\x01\x12\x10\n\x08model_id\x18\x04 \x01(\t\x12\x13\n\x0breason_code\x18\x05 \x01(\t*n\n\nComparison\x12\x1a\n\x16\x43OMPARISON_UNSPECIFIED\x10\x00\x12!\n\x1d\x43OMPARISON_SELFIE_VS_DOCUMENT\x10\x01\x12!\n\x1d\x43OMPARISON_SELFIE_VS_ENROLLED\x10\x02\x32\x62\n\x0b\x46\x61\x63\x65Service\x12S\n\x0c\x43ompareFaces\x12 .idverify.v1.CompareFacesRequest\x1a!.idverify.v1.CompareFacesResponseB*P\x01Z&idverify/gen/go/idverify/v1;idverifyv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'idverify.v1.face_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
-  _globals['DESCRIPTOR']._serialized_options = b'P\001Z:github.com/idverify/idverify/gen/go/idverify/v1;idverifyv1'
+  _globals['DESCRIPTOR']._serialized_options = b'P\001Z&idverify/gen/go/idverify/v1;idverifyv1'
   _globals['_COMPARISON']._serialized_start=255
   _globals['_COMPARISON']._serialized_end=365
   _globals['_COMPAREFACESREQUEST']._serialized_start=39

@@ -1,0 +1,1 @@
+"""Generated gRPC code (imported only by transport and client)."""
