@@ -57,6 +57,9 @@ from idverify.risk.engine import RiskEngine
 from idverify.risk.store import SqlSignalStore
 from idverify.sms.outbox import OutboxSmsSender
 from idverify.sms.twilio import TwilioSmsSender
+from idverify.staff.authenticators import SqlStaffTotpStore, StaffLockoutCounters
+from idverify.staff.reads import StaffReads
+from idverify.staff.sessions import StaffSessions
 from idverify.storage import migrate
 from idverify.storage.counters import SqlCounterStore
 from idverify.storage.engine import ensure_sqlite_folder, make_engine
@@ -427,7 +430,11 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     keys_file = None
     if settings.api_keys_file is not None:
         keys_file = ApiKeysFile(settings.api_keys_file, lambda text: entries(parse_api_keys(text)))
-    authenticator = Authenticator(entries(settings.api_keys), settings.mtls_callers, keys_file)
+    # Staff sign-in for the console (issue 17): own API key + own authenticator -> a short-lived staff session.
+    staff_sessions = StaffSessions(engine=engine, audit=audit, clock=clock, random=random, totp=TotpService(
+        store=SqlStaffTotpStore(engine, cipher), counters=StaffLockoutCounters(counters), clock=clock, random=random))
+    staff_reads = StaffReads(engine=engine, audit=audit, clock=clock)
+    authenticator = Authenticator(entries(settings.api_keys), settings.mtls_callers, keys_file, staff_sessions)
     tls = None
     if settings.tls_cert_file is not None and settings.tls_key_file is not None:
         tls = TlsFiles(settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file)
@@ -437,8 +444,8 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
             verification=VerificationServicer(verifications, otp=otp_steps, face=face_steps, document=document_steps,
                                               max_liveness_frames=face.liveness.max_frames if face else 20),
             token=TokenServicer(tokens, jwks),
-            case=CaseServicer(desk, index),
-            audit=AuditServicer(desk),
+            case=CaseServicer(desk, index, reads=staff_reads, sessions=staff_sessions),
+            audit=AuditServicer(desk, reads=staff_reads),
             face=FaceServicer(face.matcher if face else None, pool),
         ),
         interceptors=[ServiceInterceptor(authenticator, on_refused)],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from idverify.storage import (  # noqa: F401 - registers their tables
     tables_audit,
     tables_cases,
+    tables_console,
     tables_faces,
     tables_otp,
     tables_outbox,

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import grpc
 import structlog
@@ -19,6 +20,19 @@ from idverify.domain.callers import Caller, Role
 from idverify.domain.errors import Unauthenticated
 
 API_KEY_HEADER = "x-api-key"
+AUTHORIZATION_HEADER = "authorization"
+#: The roles a staff session can carry: a session never acts as an app backend or a loan service.
+STAFF_ROLES = frozenset({Role.SUPPORT, Role.RISK_ANALYST, Role.ADMIN})
+
+
+class StaffSessionHolder(Protocol):
+    staff_id: str
+    api_key_sha256: str
+
+
+class StaffSessionResolver(Protocol):
+    def resolve(self, credential: str) -> StaffSessionHolder:
+        """The holder of a valid staff session credential; raises ``Unauthenticated``."""
 _log = structlog.get_logger("idverify.auth")
 
 
@@ -69,10 +83,11 @@ class Authenticator:
     """Resolves the caller of an RPC from its metadata and TLS peer."""
 
     def __init__(self, api_keys: Iterable[ApiKeyEntry], mtls_callers: Mapping[str, frozenset[Role]],
-                 keys_file: ApiKeysFile | None = None) -> None:
+                 keys_file: ApiKeysFile | None = None, staff_sessions: StaffSessionResolver | None = None) -> None:
         self._static_keys = tuple(api_keys)
         self._keys_file = keys_file
         self._mtls = dict(mtls_callers)
+        self._staff_sessions = staff_sessions
 
     @property
     def _keys(self) -> tuple[ApiKeyEntry, ...]:
@@ -94,6 +109,11 @@ class Authenticator:
                 raise Unauthenticated("caller_unknown", "the client certificate is not registered")
             return Caller(caller_id=cn, roles=roles, method="mtls")
         presented = [v for k, v in metadata if k == API_KEY_HEADER]
+        bearer = [v for k, v in metadata if k == AUTHORIZATION_HEADER]
+        if bearer and self._staff_sessions is not None:
+            if presented or len(bearer) != 1:
+                raise Unauthenticated("credentials_ambiguous", "present one API key or one staff session, not both")
+            return self._staff_caller(bearer[0], self._staff_sessions)
         if len(presented) != 1:
             raise Unauthenticated("credentials_missing", "present exactly one API key or a client certificate")
         value = presented[0]
@@ -106,6 +126,24 @@ class Authenticator:
         if found is None:
             raise Unauthenticated("credentials_invalid", "the API key is not valid")
         return Caller(caller_id=found.caller_id, roles=found.roles, method="api_key")
+
+    def _staff_caller(self, value: str | bytes, sessions: StaffSessionResolver) -> Caller:
+        """A staff session acts with the roles its API key has now (staff roles only): a withdrawn key, or one that
+        now names someone else, ends the session."""
+        text = value.decode(errors="replace") if isinstance(value, bytes) else value
+        scheme, _, credential = text.partition(" ")
+        if scheme.lower() != "bearer" or not credential:
+            raise Unauthenticated("credentials_invalid", "the authorization metadata is not a bearer credential")
+        holder = sessions.resolve(credential.strip())
+        digest = bytes.fromhex(holder.api_key_sha256)
+        found: ApiKeyEntry | None = None
+        for entry in self._keys:
+            if hmac.compare_digest(digest, entry.key_sha256) and entry.caller_id == holder.staff_id:
+                found = entry
+        roles = found.roles & STAFF_ROLES if found is not None else frozenset()
+        if not roles:
+            raise Unauthenticated("staff_session_invalid", "the staff session's key is no longer valid")
+        return Caller(caller_id=holder.staff_id, roles=roles, method="staff_session")
 
 
 def auth_context_of(context: grpc.ServicerContext) -> Mapping[str, Sequence[bytes]]:

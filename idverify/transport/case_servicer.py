@@ -16,8 +16,11 @@ from idverify.domain.callers import Caller, Role
 from idverify.domain.errors import InvalidArgument
 from idverify.domain.values import clean_identifier
 from idverify.privacy.blind_index import BlindIndex
+from idverify.staff.reads import StaffReads
+from idverify.staff.sessions import StaffSessions
 from idverify.transport import convert
 from idverify.transport.interceptors import current_caller
+from idverify.transport.staff_servicer import StaffAuditMethods, StaffCaseMethods, approval_message, case_message
 
 #: The role a staff caller acts in, strongest first (approval rules and the audit trail name it).
 _STAFF_ORDER = (Role.ADMIN, Role.RISK_ANALYST, Role.SUPPORT)
@@ -40,10 +43,7 @@ def _purpose(value: str) -> str:
 
 
 def _case(case: DisputeCase, revoked: int = 0) -> case_pb2.Case:
-    return case_pb2.Case(case_id=case.case_id, state=case.state.value, applicant_id=case.applicant_id,
-                         session_id=case.session_id or "", opened_at=convert.timestamp(case.opened_at),
-                         respond_by=convert.timestamp(case.respond_by), outcome=case.outcome or "",
-                         decided_by=case.decided_by or "", revoked_tokens=revoked)
+    return case_message(case, revoked)
 
 
 def _freeze(freeze: Freeze | None, applicant_id: str) -> case_pb2.IdentityFreeze:
@@ -54,15 +54,15 @@ def _freeze(freeze: Freeze | None, applicant_id: str) -> case_pb2.IdentityFreeze
 
 
 def _approval(request: ApprovalRequest) -> case_pb2.Approval:
-    return case_pb2.Approval(approval_id=request.approval_id, action=request.action.value,
-                             object_id=request.object_id, status=request.status.value,
-                             requested_by=request.requested_by, decided_by=request.decided_by or "")
+    return approval_message(request)
 
 
-class CaseServicer(case_pb2_grpc.CaseServiceServicer):
-    def __init__(self, desk: CaseDesk, index: BlindIndex) -> None:
+class CaseServicer(StaffCaseMethods, case_pb2_grpc.CaseServiceServicer):
+    def __init__(self, desk: CaseDesk, index: BlindIndex, *, reads: StaffReads | None = None,
+                 sessions: StaffSessions | None = None) -> None:
         self._desk = desk
         self._index = index
+        self._reads, self._sessions = reads, sessions
 
     def ReportUnauthorizedApplication(self, request: case_pb2.ReportUnauthorizedApplicationRequest,
                                       context: grpc.ServicerContext
@@ -162,9 +162,10 @@ class CaseServicer(case_pb2_grpc.CaseServiceServicer):
                                                bundle_json=json.dumps(bundle, ensure_ascii=False, sort_keys=True))
 
 
-class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
-    def __init__(self, desk: CaseDesk) -> None:
+class AuditServicer(StaffAuditMethods, audit_pb2_grpc.AuditServiceServicer):
+    def __init__(self, desk: CaseDesk, *, reads: StaffReads | None = None) -> None:
         self._desk = desk
+        self._reads = reads
 
     def ListAuditEvents(self, request: audit_pb2.ListAuditEventsRequest, context: grpc.ServicerContext
                         ) -> audit_pb2.ListAuditEventsResponse:

@@ -37,6 +37,13 @@ ALLOWED: dict[str, frozenset[Role]] = {
     _C + "ExportEvidence": frozenset({S, ADM}),
     _C + "EraseApplicantData": frozenset({ADM}),
     _C + "DeclareStaffLinks": frozenset({ADM}),
+    # The staff console (issue 17): lists for staff, and each staff member's own sign-in.
+    _C + "ListCases": frozenset({S, R, ADM}),
+    _C + "ListApprovals": frozenset({S, R, ADM}),
+    _C + "EnrollStaffTotp": frozenset({S, R, ADM}),
+    _C + "StartStaffSession": frozenset({S, R, ADM}),
+    _C + "EndStaffSession": frozenset({S, R, ADM}),
+    _AU + "SearchAuditEvents": frozenset({R, ADM}),
     _AU + "ListAuditEvents": frozenset({R, ADM}),
     _AU + "VerifyAuditChain": frozenset({R, ADM}),
     _F + "CompareFaces": frozenset({R, ADM}),
