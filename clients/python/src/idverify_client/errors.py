@@ -50,3 +50,164 @@ class InvalidToken(IdVerifyClientError):
     def __str__(self) -> str:
         detail = f" ({self.internal_reason})" if self.internal_reason else ""
         return f"{self.reason}{detail}: {self.message}"
+
+
+class RpcError(IdVerifyClientError):
+    """An RPC the service refused or could not answer.
+
+    ``status`` is the gRPC status name (``"FAILED_PRECONDITION"``); ``reason`` the stable code from the status
+    details' ``ErrorInfo`` (``"session_expired"``); ``message`` the ``LocalizedMessage`` in the request's locale
+    when the service sent one, else the status message; ``retry_after_s`` the ``RetryInfo`` delay, when the service
+    said when to try again; ``request_id`` the ``x-request-id`` to quote to the service's operators.
+    """
+
+    status = "UNKNOWN"
+
+    def __init__(
+        self,
+        reason: str,
+        message: str = "",
+        *,
+        status: str | None = None,
+        retry_after_s: float | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(reason, message)
+        if status is not None:
+            self.status = status
+        self.retry_after_s = retry_after_s
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        text = f"{self.status} {self.reason}: {self.message}"
+        if self.retry_after_s is not None:
+            text += f" (retry after {self.retry_after_s:.0f} s)"
+        return text
+
+
+class InvalidArgument(RpcError):
+    """The request is malformed; nothing was changed. Do not retry it unchanged."""
+
+    status = "INVALID_ARGUMENT"
+
+
+class NotFound(RpcError):
+    """No such session, case or token (or not visible to this caller)."""
+
+    status = "NOT_FOUND"
+
+
+class AlreadyExists(RpcError):
+    """Creating something that exists, e.g. a second open verification for one loan application."""
+
+    status = "ALREADY_EXISTS"
+
+
+class FailedPrecondition(RpcError):
+    """Well formed, but the state does not allow it (expired or finished session, frozen identity, ...)."""
+
+    status = "FAILED_PRECONDITION"
+
+
+class PermissionDenied(RpcError):
+    """The caller may not do this, or (``TokenRefused``) the token does not verify."""
+
+    status = "PERMISSION_DENIED"
+
+
+class Unauthenticated(RpcError):
+    """No valid API key or client certificate."""
+
+    status = "UNAUTHENTICATED"
+
+
+class ResourceExhausted(RpcError):
+    """A limit was hit (``otp_resend_too_soon``, ``server_busy``, too many attempts); see ``retry_after_s``."""
+
+    status = "RESOURCE_EXHAUSTED"
+
+
+class Aborted(RpcError):
+    """A concurrent change won; reading again and retrying may succeed."""
+
+    status = "ABORTED"
+
+
+class Unavailable(RpcError):
+    """The service or its storage cannot be reached (retried by the client before it is raised)."""
+
+    status = "UNAVAILABLE"
+
+
+class Unimplemented(RpcError):
+    """The RPC or factor is not available on this deployment (``factor_not_available``)."""
+
+    status = "UNIMPLEMENTED"
+
+
+class DeadlineExceeded(RpcError):
+    """No answer within the deadline. The call may or may not have taken effect: never retried automatically."""
+
+    status = "DEADLINE_EXCEEDED"
+
+
+class Internal(RpcError):
+    """The service failed unexpectedly; quote ``request_id`` to its operators."""
+
+    status = "INTERNAL"
+
+
+class TokenRefused(PermissionDenied):
+    """The loan service must not disburse: the token does not verify (``token_invalid``) or is not usable."""
+
+
+class TokenRedeemed(TokenRefused):
+    """``token_redeemed``: the token was redeemed before. ``after_retry`` is True when an earlier attempt of this
+    same call got no answer, so the earlier redemption may have been this caller's own."""
+
+    after_retry = False
+
+
+class TokenRevoked(TokenRefused):
+    """``token_revoked``: the verification was reported or revoked by staff."""
+
+
+class TokenExpired(TokenRefused):
+    """``token_expired``: ask the applicant to verify again."""
+
+
+class TokenBindingMismatch(TokenRefused):
+    """``token_binding_mismatch``: issued for another loan application, amount or payout account."""
+
+
+STATUS_ERRORS: dict[str, type[RpcError]] = {
+    cls.status: cls
+    for cls in (
+        InvalidArgument, NotFound, AlreadyExists, FailedPrecondition, PermissionDenied, Unauthenticated,
+        ResourceExhausted, Aborted, Unavailable, Unimplemented, DeadlineExceeded, Internal,
+    )
+}
+REASON_ERRORS: dict[str, type[RpcError]] = {
+    "token_invalid": TokenRefused,
+    "token_not_yet_valid": TokenRefused,
+    "token_redeemed": TokenRedeemed,
+    "token_revoked": TokenRevoked,
+    "token_expired": TokenExpired,
+    "token_binding_mismatch": TokenBindingMismatch,
+}
+
+
+def error_for(
+    status: str,
+    reason: str,
+    message: str = "",
+    *,
+    retry_after_s: float | None = None,
+    request_id: str | None = None,
+) -> RpcError:
+    """The most specific error class for a status name and reason code (a reason class only under its own status)."""
+    cls = STATUS_ERRORS.get(status, RpcError)
+    specific = REASON_ERRORS.get(reason)
+    if specific is not None and issubclass(specific, cls):
+        cls = specific
+    return cls(reason, message, status=status, retry_after_s=retry_after_s, request_id=request_id)
