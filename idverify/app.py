@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 from prometheus_client import Gauge
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from idverify.audit import Actor, AuditEntry, AuditLog
 from idverify.cases.approval_service import ApprovalService
@@ -66,7 +66,7 @@ from idverify.storage.engine import ensure_sqlite_folder, make_engine
 from idverify.storage.otp_store import SqlOtpStore, SqlTotpStore
 from idverify.storage.sealing import SealedFields
 from idverify.storage.sql_disputes import SqlReportedVerifications, SqlVerificationProofs
-from idverify.storage.unit_of_work import SYSTEM, SqlUnitOfWork
+from idverify.storage.unit_of_work import AuditEvent, SqlUnitOfWork
 from idverify.tokens.evidence import sign_bundle
 from idverify.tokens.issuer import JwsTokenIssuer
 from idverify.tokens.keys import KeyRing
@@ -90,6 +90,7 @@ log = structlog.get_logger("idverify.app")
 CAPABILITY = Gauge("idverify_capability", "What this deployment runs (1 for the current state)", ["name", "state"])
 
 DEV_SECRETS_FILE = "dev-secrets.toml"
+SYSTEM = Actor(caller_id="idverify", role="system")
 
 
 def ensure_dev_secrets(settings: Settings, random: Random) -> Settings:
@@ -322,8 +323,14 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         caller = current_caller_or_none()
         return actor_of(caller) if caller is not None else SYSTEM
 
+    def record(conn: Connection, event: AuditEvent) -> None:
+        audit.append(conn, AuditEntry(actor=acting(), action=event.action, object_type=event.object_type,
+                                      object_id=event.object_id, outcome=event.outcome,
+                                      reason_code=event.reason_code, details=dict(event.details)))
+
     def uow() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, protector, audit, acting)
+        return SqlUnitOfWork(engine, protector, record,
+                             totp=lambda conn: SqlTotpStore(conn, settings.data_keys[0][1].reveal()))
 
     def on_refused(caller: Caller | None, method: str, reason: str) -> None:
         try:
@@ -413,7 +420,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         ocr = RapidOcrDocumentReader(threads=settings.inference_threads)
         ocr.warm_up()
         document_steps = DocumentSteps(
-            verifications=verifications, clock=clock,
+            verifications=verifications, uow=uow, clock=clock,
             reader=OcrDocumentReader(ocr, pool, max_bytes=settings.max_message_bytes, max_pixels=40_000_000),
             policy=DocumentPolicy(), romanizer=PypinyinRomanizer(), faces=face_steps,
             portraits=PooledPortraitReader(pool, face.matcher.document_embedding) if face is not None else None)

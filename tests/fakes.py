@@ -46,6 +46,7 @@ class InMemoryUnitOfWork:
                                         self._store.events))
         self.sessions = _Sessions(self._store)
         self.tokens = _Tokens(self._store)
+        self.freezes = _Freezes(self._store)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
@@ -62,6 +63,7 @@ class InMemoryStore:
         self.sessions: dict = {}
         self.secrets: dict = {}
         self.tokens: dict = {}
+        self.frozen: set[str] = set()
 
     def uow(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
@@ -79,7 +81,7 @@ class _Sessions:
         self._s.sessions[session.session_id] = session
         self._s.secrets[session.session_id] = secrets
 
-    def get(self, session_id):  # type: ignore[no-untyped-def]
+    def get(self, session_id, for_update=False):  # type: ignore[no-untyped-def]
         from idverify.domain.errors import NotFound
 
         if session_id not in self._s.sessions:
@@ -110,6 +112,14 @@ class _Sessions:
 
     def secrets(self, session_id):  # type: ignore[no-untyped-def]
         return self._s.secrets[session_id]
+
+
+class _Freezes:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    def is_frozen(self, applicant_id: str) -> bool:
+        return applicant_id in self._s.frozen
 
 
 class _Tokens:

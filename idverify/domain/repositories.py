@@ -39,8 +39,9 @@ class SessionRepository(Protocol):
     def add(self, session: VerificationSession, secrets: SessionSecrets) -> None:
         """Insert a new session. Raises ``AlreadyExists`` if its id or reference is taken."""
 
-    def get(self, session_id: str) -> VerificationSession:
-        """Raises ``NotFound("session_not_found")``."""
+    def get(self, session_id: str, *, for_update: bool = False) -> VerificationSession:
+        """Raises ``NotFound("session_not_found")``. ``for_update`` locks the row until the unit of work ends, so
+        concurrent steps of one verification run one after the other (PostgreSQL; SQLite serialises writers)."""
 
     def find_open(self, applicant_id: str, loan_application_id: str) -> VerificationSession | None: ...
 
@@ -104,10 +105,16 @@ class FaceRepository(Protocol):
     def enrol(self, template: EnrolledTemplate) -> None: ...
 
 
+class FreezeRepository(Protocol):
+    def is_frozen(self, applicant_id: str) -> bool:
+        """Whether an active freeze (consumer, dispute case or staff) stops this applicant's verifications."""
+
+
 class UnitOfWork(Protocol):
     sessions: SessionRepository
     tokens: TokenRepository
     faces: FaceRepository
+    freezes: FreezeRepository
 
     def record_event(self, *, action: str, object_type: str, object_id: str, outcome: str, reason_code: str = "",
                      details: Mapping[str, object] | None = None) -> None:

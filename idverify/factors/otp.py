@@ -17,6 +17,7 @@ request may still have been delivered and billed, and an attacker able to provok
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import re
@@ -230,6 +231,14 @@ class OtpService:
         self._keys = _Derived(digest_key)
         self._limits = limits or OtpLimits()
         self._report_contact = report_contact
+
+    def using(self, store: OtpStore, counters: CounterStore, sender: SmsSender | None = None) -> OtpService:
+        """This service on other stores (a unit of work's), so a send or a check joins that transaction."""
+        bound = copy.copy(self)
+        bound._store, bound._counters = store, counters
+        if sender is not None:
+            bound._sender = sender
+        return bound
 
     def send(self, ctx: OtpContext) -> SendReceipt:
         """Send a new code for ``ctx``; an earlier code of the session stays valid until this one is delivered.

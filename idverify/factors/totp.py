@@ -13,6 +13,7 @@ applicant lockout shared with SMS codes.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -130,6 +131,12 @@ class TotpService:
         self._random = random
         self._config = config or TotpConfig()
         self._lockout = lockout or LockoutPolicy()
+
+    def using(self, store: TotpStore, counters: CounterStore) -> TotpService:
+        """This service on other stores (a unit of work's), so a check joins that transaction."""
+        bound = copy.copy(self)
+        bound._store, bound._counters = store, counters
+        return bound
 
     def enroll(self, applicant_id: str, account_name: str) -> TotpEnrolment:
         """Create the applicant's secret and return its provisioning URI; the only time it is ever returned.

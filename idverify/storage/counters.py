@@ -7,6 +7,7 @@ a rowcount (``ON CONFLICT DO NOTHING`` reports rowcount -1 in SQLAlchemy 2.1 unl
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -27,10 +28,21 @@ def dialect_insert(engine: Engine | Connection, table: Any) -> Any:
     raise NotImplementedError(f"no upsert for dialect {name!r}; idverify supports SQLite and PostgreSQL")
 
 
-class SqlCounterStore:
-    """Fixed-window counters, exclusive cool-downs and the applicant lockout (satisfies ``otp.CounterStore``)."""
+def in_transaction(bind: Engine | Connection) -> AbstractContextManager[Connection]:
+    """A transaction of its own on an engine; on a unit of work's connection, that connection, so the statement
+    commits or rolls back with the rest of the unit of work."""
+    if isinstance(bind, Connection):
+        return nullcontext(bind)
+    return bind.begin()
 
-    def __init__(self, engine: Engine) -> None:
+
+class SqlCounterStore:
+    """Fixed-window counters, exclusive cool-downs and the applicant lockout (satisfies ``otp.CounterStore``).
+
+    Built on an engine, each call is a transaction of its own; built on a unit of work's connection
+    (``SqlUnitOfWork.otp_counters``), each call joins that transaction."""
+
+    def __init__(self, engine: Engine | Connection) -> None:
         self._engine = engine
 
     def hit(self, key: str, window_start: datetime, expires_at: datetime) -> int:
@@ -41,7 +53,7 @@ class SqlCounterStore:
             index_elements=[otp_counters.c.key, otp_counters.c.window_start],
             set_={"count": otp_counters.c.count + 1},
         ).returning(otp_counters.c.count)
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             return int(conn.execute(stmt).scalar_one())
 
     def release(self, key: str, window_start: datetime) -> None:
@@ -50,14 +62,14 @@ class SqlCounterStore:
             .where(otp_counters.c.key == key, otp_counters.c.window_start == window_start, otp_counters.c.count > 0)
             .values(count=otp_counters.c.count - 1)
         )
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             conn.execute(stmt)
 
     def count(self, key: str, window_start: datetime) -> int:
         stmt = select(otp_counters.c.count).where(
             otp_counters.c.key == key, otp_counters.c.window_start == window_start
         )
-        with self._engine.connect() as conn:
+        with in_transaction(self._engine) as conn:
             return int(conn.execute(stmt).scalar() or 0)
 
     def claim(self, key: str, now: datetime, until: datetime) -> datetime | None:
@@ -67,7 +79,7 @@ class SqlCounterStore:
             set_={"until": ins.excluded.until},
             where=otp_cooldowns.c.until <= now,
         ).returning(otp_cooldowns.c.until)
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             if conn.execute(stmt).first() is not None:
                 return None
             current = conn.execute(select(otp_cooldowns.c.until).where(otp_cooldowns.c.key == key)).scalar_one()
@@ -80,7 +92,7 @@ class SqlCounterStore:
             .where(otp_cooldowns.c.key == key, otp_cooldowns.c.until == until)
             .values(until=now)
         )
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             conn.execute(stmt)
 
     def reserve_guess(self, subject: str, now: datetime, policy: LockoutPolicy) -> tuple[bool, LockoutState]:
@@ -91,7 +103,7 @@ class SqlCounterStore:
             .values(subject=subject, failures=0, locked_until=None, updated_at=now)
             .on_conflict_do_nothing(index_elements=[otp_lockouts.c.subject])
         )
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             conn.execute(ensure)
             row = conn.execute(
                 select(otp_lockouts.c.failures, otp_lockouts.c.locked_until)
@@ -110,7 +122,7 @@ class SqlCounterStore:
             return True, new
 
     def clear_guesses(self, subject: str) -> None:
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             conn.execute(
                 update(otp_lockouts)
                 .where(otp_lockouts.c.subject == subject)
@@ -120,13 +132,13 @@ class SqlCounterStore:
     def lockout_state(self, subject: str) -> LockoutState:
         """For operators: the applicant's consecutive failures and lock."""
         stmt = select(otp_lockouts.c.failures, otp_lockouts.c.locked_until).where(otp_lockouts.c.subject == subject)
-        with self._engine.connect() as conn:
+        with in_transaction(self._engine) as conn:
             row = conn.execute(stmt).first()
         return LockoutState() if row is None else LockoutState(int(row.failures), row.locked_until)
 
     def purge(self, now: datetime) -> int:
         """Delete ended windows and cool-downs; returns how many rows went."""
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             gone = conn.execute(
                 delete(otp_counters).where(otp_counters.c.expires_at <= now).returning(otp_counters.c.key)
             ).all()

@@ -12,12 +12,12 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Engine, and_, delete, func, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, select, update
 
 from idverify.domain.errors import Unavailable
 from idverify.factors.otp import Challenge, ChallengeStatus
 from idverify.factors.totp import TotpRecord
-from idverify.storage.counters import dialect_insert
+from idverify.storage.counters import dialect_insert, in_transaction
 from idverify.storage.tables_otp import otp_challenges, totp_credentials
 
 _C = otp_challenges.c
@@ -25,13 +25,13 @@ _VISIBLE = (ChallengeStatus.PENDING, ChallengeStatus.USED, ChallengeStatus.SUPER
 
 
 class SqlOtpStore:
-    """Codes of verification sessions (satisfies ``otp.OtpStore``)."""
+    """Codes of verification sessions (satisfies ``otp.OtpStore``); on a connection, calls join its transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine | Connection) -> None:
         self._engine = engine
 
     def create(self, challenge: Challenge) -> None:
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             conn.execute(
                 otp_challenges.insert().values(
                     challenge_id=challenge.challenge_id,
@@ -56,7 +56,7 @@ class SqlOtpStore:
             .where(_C.session_id == session_id)
             .scalar_subquery()
         )
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             conn.execute(
                 update(otp_challenges)
                 .where(
@@ -77,7 +77,7 @@ class SqlOtpStore:
             )
 
     def mark_failed(self, challenge_id: str) -> None:
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             conn.execute(
                 update(otp_challenges)
                 .where(_C.challenge_id == challenge_id, _C.status == ChallengeStatus.SENDING.value)
@@ -91,7 +91,7 @@ class SqlOtpStore:
             .order_by(_C.sent_seq.desc(), _C.created_at.desc(), _C.challenge_id.desc())
             .limit(1)
         )
-        with self._engine.connect() as conn:
+        with in_transaction(self._engine) as conn:
             row = conn.execute(stmt).first()
         return None if row is None else _challenge(row._mapping)
 
@@ -109,7 +109,7 @@ class SqlOtpStore:
             .values(attempts=_C.attempts + 1)
             .returning(_C.attempts)
         )
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             used = conn.execute(stmt).scalar()
         return None if used is None else int(used)
 
@@ -120,12 +120,12 @@ class SqlOtpStore:
             .values(status=ChallengeStatus.USED.value, used_at=now)
             .returning(_C.challenge_id)
         )
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             return conn.execute(stmt).first() is not None
 
     def purge(self, before: datetime) -> int:
         """Delete codes that expired before ``before`` (retention); returns how many."""
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             rows = conn.execute(
                 delete(otp_challenges).where(_C.expires_at < before).returning(_C.challenge_id)
             ).all()
@@ -161,7 +161,7 @@ class SqlTotpStore:
     """TOTP authenticators (satisfies ``totp.TotpStore``). Secrets are sealed with AES-256-GCM under ``secret_key``
     with the applicant id as associated data, so a sealed secret copied to another applicant's row does not open."""
 
-    def __init__(self, engine: Engine, secret_key: bytes) -> None:
+    def __init__(self, engine: Engine | Connection, secret_key: bytes) -> None:
         if len(secret_key) != 32:
             raise ValueError("the TOTP secret key must be 32 bytes (AES-256)")
         self._engine = engine
@@ -198,12 +198,12 @@ class SqlTotpStore:
             .on_conflict_do_nothing(index_elements=[_T.applicant_id])
             .returning(_T.applicant_id)
         )
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             return conn.execute(stmt).first() is not None
 
     def get(self, applicant_id: str) -> TotpRecord | None:
         stmt = select(totp_credentials).where(_T.applicant_id == applicant_id)
-        with self._engine.connect() as conn:
+        with in_transaction(self._engine) as conn:
             row = conn.execute(stmt).first()
         if row is None:
             return None
@@ -227,11 +227,11 @@ class SqlTotpStore:
             .values(last_counter=counter)
             .returning(_T.applicant_id)
         )
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             return conn.execute(stmt).first() is not None
 
     def remove(self, applicant_id: str) -> bool:
-        with self._engine.begin() as conn:
+        with in_transaction(self._engine) as conn:
             rows = conn.execute(
                 delete(totp_credentials).where(_T.applicant_id == applicant_id).returning(_T.applicant_id)
             ).all()

@@ -44,8 +44,9 @@ class SqlSessionRepository:
             ) from None
         self._insert_results(session, start=0)
 
-    def get(self, session_id: str) -> VerificationSession:
-        row = self._conn.execute(select(S).where(S.c.session_id == session_id)).mappings().first()
+    def get(self, session_id: str, *, for_update: bool = False) -> VerificationSession:
+        query = select(S).where(S.c.session_id == session_id)
+        row = self._conn.execute(query.with_for_update() if for_update else query).mappings().first()
         if row is None:
             raise NotFound("session_not_found", "no such verification")
         return self._load(row)

@@ -1,29 +1,53 @@
 """The SQL unit of work: one connection, one transaction, every repository bound to it.
 
+One RPC opens one unit of work: it reads, decides, writes and audits in this one transaction, so an action and
+its audit entry (and, once the outbox exists, its outgoing messages) commit together or not at all.
+
 Database errors that mean "the database is not reachable" become ``Unavailable("storage_unavailable")`` so the
 transport answers UNAVAILABLE and the service keeps running; the pool's pre-ping reconnects once it is back.
+
+Storage does not know the audit log's format: the composition root passes ``recorder``, which turns an
+``AuditEvent`` into an entry of the tamper-evident trail on the same connection.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from idverify.audit import Actor, AuditEntry, AuditLog
 from idverify.domain.errors import Unavailable
 from idverify.domain.ports import FieldProtector
+from idverify.storage.counters import SqlCounterStore
+from idverify.storage.otp_store import SqlOtpStore
 from idverify.storage.sql_faces import SqlFaceRepository
+from idverify.storage.sql_freezes import SqlFreezeRepository
+from idverify.storage.sql_outbox import SqlOutbox
 from idverify.storage.sql_sessions import SqlSessionRepository
 from idverify.storage.sql_tokens import SqlTokenRepository
 
-SYSTEM = Actor(caller_id="idverify", role="system")
-
 _LOCKS: dict[int, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """What ``record_event`` was asked to record; the recorder adds the actor and seals it into the chain."""
+
+    action: str
+    object_type: str
+    object_id: str
+    outcome: str
+    reason_code: str = ""
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+Recorder = Callable[[Connection, AuditEvent], None]
 
 
 def writer_lock(engine: Engine) -> threading.Lock | None:
@@ -42,23 +66,32 @@ class SqlUnitOfWork:
     sessions: SqlSessionRepository
     tokens: SqlTokenRepository
     faces: SqlFaceRepository
+    freezes: SqlFreezeRepository
+    otp_codes: SqlOtpStore
+    otp_counters: SqlCounterStore
+    totp: Any
+    outbox: SqlOutbox
     connection: Connection
 
-    def __init__(self, engine: Engine, protector: FieldProtector, audit: AuditLog | None = None,
-                 actor: Callable[[], Actor] = lambda: SYSTEM) -> None:
+    def __init__(self, engine: Engine, protector: FieldProtector, recorder: Recorder | None = None,
+                 *, totp: Callable[[Connection], Any] | None = None,
+                 outbox: Callable[[Connection], SqlOutbox] | None = None) -> None:
+        """``totp`` builds the TOTP store on this unit of work's connection (it needs the data keys); ``outbox``
+        the outbox (the composition root wires its clock, ids and the dispatcher's wake-up)."""
         self._engine = engine
         self._protector = protector
-        self._audit = audit
-        self._actor = actor
+        self._recorder = recorder
+        self._totp_factory = totp
+        self._outbox_factory = outbox
         self._tx: RootTransaction | None = None
 
     def record_event(self, *, action: str, object_type: str, object_id: str, outcome: str, reason_code: str = "",
                      details: Mapping[str, object] | None = None) -> None:
-        if self._audit is None:
+        if self._recorder is None:
             return
-        self._audit.append(self.connection, AuditEntry(
-            actor=self._actor(), action=action, object_type=object_type, object_id=object_id, outcome=outcome,
-            reason_code=reason_code, details=dict(details or {})))
+        self._recorder(self.connection, AuditEvent(action=action, object_type=object_type, object_id=object_id,
+                                                   outcome=outcome, reason_code=reason_code,
+                                                   details=dict(details or {})))
 
     def __enter__(self) -> SqlUnitOfWork:
         self._writer_lock = writer_lock(self._engine)
@@ -71,9 +104,16 @@ class SqlUnitOfWork:
             if self._writer_lock is not None:
                 self._writer_lock.release()
             raise Unavailable("storage_unavailable", "the database is not reachable") from exc
-        self.sessions = SqlSessionRepository(self.connection, self._protector)
-        self.tokens = SqlTokenRepository(self.connection)
-        self.faces = SqlFaceRepository(self.connection, self._protector)
+        conn = self.connection
+        self.sessions = SqlSessionRepository(conn, self._protector)
+        self.tokens = SqlTokenRepository(conn)
+        self.faces = SqlFaceRepository(conn, self._protector)
+        self.freezes = SqlFreezeRepository(conn)
+        self.otp_codes = SqlOtpStore(conn)
+        self.otp_counters = SqlCounterStore(conn)
+        self.totp = self._totp_factory(conn) if self._totp_factory is not None else None
+        self.outbox = self._outbox_factory(conn) if self._outbox_factory else SqlOutbox(conn, self._protector)
+        self._restore_outbox = self.outbox.activate()  # ports without a unit of work queue into this one
         return self
 
     def __exit__(
@@ -89,9 +129,12 @@ class SqlUnitOfWork:
             if exc_type is None:
                 raise Unavailable("storage_unavailable", "the database is not reachable") from err
         finally:
+            self._restore_outbox()
             self.connection.close()
             if self._writer_lock is not None:
                 self._writer_lock.release()
+        if exc_type is None:
+            self.outbox.committed()
         lost = isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False)
         if isinstance(exc, DBAPIError) and lost:
             raise Unavailable("storage_unavailable", "the database is not reachable") from exc

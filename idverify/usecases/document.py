@@ -9,7 +9,9 @@ from datetime import date, timedelta, timezone
 from typing import Protocol
 
 from idverify.domain.errors import InvalidArgument
+from idverify.domain.face import Embedding
 from idverify.domain.ports import Clock
+from idverify.domain.repositories import UnitOfWork
 from idverify.domain.values import ApplicationContext, Factor, FactorResult, Outcome
 from idverify.factors.document import (
     AccountHolder,
@@ -23,6 +25,7 @@ from idverify.factors.document import (
 )
 from idverify.factors.document import Outcome as DocumentOutcome
 from idverify.usecases.face import FaceSteps, PortraitReader
+from idverify.usecases.units import unit
 from idverify.usecases.verification import Verifications
 
 _CST = timezone(timedelta(hours=8), "CST")
@@ -51,6 +54,7 @@ class DocumentSteps:
         self,
         *,
         verifications: Verifications,
+        uow: Callable[[], UnitOfWork],
         clock: Clock,
         reader: DocumentReader,
         policy: DocumentPolicy,
@@ -60,6 +64,7 @@ class DocumentSteps:
         today: Callable[[], date] | None = None,
     ) -> None:
         self._v = verifications
+        self._uow = uow
         self._clock = clock
         self._reader = reader
         self._policy = policy
@@ -72,24 +77,33 @@ class DocumentSteps:
     def submit(self, context: ApplicationContext, session_id: str, document_type: DocumentType, *, front: bytes,
                back: bytes, claims: ApplicantClaims | None, holder: AccountHolder | None) -> DocumentOutcomeResult:
         """Check one document. Bad images raise InvalidArgument and record nothing; a document that fails its
-        checks is a FAILED result (INCONCLUSIVE when a person should review it)."""
-        session = self._v.active_for(context, session_id, Factor.DOCUMENT)
+        checks is a FAILED result (INCONCLUSIVE when a person should review it).
+
+        Reading (OCR) and the portrait's template run before the transaction; the session is then read, the
+        result recorded and the portrait matched in one unit of work."""
         today = self._today()
         fields = self._reader.read(document_type, front, back, today=today)
         decision = evaluate_document(fields, application_date=today, claims=claims, holder=holder,
                                      policy=self._policy, romanizer=self._romanizer)
-        primary = decision.reason_codes[0] if decision.reason_codes else "ok"
-        result = FactorResult(Factor.DOCUMENT, _OUTCOME[decision.outcome], primary, self._clock.now())
-        self._v.record(context, session_id, result)
-        matches: tuple[FactorResult, ...] = ()
-        if (decision.outcome is DocumentOutcome.PASS and Factor.FACE_MATCH_DOCUMENT in session.required
-                and self._faces is not None and self._portraits is not None):
+        portrait: Embedding | None = None
+        unreadable = ""
+        if decision.outcome is DocumentOutcome.PASS and self._faces is not None and self._portraits is not None:
             try:
                 portrait = self._portraits.document_embedding(front)
             except InvalidArgument as err:
-                matches = (self._v.record(context, session_id, FactorResult(
-                    Factor.FACE_MATCH_DOCUMENT, Outcome.INCONCLUSIVE, err.code, self._clock.now())).results[-1],)
-            else:
-                matches = self._faces.store_portrait(context, session, portrait)
+                unreadable = err.code
+        with unit(self._uow) as uow:
+            session = self._v.load_active(uow, context, session_id, Factor.DOCUMENT)
+            primary = decision.reason_codes[0] if decision.reason_codes else "ok"
+            result = FactorResult(Factor.DOCUMENT, _OUTCOME[decision.outcome], primary, self._clock.now())
+            session = self._v.record_in(uow, session, result)
+            matches: tuple[FactorResult, ...] = ()
+            wants_match = (decision.outcome is DocumentOutcome.PASS and not session.is_terminal
+                           and Factor.FACE_MATCH_DOCUMENT in session.required and self._faces is not None)
+            if wants_match and unreadable:
+                session = self._v.record_in(uow, session, FactorResult(
+                    Factor.FACE_MATCH_DOCUMENT, Outcome.INCONCLUSIVE, unreadable, self._clock.now()))
+                matches = (session.results[-1],)
+            elif wants_match and portrait is not None and self._faces is not None:
+                matches = self._faces.store_portrait(uow, context, session, portrait)
         return DocumentOutcomeResult(result=result, fields=fields, decision=decision, face_matches=matches)
-

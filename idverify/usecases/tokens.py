@@ -6,10 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from idverify.domain.errors import InvalidArgument, InvalidToken
+from idverify.domain.errors import FailedPrecondition, InvalidArgument, InvalidToken
 from idverify.domain.ports import Clock, TokenBinding, TokenVerifier, VerifiedToken
 from idverify.domain.repositories import UnitOfWork
 from idverify.domain.values import Money
+from idverify.usecases.units import KeepAndRaise, unit
 
 MAX_TOKEN_CHARS = 8192
 
@@ -50,8 +51,17 @@ class Tokens:
             payout_account=payout_account,
         )
         verified = self._verifier.verify(token, now=now, expected=binding)
-        # A refusal rolls this unit back; the interceptor records refused calls in a transaction of their own.
-        with self._uow() as uow:
+        # A refusal rolls this unit back (the interceptor records refused calls in a transaction of their own),
+        # except a frozen identity's, whose refusal is audited with it.
+        with unit(self._uow) as uow:
+            record = uow.tokens.get(verified.jti)
+            redeemable = record is not None and record.redeemed_at is None and record.revoked_at is None
+            if redeemable and record is not None and uow.freezes.is_frozen(record.applicant_id):
+                uow.record_event(action="token.redeem_refused", object_type="token", object_id=verified.jti,
+                                 outcome="refused", reason_code="identity_frozen",
+                                 details={"session_id": verified.session_id})
+                raise KeepAndRaise(FailedPrecondition(
+                    "identity_frozen", "the identity was frozen after this token was issued; do not disburse"))
             uow.tokens.redeem(verified.jti, now)
             uow.record_event(action="token.redeemed", object_type="token", object_id=verified.jti,
                              outcome="ok", details={"session_id": verified.session_id})

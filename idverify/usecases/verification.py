@@ -15,6 +15,7 @@ from idverify.domain.repositories import SessionSecrets, TokenRecord, UnitOfWork
 from idverify.domain.session import RiskAssessment, Status, VerificationSession
 from idverify.domain.values import ApplicationContext, Factor, FactorResult, Outcome
 from idverify.usecases.ids import new_id, new_reference
+from idverify.usecases.units import KeepAndRaise, unit
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
@@ -128,13 +129,12 @@ class Verifications:
             session_id = new_id(self._random, "vs")
             verdict = self._risk.at_start(uow, context=ctx, session_id=session_id, phone_e164=request.phone_e164,
                                           phone_recently_changed=request.phone_recently_changed)
-            refusal = ""
-            if verdict.refusal:
+            refusal = verdict.refusal or ("identity_frozen" if uow.freezes.is_frozen(ctx.applicant_id) else "")
+            if refusal:
                 uow.record_event(action="verification.refused", object_type="applicant",
-                                 object_id=ctx.applicant_id, outcome="refused", reason_code=verdict.refusal,
+                                 object_id=ctx.applicant_id, outcome="refused", reason_code=refusal,
                                  details={"risk_score": verdict.assessment.score,
                                           "risk_reasons": list(verdict.assessment.reason_codes)})
-                refusal = verdict.refusal
             else:
                 session = self._create(uow, request, session_id, verdict, now)
         if refusal:  # raised after the commit, so the refusal and its risk observation stay on record
@@ -180,19 +180,35 @@ class Verifications:
                                   "risk_reasons": list(session.risk.reason_codes)})
         return session
 
-    def _expire_if_due(self, context: ApplicationContext, session_id: str) -> bool:
-        """Persist the expiry of a session past its life (in its own transaction); True if it is expired."""
-        return self.get(context, session_id).status is Status.EXPIRED
+    def load_active(self, uow: UnitOfWork, context: ApplicationContext, session_id: str,
+                    factor: Factor) -> VerificationSession:
+        """The session, locked for ``uow``, if ``factor`` may still be attempted on it.
 
-    def active_for(self, context: ApplicationContext, session_id: str, factor: Factor) -> VerificationSession:
-        """The session, if factors may still be attempted on it and ``factor`` is one it requires.
-
-        Raises ``NotFound``, ``FailedPrecondition`` (session_expired, ..., factor_not_required)."""
-        session = self.get(context, session_id)
-        session.require_active(self._clock.now())
+        Raises ``NotFound``, ``FailedPrecondition`` (session_expired, ..., factor_not_required), and for a frozen
+        identity fails the session and raises ``identity_frozen`` once that is committed."""
+        now = self._clock.now()
+        session = uow.sessions.get(session_id, for_update=True)
+        session.belongs_to(context)
+        session.require_active(now)
         if factor not in session.required:
             raise FailedPrecondition("factor_not_required", f"{factor.value} is not required for this verification")
+        self._stop_if_frozen(uow, session, now)
         return session
+
+    def _stop_if_frozen(self, uow: UnitOfWork, session: VerificationSession, now: datetime) -> None:
+        """A freeze stops every step, whatever state the verification was in (checked in the step's transaction)."""
+        if not uow.freezes.is_frozen(session.context.applicant_id):
+            return
+        uow.sessions.update(session.fail("identity_frozen", now))
+        uow.record_event(action="verification.refused", object_type="verification", object_id=session.session_id,
+                         outcome="refused", reason_code="identity_frozen")
+        raise KeepAndRaise(FailedPrecondition("identity_frozen",
+                                              "this identity is frozen; no verification of it can proceed"))
+
+    def active_for(self, context: ApplicationContext, session_id: str, factor: Factor) -> VerificationSession:
+        """The session, if factors may still be attempted on it and ``factor`` is one it requires (a read)."""
+        with unit(self._uow) as uow:
+            return self.load_active(uow, context, session_id, factor)
 
     def get(self, context: ApplicationContext, session_id: str) -> VerificationSession:
         """Read a verification, marking it expired when it is past its life. Raises ``NotFound``."""
@@ -207,7 +223,7 @@ class Verifications:
     def cancel(self, context: ApplicationContext, session_id: str) -> VerificationSession:
         """Cancel an active verification. Raises ``FailedPrecondition`` when it already ended."""
         with self._uow() as uow:
-            session = uow.sessions.get(session_id)
+            session = uow.sessions.get(session_id, for_update=True)
             session.belongs_to(context)
             session = uow.sessions.update(session.cancel(self._clock.now()))
             uow.record_event(action="verification.cancelled", object_type="verification", object_id=session_id,
@@ -215,22 +231,27 @@ class Verifications:
         return session
 
     def record(self, context: ApplicationContext, session_id: str, result: FactorResult) -> VerificationSession:
-        """Record one factor result on an active verification."""
-        with self._uow() as uow:
-            session = uow.sessions.get(session_id)
-            session.belongs_to(context)
-            session = session.record(result, self._clock.now())
-            verdict = self._risk.after_factor(uow, session=session, result=result)
-            extra = tuple(f for f in verdict.step_up if f in self._available and f not in session.required)
-            session = replace(session, risk=verdict.assessment, required=session.required + extra)
-            if verdict.refusal:
-                session = session.fail(verdict.refusal, self._clock.now())
-            session = uow.sessions.update(session)
-            uow.record_event(action="factor.recorded", object_type="verification", object_id=session_id,
-                             outcome=result.outcome.value, reason_code=result.reason_code,
-                             details={"factor": result.factor.value, "score": round(result.score, 4),
-                                      "threshold": result.threshold, "model_id": result.model_id,
-                                      "pad_ran": result.pad_ran})
+        """Record one factor result on an active verification, in a unit of work of its own."""
+        with unit(self._uow) as uow:
+            session = self.load_active(uow, context, session_id, result.factor)
+            return self.record_in(uow, session, result)
+
+    def record_in(self, uow: UnitOfWork, session: VerificationSession, result: FactorResult) -> VerificationSession:
+        """Record ``result`` on ``session`` (loaded by :meth:`load_active` in the same ``uow``), with the risk
+        engine's verdict and the audit entry. Returns the stored session."""
+        now = self._clock.now()
+        session = session.record(result, now)
+        verdict = self._risk.after_factor(uow, session=session, result=result)
+        extra = tuple(f for f in verdict.step_up if f in self._available and f not in session.required)
+        session = replace(session, risk=verdict.assessment, required=session.required + extra)
+        if verdict.refusal:
+            session = session.fail(verdict.refusal, now)
+        session = uow.sessions.update(session)
+        uow.record_event(action="factor.recorded", object_type="verification", object_id=session.session_id,
+                         outcome=result.outcome.value, reason_code=result.reason_code,
+                         details={"factor": result.factor.value, "score": round(result.score, 4),
+                                  "threshold": result.threshold, "model_id": result.model_id,
+                                  "pad_ran": result.pad_ran})
         return session
 
     def complete(self, context: ApplicationContext, session_id: str, key_thumbprint: str = "") -> Completion:
@@ -242,12 +263,16 @@ class Verifications:
             "_", "").isalnum()):
             raise InvalidArgument("key_thumbprint_invalid", "key_thumbprint must be a base64url SHA-256 thumbprint")
         now = self._clock.now()
-        if self._expire_if_due(context, session_id):
-            raise FailedPrecondition("session_expired", "the verification has expired; start a new one")
-        with self._uow() as uow:
-            session = uow.sessions.get(session_id)
+        with unit(self._uow) as uow:
+            session = uow.sessions.get(session_id, for_update=True)
             session.belongs_to(context)
+            due = session.expire_if_due(now)
+            if due is not session:
+                uow.sessions.update(due)
+                raise KeepAndRaise(FailedPrecondition("session_expired",
+                                                      "the verification has expired; start a new one"))
             completed = session.complete(now)
+            self._stop_if_frozen(uow, session, now)
             if (self._policy.requires_pad(context.amount) and Factor.LIVENESS in completed.required
                     and not any(r.factor is Factor.LIVENESS and r.outcome is Outcome.PASSED and r.pad_ran
                                 for r in completed.results)):
