@@ -31,6 +31,7 @@ run: install
 test: install-dev
 	bash scripts/test-deps.sh
 	$(BIN)/python scripts/gen_proto.py --check
+	$(BIN)/python scripts/gen_kserve_proto.py --check
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy

@@ -26,7 +26,7 @@ from idverify.cases.repository import RiskObservationApplicantKeys
 from idverify.cases.service import CaseService
 from idverify.config import ConfigError, Secret, Settings
 from idverify.domain.callers import Caller, Role
-from idverify.domain.errors import IdVerifyError
+from idverify.domain.errors import FailedPrecondition, IdVerifyError
 from idverify.domain.policy import Policy, PolicyError
 from idverify.domain.ports import Clock, Random, SystemClock, SystemRandom
 from idverify.domain.session import VerificationSession
@@ -41,6 +41,7 @@ from idverify.factors.totp import TotpService
 from idverify.ml.document_reader import OcrDocumentReader
 from idverify.ml.liveness_frames import OnnxLivenessFrames
 from idverify.ml.matcher import FaceMatcher
+from idverify.ml.model_registry import ModelSpec
 from idverify.ml.ocr import RapidOcrDocumentReader
 from idverify.ml.ocr_fields import PypinyinRomanizer
 from idverify.ml.onnx_sessions import SessionConfig
@@ -48,6 +49,7 @@ from idverify.ml.pad.artefacts import default_cache_dir
 from idverify.ml.pad.onnx_pad import OnnxPad
 from idverify.ml.pipeline import FacePipeline
 from idverify.ml.pool import InferencePool, PooledFrameObserver, PooledPortraitReader
+from idverify.ml.runner import ModelRunner, RunnerFactory
 from idverify.privacy.blind_index import BlindIndex
 from idverify.privacy.cipher import FieldCipher
 from idverify.privacy.keys import ConfigKeyProvider
@@ -212,12 +214,34 @@ def default_models_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "models"
 
 
+def remote_runners(settings: Settings) -> RunnerFactory | None:
+    """The KServe V2 runners when IDVERIFY_INFERENCE_BACKEND=kserve; None keeps the models in-process."""
+    if settings.inference_backend != "kserve":
+        return None
+    from idverify.kserve.models import kserve_runners  # grpc channel to the model server, only when asked for
+    from idverify.kserve.runner import RemoteSettings
+
+    factory, _channel = kserve_runners(RemoteSettings(
+        target=settings.kserve_target, timeout_s=settings.kserve_timeout_s, retries=settings.kserve_retries,
+        breaker_threshold=settings.kserve_breaker_threshold,
+        breaker_cool_down_s=settings.kserve_breaker_cool_down_s))
+
+    def checked(spec: ModelSpec, model: bytes) -> ModelRunner:
+        try:
+            return factory(spec, model)
+        except FailedPrecondition as exc:
+            raise ConfigError(f"IDVERIFY_KSERVE_TARGET {settings.kserve_target}: {exc}") from None
+
+    return checked
+
+
 def load_face(settings: Settings) -> FaceStack:
     """Load and verify the face models, and passive PAD when its built models are present."""
     models_dir = settings.models_dir or default_models_dir()
     if not (models_dir / "manifest.toml").exists():
         raise ConfigError(f"no face models at {models_dir} (set IDVERIFY_MODELS_DIR, or IDVERIFY_FACE=off)")
-    pipeline = FacePipeline.from_models_dir(models_dir, threads=settings.inference_threads)
+    pipeline = FacePipeline.from_models_dir(models_dir, threads=settings.inference_threads,
+                                            runners=remote_runners(settings))
     try:
         thresholds = MatchThresholds.from_mapping(pipeline.embedder_id, settings.face_thresholds)
     except ValueError as exc:

@@ -55,6 +55,13 @@ class Settings:
     data_dir: Path = Path("var")
     grpc_workers: int = 16
     inference_threads: int = 2
+    #: "local" runs the face models in-process (onnxruntime); "kserve" sends them to a KServe V2 model server.
+    inference_backend: str = "local"
+    kserve_target: str = ""
+    kserve_timeout_s: float = 2.0
+    kserve_retries: int = 2
+    kserve_breaker_threshold: int = 5
+    kserve_breaker_cool_down_s: float = 10.0
     max_message_bytes: int = 8 * 1024 * 1024
     log_level: str = "INFO"
     log_format: str = "json"
@@ -124,6 +131,12 @@ class Settings:
             data_dir=data_dir,
             grpc_workers=r.integer("IDVERIFY_GRPC_WORKERS", 16, 2, 256),
             inference_threads=r.integer("IDVERIFY_INFERENCE_THREADS", 2, 1, 64),
+            inference_backend=r.choice("IDVERIFY_INFERENCE_BACKEND", ("local", "kserve"), "local"),
+            kserve_target=r.text("IDVERIFY_KSERVE_TARGET", ""),
+            kserve_timeout_s=r.number("IDVERIFY_KSERVE_TIMEOUT_S", 2.0, 0.05, 60.0),
+            kserve_retries=r.integer("IDVERIFY_KSERVE_RETRIES", 2, 0, 10),
+            kserve_breaker_threshold=r.integer("IDVERIFY_KSERVE_BREAKER_THRESHOLD", 5, 1, 1000),
+            kserve_breaker_cool_down_s=r.number("IDVERIFY_KSERVE_BREAKER_COOL_DOWN_S", 10.0, 0.1, 3600.0),
             max_message_bytes=r.integer("IDVERIFY_MAX_MESSAGE_BYTES", 8 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
             log_level=r.choice("IDVERIFY_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
             log_format=r.choice("IDVERIFY_LOG_FORMAT", ("json", "console"), "json"),
@@ -194,6 +207,9 @@ class Settings:
                 raise ConfigError(f"{name} must be an http(s) URL")
             if url and (self.webhook_secret is None or len(self.webhook_secret.reveal()) < 16):
                 raise ConfigError(f"{name} needs IDVERIFY_WEBHOOK_SECRET (at least 16 characters) to sign its calls")
+        if self.inference_backend == "kserve" and ":" not in self.kserve_target:
+            raise ConfigError("IDVERIFY_INFERENCE_BACKEND=kserve needs IDVERIFY_KSERVE_TARGET (host:port of the "
+                              "model server's gRPC endpoint)")
         if self.sms_sender == "twilio":
             if not self.twilio_account_sid:
                 raise ConfigError("TWILIO_ACCOUNT_SID is required when IDVERIFY_SMS_SENDER=twilio")

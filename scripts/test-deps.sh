@@ -20,6 +20,8 @@ if [ -d "$weights" ] || [ "${CI:-}" = "true" ]; then
 else
   echo "skipped: $weights not found (outside CI the PAD tests skip; CI always has ../shared)"
 fi
+echo "== MLServer (a KServe V2 model server) for the remote inference tests, in its own venv"
+bash scripts/mlserver-venv.sh
 echo "== buf lint"
 if [ ! -x .cache/buf/node_modules/.bin/buf ]; then
   mkdir -p .cache/buf

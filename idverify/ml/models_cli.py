@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from idverify.domain.errors import IdVerifyError
+from idverify.kserve.export import export_serving
 from idverify.ml.model_registry import MANIFEST, TASKS, ModelRegistry, sha256_hex
 
 DEFAULT_MODELS_DIR = "models"
@@ -45,6 +46,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--threshold-provenance", required=True)
     add.add_argument("--param", action="append", default=[], help="family parameter KEY=VALUE (repeatable)")
     add.set_defaults(func=_add)
+    export = sub.add_parser("export-serving", help="write the face models as a KServe V2 model repository "
+                            "(MLServer and Triton layouts) for IDVERIFY_INFERENCE_BACKEND=kserve")
+    export.add_argument("out", type=Path)
+    export.add_argument("--models-dir", default=DEFAULT_MODELS_DIR)
+    export.set_defaults(func=_export_serving)
 
     cal = subparsers.add_parser("calibrate", help="face-match ROC and thresholds over labelled pairs")
     cal.add_argument("--pairs", type=Path, action="append", required=True, help="pairs CSV (repeatable)")
@@ -55,6 +61,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     cal.add_argument("--models-dir", default=DEFAULT_MODELS_DIR)
     cal.add_argument("--threads", type=int, default=2)
     cal.set_defaults(func=_calibrate)
+
+
+def _export_serving(args: argparse.Namespace) -> int:
+    try:
+        exported = export_serving(Path(args.models_dir), args.out)
+    except IdVerifyError as exc:
+        return _fail(exc)
+    for m in exported:
+        print(f"{m.model_id}: version {m.version}, batch {'dynamic' if m.batched else 'fixed'}")
+    print(f"MLServer: mlserver start {args.out / 'mlserver'} (add a settings.json with host and ports); "
+          f"Triton: --model-repository {args.out / 'triton'}")
+    return 0
 
 
 def _fail(exc: IdVerifyError) -> int:
