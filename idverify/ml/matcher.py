@@ -33,12 +33,17 @@ class FaceMatcher:
     def analyse(
         self, image: bytes | DecodedImage, *, select: Selection = "single", limits: QualityLimits | None = None
     ) -> FaceAnalysis:
-        decoded = image if isinstance(image, DecodedImage) else self.pipeline.decode(image)
-        analysis = self.pipeline.analyse(decoded, select=select, limits=limits)
+        analysis = self.pipeline.analyse(self._decoded(image), select=select, limits=limits)
+        self._enforce(analysis)
+        return analysis
+
+    def _decoded(self, image: bytes | DecodedImage) -> DecodedImage:
+        return image if isinstance(image, DecodedImage) else self.pipeline.decode(image)
+
+    def _enforce(self, analysis: FaceAnalysis) -> None:
         if self.enforce_quality and not analysis.quality.passed:
             code = analysis.quality.reasons[0]
             raise InvalidArgument(code, hint(code, "en"))
-        return analysis
 
     def selfie_embedding(self, image: bytes | DecodedImage) -> Embedding:
         """The embedding of the one face in a selfie (for enrolment)."""
@@ -52,12 +57,15 @@ class FaceMatcher:
         self, probe: bytes | DecodedImage, reference: bytes | DecodedImage, comparison: Comparison
     ) -> MatchResult:
         """Compare a selfie ``probe`` with a ``reference`` image (a document when the comparison says so)."""
-        probe_embedding = self.selfie_embedding(probe)
-        if comparison is Comparison.SELFIE_VS_DOCUMENT:
-            reference_embedding = self.document_embedding(reference)
-        else:
-            reference_embedding = self.selfie_embedding(reference)
-        return compare(probe_embedding, reference_embedding, comparison, self.thresholds)
+        document = comparison is Comparison.SELFIE_VS_DOCUMENT
+        reference_select: Selection = "largest" if document else "single"
+        pair = self.pipeline.analyse_many([
+            (self._decoded(probe), "single", None),
+            (self._decoded(reference), reference_select, self.document_limits if document else None),
+        ])
+        for analysis in pair:  # the two faces were embedded as one batch; quality is enforced as one by one
+            self._enforce(analysis)
+        return compare(pair[0].embedding, pair[1].embedding, comparison, self.thresholds)
 
     def compare_with_embedding(
         self, probe: bytes | DecodedImage, stored: Embedding, comparison: Comparison = Comparison.SELFIE_VS_ENROLLED

@@ -171,13 +171,24 @@ class FacePipeline:
 
         Raises InvalidArgument ``face_not_found`` / ``face_ambiguous``.
         """
-        work, factor = self.working_image(image)
-        faces = self.detector.detect(work)
-        face = select_face(faces, select, self.policy)
-        crop = align_face(work.pixels, face)
-        quality = assess(face, crop, work.width, work.height, limits or self.limits, scale=factor)
-        embedding = self.embedder.embed_crops([crop])[0]
-        return FaceAnalysis(_scaled(face, 1.0 / factor), quality, embedding, len(faces))
+        return self.analyse_many([(image, select, limits)])[0]
+
+    def analyse_many(
+        self, items: Sequence[tuple[DecodedImage, Selection, QualityLimits | None]]
+    ) -> list[FaceAnalysis]:
+        """:meth:`analyse` for several images, their chosen faces embedded as one batch (one model request for
+        the two images of a comparison). Raises like :meth:`analyse` for the first image without a usable face."""
+        chosen = []
+        for image, select, limits in items:
+            work, factor = self.working_image(image)
+            faces = self.detector.detect(work)
+            face = select_face(faces, select, self.policy)
+            crop = align_face(work.pixels, face)
+            quality = assess(face, crop, work.width, work.height, limits or self.limits, scale=factor)
+            chosen.append((face, factor, crop, quality, len(faces)))
+        embeddings = self.embedder.embed_crops([c[2] for c in chosen])
+        return [FaceAnalysis(_scaled(face, 1.0 / factor), quality, embedding, count)
+                for (face, factor, _crop, quality, count), embedding in zip(chosen, embeddings, strict=True)]
 
     def analyse_all(self, image: DecodedImage) -> list[FaceAnalysis]:
         """Every detected face with its quality and embedding, embedded as one batch."""
