@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -31,6 +32,12 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"idverify: configuration error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, RuntimeError) as exc:
+        problem = listen_problem(exc, settings.grpc_address, settings.admin_address)
+        if problem is None:
+            raise
+        print(f"idverify: configuration error: {problem}", file=sys.stderr)
+        return 2
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -44,6 +51,22 @@ def _serve(args: argparse.Namespace) -> int:
     stop.wait()
     app.stop(grace_s=args.grace)
     return 0
+
+
+def listen_problem(exc: BaseException, grpc_address: str, admin_address: str) -> str | None:
+    """The one-line message for a listen address that cannot be bound, naming its variable; None for anything else.
+
+    grpcio reports a failed bind as RuntimeError("Failed to bind ..."), the server as OSError("cannot listen on
+    ..."); the admin HTTP server's socket raises OSError with an errno.
+    """
+    accepted = "accepted: HOST:PORT of a free port on this machine, e.g. 127.0.0.1:50051"
+    text = str(exc)
+    if "bind" in text.lower() or "cannot listen on" in text:
+        return f"IDVERIFY_GRPC_ADDRESS={grpc_address}: cannot listen there (in use or not this machine's); {accepted}"
+    if isinstance(exc, OSError) and exc.errno in {errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES}:
+        return (f"IDVERIFY_ADMIN_ADDRESS={admin_address}: cannot listen there ({exc.strerror}); "
+                f"{accepted.replace('50051', '9464')}")
+    return None
 
 
 def _db(args: argparse.Namespace) -> int:
@@ -139,8 +162,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def take_json_flag(argv: Sequence[str]) -> tuple[bool, list[str]]:
+    """``--json`` may stand anywhere before a ``--``: take it out so each sub-parser need not know it."""
+    end = list(argv).index("--") if "--" in argv else len(argv)
+    head, tail = list(argv[:end]), list(argv[end:])
+    return "--json" in head, [a for a in head if a != "--json"] + tail
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from idverify.config import ConfigError
+
+    want_json, rest = take_json_flag(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(rest)
+    if want_json or not hasattr(args, "json"):
+        args.json = want_json
     run = getattr(args, "func", None) or args.handler
-    return int(run(args) or 0)
+    try:
+        return int(run(args) or 0)
+    except ConfigError as exc:  # a bad IDVERIFY_* variable in any command: the message names it
+        print(f"idverify: configuration error: {exc}", file=sys.stderr)
+        return 2

@@ -1,25 +1,39 @@
 """``idverify client ...``: a command-line client for people, against a running server.
 
 Credentials: ``--api-key`` or ``IDVERIFY_API_KEY``; in development ``--as ROLE`` reads the key for that role from
-``var/dev-api-keys.toml`` (written by the server on first start). Output is readable text; ``--json`` prints the
-response message as JSON.
+``var/dev-api-keys.toml`` (written by the server on first start). Output is readable UTF-8 text; ``--json`` (anywhere
+on the command line) prints one JSON object per answer, for scripts.
+
+Exit status: 0 the call succeeded and any factor it checked passed; 1 the service refused the call, or a factor
+failed or was inconclusive; 2 a usage or local configuration error; 3 the server could not be reached.
+Refusals print one line on stderr: ``error: STATUS reason: message (retry after N s)``; with ``--json`` the same
+facts also go to stdout as ``{"error": {...}}``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import grpc
 from google.protobuf import json_format
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from google.protobuf.message import Message
+from idverify_client.api.v1 import common_pb2, token_pb2, token_pb2_grpc, verification_pb2
+from idverify_client.errors import RpcError
+from idverify_client.rpc import AppBackendClient, Application, LoanServiceClient, RetryPolicy
 
-from idverify.api.v1 import common_pb2, token_pb2, token_pb2_grpc, verification_pb2, verification_pb2_grpc
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+_OUTBOX_CODE = re.compile(r"(?:验证码|Code )(\d{4,10})")
+
+
+class UsageError(Exception):
+    """A problem on this side (no API key, no outbox file); one line, exit status 2."""
 
 
 def _api_key(args: argparse.Namespace, default_role: str) -> str:
@@ -33,109 +47,209 @@ def _api_key(args: argparse.Namespace, default_role: str) -> str:
         role = args.role or default_role
         if role in keys:
             return str(keys[role])
-    raise SystemExit("idverify client: no API key: use --api-key, IDVERIFY_API_KEY or a dev server's var/ folder")
+    raise UsageError("no API key: use --api-key, IDVERIFY_API_KEY, or --data-dir naming a dev server's var/ folder")
 
 
-def _context(args: argparse.Namespace) -> common_pb2.ApplicationContext:
-    return common_pb2.ApplicationContext(
-        applicant_id=args.applicant,
-        loan_application_id=args.loan,
-        amount=common_pb2.Money(value=args.amount, currency=args.currency),
-        device_id=args.device,
-        client_ip=args.ip,
-        locale=args.locale,
-    )
+def _application(args: argparse.Namespace) -> Application:
+    return Application(applicant_id=args.applicant, loan_application_id=args.loan, amount=args.amount,
+                       currency=args.currency, device_id=args.device, client_ip=args.ip, locale=args.locale)
 
 
-def _show(args: argparse.Namespace, message: Any) -> None:
-    indent = None if args.json else 2
-    print(json_format.MessageToJson(message, preserving_proto_field_name=True, indent=indent))
+def _print_json(args: argparse.Namespace, document: Any) -> None:
+    print(json.dumps(document, ensure_ascii=False, indent=None if args.json else 2))
 
 
-def _call(args: argparse.Namespace, role: str, fn: Callable[[grpc.Channel, list[tuple[str, str]]], Any]) -> int:
-    metadata = [("x-api-key", _api_key(args, role))]
-    with grpc.insecure_channel(args.server) as channel:
-        try:
-            reply = fn(channel, metadata)
-        except grpc.RpcError as err:
-            reason = next((v for k, v in err.trailing_metadata() or () if k == "idverify-reason"), "")
-            print(f"error: {err.code().name} {reason}: {err.details()}", file=sys.stderr)
-            return 1
+def _show(args: argparse.Namespace, message: Message) -> None:
+    _print_json(args, json_format.MessageToDict(message, preserving_proto_field_name=True))
+
+
+def _factor_status(message: Message) -> int:
+    """1 when the answer carries a factor result that did not pass (a wrong code, a face that did not match)."""
+    if message.DESCRIPTOR.fields_by_name.get("result") is None or not message.HasField("result"):
+        return EXIT_OK
+    result: common_pb2.FactorResult = message.result  # type: ignore[attr-defined]
+    return EXIT_OK if result.outcome == common_pb2.FACTOR_OUTCOME_PASSED else EXIT_REFUSED
+
+
+def _factor_line(message: Message) -> str | None:
+    if _factor_status(message) == EXIT_OK:
+        return None
+    result: common_pb2.FactorResult = message.result  # type: ignore[attr-defined]
+    outcome = common_pb2.FactorOutcome.Name(result.outcome).removeprefix("FACTOR_OUTCOME_").lower()
+    text = f"{common_pb2.Factor.Name(result.factor).removeprefix('FACTOR_').lower()} {outcome}: {result.reason_code}"
+    if result.message:
+        text += f": {result.message}"
+    attempts = getattr(message, "attempts_left", None)
+    if attempts is not None:
+        text += f" ({attempts} attempts left)"
+    return text
+
+
+def _report(args: argparse.Namespace, error: RpcError) -> int:
+    """One line for a refusal or an unreachable server; the exit status to use."""
+    unreachable = error.status in {"UNAVAILABLE", "DEADLINE_EXCEEDED"} and error.reason in {
+        "unavailable", "deadline_exceeded"}
+    if unreachable:
+        first = error.message.splitlines()[0][:200] if error.message else error.status
+        line = f"idverify client: cannot reach the server at {args.server}: is `idverify serve` running? ({first})"
+    else:
+        line = f"error: {error}"
+    print(line, file=sys.stderr)
+    if args.json:
+        _print_json(args, {"error": {"status": error.status, "reason": error.reason, "message": error.message,
+                                     "retry_after_s": error.retry_after_s, "request_id": error.request_id}})
+    return EXIT_UNREACHABLE if unreachable else EXIT_REFUSED
+
+
+def _options(args: argparse.Namespace, role: str) -> dict[str, Any]:
+    return {"api_key": _api_key(args, role), "timeout_s": args.timeout, "retry": RetryPolicy(max_attempts=3)}
+
+
+def _run(args: argparse.Namespace, call: Callable[[], Message]) -> int:
+    try:
+        reply = call()
+    except RpcError as error:
+        return _report(args, error)
     _show(args, reply)
-    return 0
+    line = _factor_line(reply)
+    if line is not None:
+        print(line, file=sys.stderr)
+    return _factor_status(reply)
 
 
 def _verification(args: argparse.Namespace) -> int:
     v = verification_pb2
-    ctx = _context(args)
+    app = _application(args)
     cmd = args.client_command
+    with AppBackendClient(args.server, **_options(args, "app_backend")) as client:
 
-    def run(channel: grpc.Channel, md: list[tuple[str, str]]) -> Any:
-        stub = verification_pb2_grpc.VerificationServiceStub(channel)
-        if cmd == "start":
-            return stub.StartVerification(v.StartVerificationRequest(
-                context=ctx, phone_e164=args.phone, payout_account=args.payout_account, first_loan=args.first_loan,
-                consent=v.Consent(biometric_processing=args.consent, text_version="cli")), metadata=md)
-        if cmd == "get":
-            return stub.GetVerification(v.GetVerificationRequest(context=ctx, session_id=args.session), metadata=md)
-        if cmd == "cancel":
-            return stub.CancelVerification(v.CancelVerificationRequest(context=ctx, session_id=args.session),
-                                           metadata=md)
-        if cmd == "send-otp":
-            return stub.SendOtp(v.SendOtpRequest(context=ctx, session_id=args.session), metadata=md)
-        if cmd == "check-otp":
-            channel_kind = v.OTP_CHANNEL_TOTP if args.totp else v.OTP_CHANNEL_SMS
-            return stub.CheckOtp(v.CheckOtpRequest(context=ctx, session_id=args.session, code=args.code,
-                                                   channel=channel_kind), metadata=md)
-        if cmd == "submit-document":
-            return stub.SubmitDocument(v.SubmitDocumentRequest(
-                context=ctx, session_id=args.session, document_type=v.DocumentType.Value(args.type),
-                front_image=Path(args.front).read_bytes(),
-                back_image=Path(args.back).read_bytes() if args.back else b""), metadata=md)
-        if cmd == "complete":
-            return stub.CompleteVerification(v.CompleteVerificationRequest(context=ctx, session_id=args.session),
-                                             metadata=md)
-        raise AssertionError(cmd)
+        def call() -> Message:
+            if cmd == "start":
+                return client.start(app, payout_account=args.payout_account, phone_e164=args.phone,
+                                    first_loan=args.first_loan, biometric_consent=args.consent,
+                                    consent_text_version="cli")
+            if cmd == "get":
+                return client.get(app, args.session)
+            if cmd == "cancel":
+                return client.cancel(app, args.session)
+            if cmd == "send-otp":
+                return client.send_otp(app, args.session)
+            if cmd == "check-otp":
+                return client.check_otp(app, args.session, args.code, totp=args.totp)
+            if cmd == "submit-document":
+                return client.submit_document(
+                    app, args.session, document_type=v.DocumentType.Value(args.type),
+                    front_image=Path(args.front).read_bytes(),
+                    back_image=Path(args.back).read_bytes() if args.back else b"")
+            if cmd == "complete":
+                return client.complete(app, args.session)
+            raise AssertionError(cmd)
 
-    return _call(args, "app_backend", run)
+        return _run(args, call)
 
 
 def _token(args: argparse.Namespace) -> int:
     t = token_pb2
     cmd = args.client_command
-
-    def run(channel: grpc.Channel, md: list[tuple[str, str]]) -> Any:
-        stub = token_pb2_grpc.TokenServiceStub(channel)
-        if cmd == "redeem":
-            return stub.RedeemToken(t.RedeemTokenRequest(
-                token=args.token, loan_application_id=args.loan,
-                amount=common_pb2.Money(value=args.amount, currency=args.currency),
-                payout_account=args.payout_account), metadata=md)
-        if cmd == "introspect":
-            return stub.IntrospectToken(t.IntrospectTokenRequest(token=args.token), metadata=md)
+    with LoanServiceClient(args.server, **_options(args, "loan_service")) as client:
+        stub = token_pb2_grpc.TokenServiceStub(client.channel)  # type: ignore[no-untyped-call]
         if cmd == "jwks":
-            return stub.GetJwks(t.GetJwksRequest(), metadata=md)
-        raise AssertionError(cmd)
+            try:
+                document = client.get_jwks()
+            except RpcError as error:
+                return _report(args, error)
+            _print_json(args, document)
+            return EXIT_OK
 
-    return _call(args, "loan_service", run)
+        def call() -> Message:
+            if cmd == "redeem":
+                return client.call(stub.RedeemToken, t.RedeemTokenRequest(
+                    token=args.token, loan_application_id=args.loan,
+                    amount=common_pb2.Money(value=args.amount, currency=args.currency),
+                    payout_account=args.payout_account), t.RedeemTokenResponse)
+            if cmd == "introspect":
+                return client.introspect(args.token)
+            raise AssertionError(cmd)
+
+        return _run(args, call)
 
 
 def _health(args: argparse.Namespace) -> int:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
     with grpc.insecure_channel(args.server) as channel:
-        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=args.service),
-                                                           timeout=5)
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout)
+        except grpc.RpcError as err:
+            from idverify_client.rpc import error_from_rpc
+
+            return _report(args, error_from_rpc(err))
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
-    print(status)
-    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
+    if args.json:
+        _print_json(args, {"status": status})
+    else:
+        print(status)
+    return EXIT_OK if reply.status == health_pb2.HealthCheckResponse.SERVING else EXIT_REFUSED
+
+
+def _sms_outbox(args: argparse.Namespace) -> int:
+    """The last one-time code written to the development SMS outbox (optionally: the last one sent to ``--to``)."""
+    if os.environ.get("IDVERIFY_ENV", "development") == "production":
+        raise UsageError("sms-outbox is for development only (IDVERIFY_ENV=production has no outbox)")
+    path = Path(args.outbox or os.environ.get("IDVERIFY_SMS_OUTBOX_FILE") or Path(args.data_dir) / "sms-outbox.jsonl")
+    if not path.exists():
+        raise UsageError(f"no SMS outbox at {path} (the development server writes it; see --data-dir, --outbox)")
+    for line in reversed(path.read_text(encoding="utf-8").splitlines()):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if args.to and record.get("to") != args.to:
+            continue
+        match = _OUTBOX_CODE.search(str(record.get("body", "")))
+        if match is None:
+            continue
+        if args.json:
+            _print_json(args, {"code": match.group(1), "to": record.get("to"), "at": record.get("at"),
+                               "id": record.get("id")})
+        else:
+            print(match.group(1))
+        return EXIT_OK
+    print(f"error: no one-time code in {path}" + (f" for {args.to}" if args.to else ""), file=sys.stderr)
+    return EXIT_REFUSED
+
+
+def run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a client command; local problems become one line and exit status 2."""
+    try:
+        return handler(args)
+    except UsageError as exc:
+        print(f"idverify client: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # an image or key file that cannot be read
+        print(f"idverify client: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _handler(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def wrapped(args: argparse.Namespace) -> int:
+        return run(fn, args)
+
+    return wrapped
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    client = sub.add_parser("client", help="call a running server")
+    client = sub.add_parser("client", help="call a running server",
+                            description="Call a running server. Exit status: 0 ok; 1 refused or a factor did not "
+                                        "pass; 2 usage error; 3 server unreachable. --json may go anywhere.")
     client.add_argument("--server", default=os.environ.get("IDVERIFY_SERVER", "127.0.0.1:50051"))
     client.add_argument("--api-key", default="")
     client.add_argument("--as", dest="role", default="", help="dev only: use var/dev-api-keys.toml's key for ROLE")
     client.add_argument("--data-dir", default=os.environ.get("IDVERIFY_DATA_DIR", "var"))
-    client.add_argument("--json", action="store_true", help="print responses as JSON")
+    client.add_argument("--timeout", type=float, default=10.0, help="seconds for the whole call, retries included")
+    client.add_argument("--json", action="store_true", help="print answers as one-line JSON (also after the command)")
     commands = client.add_subparsers(dest="client_command", required=True)
 
     def with_context(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -145,8 +259,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument("--currency", default="CNY")
         p.add_argument("--device", default="")
         p.add_argument("--ip", default="")
-        p.add_argument("--locale", default="zh-CN")
-        p.set_defaults(func=_verification)
+        p.add_argument("--locale", default="zh-CN", help="zh-CN or en: the language of messages")
+        p.set_defaults(func=_handler(_verification))
         return p
 
     p = with_context(commands.add_parser("start", help="open a verification"))
@@ -156,7 +270,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--consent", action="store_true", help="the applicant consented to biometric processing")
     for name in ("get", "cancel", "send-otp", "complete"):
         with_context(commands.add_parser(name)).add_argument("--session", required=True)
-    p = with_context(commands.add_parser("check-otp"))
+    p = with_context(commands.add_parser("check-otp", help="check a code (exit status 1 when it is wrong)"))
     p.add_argument("--session", required=True)
     p.add_argument("--code", required=True)
     p.add_argument("--totp", action="store_true")
@@ -173,11 +287,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--amount", required=True)
     p.add_argument("--currency", default="CNY")
     p.add_argument("--payout-account", required=True)
-    p.set_defaults(func=_token)
+    p.set_defaults(func=_handler(_token))
     p = commands.add_parser("introspect", help="show a token's state")
     p.add_argument("--token", required=True)
-    p.set_defaults(func=_token)
-    commands.add_parser("jwks", help="print the published keys").set_defaults(func=_token)
+    p.set_defaults(func=_handler(_token))
+    commands.add_parser("jwks", help="print the published key set (JSON)").set_defaults(func=_handler(_token))
     p = commands.add_parser("health", help="gRPC health check")
     p.add_argument("--service", default="")
-    p.set_defaults(func=_health)
+    p.set_defaults(func=_handler(_health))
+    p = commands.add_parser("sms-outbox", help="development only: print the last one-time code in the SMS outbox")
+    p.add_argument("--to", default="", help="only messages to this E.164 number")
+    p.add_argument("--outbox", default="", help="the outbox file (default: IDVERIFY_SMS_OUTBOX_FILE, "
+                                                "else DATA_DIR/sms-outbox.jsonl)")
+    p.set_defaults(func=_handler(_sms_outbox))

@@ -285,7 +285,7 @@ class _Reader:
         try:
             number = int(value)
         except ValueError:
-            raise ConfigError(f"{name}={value!r} is not an integer") from None
+            raise ConfigError(f"{name}={value!r} is not an integer (accepted: {low} to {high})") from None
         if not low <= number <= high:
             raise ConfigError(f"{name}={number} must be between {low} and {high}")
         return number
@@ -308,7 +308,7 @@ class _Reader:
         try:
             number = float(value)
         except ValueError:
-            raise ConfigError(f"{name}={value!r} is not a number") from None
+            raise ConfigError(f"{name}={value!r} is not a number (accepted: {low} to {high})") from None
         if not low <= number <= high:
             raise ConfigError(f"{name}={number} must be between {low} and {high}")
         return number

@@ -154,6 +154,11 @@ class _Client:
         self._monotonic = monotonic
         self._jitter = jitter
 
+    @property
+    def channel(self) -> grpc.Channel:
+        """The channel, for generated stubs of RPCs without a method here (use them through ``call``)."""
+        return self._channel
+
     def close(self) -> None:
         self._channel.close()
 
@@ -163,9 +168,10 @@ class _Client:
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
 
-    def _call(self, method: Callable[..., Any], request: Any, reply_type: type[Reply], *,
-              timeout_s: float | None = None) -> Reply:
-        """Call with retries inside one deadline. Raises ``RpcError`` subclasses."""
+    def call(self, method: Callable[..., Any], request: Any, reply_type: type[Reply], *,
+             timeout_s: float | None = None) -> Reply:
+        """Call a stub's unary method with this client's credentials, retries and deadline (``timeout_s``
+        overrides the client's). Raises ``RpcError`` subclasses."""
         deadline = self._monotonic() + (timeout_s or self._timeout_s)
         unavailable_before = False
         attempt = 0
@@ -208,7 +214,7 @@ class LoanServiceClient(_Client):
 
     def get_jwks(self) -> dict[str, Any]:
         """The published key set, as a dict (the same document as the admin port's ``/.well-known/jwks.json``)."""
-        reply = self._call(self._tokens.GetJwks, token_pb2.GetJwksRequest(), token_pb2.GetJwksResponse)
+        reply = self.call(self._tokens.GetJwks, token_pb2.GetJwksRequest(), token_pb2.GetJwksResponse)
         document: dict[str, Any] = json.loads(reply.jwks_json)
         return document
 
@@ -223,7 +229,7 @@ class LoanServiceClient(_Client):
         request = token_pb2.RedeemTokenRequest(
             token=token, loan_application_id=loan_application_id,
             amount=common_pb2.Money(value=str(amount), currency=currency), payout_account=payout_account)
-        reply = self._call(self._tokens.RedeemToken, request, token_pb2.RedeemTokenResponse)
+        reply = self.call(self._tokens.RedeemToken, request, token_pb2.RedeemTokenResponse)
         return Redemption(
             token_id=reply.token_id, subject=reply.subject, session_id=reply.session_id,
             assurance_level=reply.assurance_level, methods=tuple(reply.methods),
@@ -231,7 +237,7 @@ class LoanServiceClient(_Client):
 
     def introspect(self, token: str) -> token_pb2.IntrospectTokenResponse:
         """The token's state (active, redeemed, revoked, expired) without redeeming it."""
-        return self._call(self._tokens.IntrospectToken, token_pb2.IntrospectTokenRequest(token=token),
+        return self.call(self._tokens.IntrospectToken, token_pb2.IntrospectTokenRequest(token=token),
                           token_pb2.IntrospectTokenResponse)
 
 
@@ -249,26 +255,26 @@ class AppBackendClient(_Client):
         self, app: Application, *, payout_account: str, phone_e164: str = "", first_loan: bool = False,
         biometric_consent: bool = False, consent_text_version: str = "",
     ) -> verification_pb2.StartVerificationResponse:
-        return self._call(self._verifications.StartVerification, verification_pb2.StartVerificationRequest(
+        return self.call(self._verifications.StartVerification, verification_pb2.StartVerificationRequest(
             context=app.to_proto(), phone_e164=phone_e164, payout_account=payout_account, first_loan=first_loan,
             consent=verification_pb2.Consent(biometric_processing=biometric_consent,
                                               text_version=consent_text_version)),
             verification_pb2.StartVerificationResponse)
 
     def get(self, app: Application, session_id: str) -> verification_pb2.GetVerificationResponse:
-        return self._call(self._verifications.GetVerification,
+        return self.call(self._verifications.GetVerification,
                           verification_pb2.GetVerificationRequest(context=app.to_proto(), session_id=session_id),
                           verification_pb2.GetVerificationResponse)
 
     def cancel(self, app: Application, session_id: str) -> verification_pb2.CancelVerificationResponse:
-        return self._call(self._verifications.CancelVerification,
+        return self.call(self._verifications.CancelVerification,
                           verification_pb2.CancelVerificationRequest(context=app.to_proto(), session_id=session_id),
                           verification_pb2.CancelVerificationResponse)
 
     def send_otp(self, app: Application, session_id: str) -> verification_pb2.SendOtpResponse:
         """Raises ``ResourceExhausted`` with ``reason == "otp_resend_too_soon"`` and ``retry_after_s`` when asked
         again too soon."""
-        return self._call(self._verifications.SendOtp,
+        return self.call(self._verifications.SendOtp,
                           verification_pb2.SendOtpRequest(context=app.to_proto(), session_id=session_id),
                           verification_pb2.SendOtpResponse)
 
@@ -276,13 +282,21 @@ class AppBackendClient(_Client):
                   ) -> verification_pb2.CheckOtpResponse:
         """A wrong code is an answer, not an error: see ``reply.result.outcome`` and ``reply.attempts_left``."""
         channel = verification_pb2.OTP_CHANNEL_TOTP if totp else verification_pb2.OTP_CHANNEL_SMS
-        return self._call(self._verifications.CheckOtp, verification_pb2.CheckOtpRequest(
+        return self.call(self._verifications.CheckOtp, verification_pb2.CheckOtpRequest(
             context=app.to_proto(), session_id=session_id, code=code, channel=channel),
             verification_pb2.CheckOtpResponse)
 
+    def submit_document(self, app: Application, session_id: str, *, document_type: int, front_image: bytes,
+                        back_image: bytes = b"") -> verification_pb2.SubmitDocumentResponse:
+        """``document_type`` is a ``verification_pb2.DocumentType`` value; a document that does not pass is an
+        answer (``reply.result``, ``reply.decision``), not an error."""
+        return self.call(self._verifications.SubmitDocument, verification_pb2.SubmitDocumentRequest(
+            context=app.to_proto(), session_id=session_id, document_type=document_type,  # type: ignore[arg-type]
+            front_image=front_image, back_image=back_image), verification_pb2.SubmitDocumentResponse)
+
     def complete(self, app: Application, session_id: str) -> verification_pb2.CompleteVerificationResponse:
         """The token to hand to the loan service is ``reply.token``."""
-        return self._call(self._verifications.CompleteVerification,
+        return self.call(self._verifications.CompleteVerification,
                           verification_pb2.CompleteVerificationRequest(context=app.to_proto(), session_id=session_id),
                           verification_pb2.CompleteVerificationResponse)
 
