@@ -89,7 +89,8 @@ from idverify.usecases.tokens import Tokens
 from idverify.usecases.verification import Verifications
 
 log = structlog.get_logger("idverify.app")
-CAPABILITY = Gauge("idverify_capability", "What this deployment runs (1 for the current state)", ["name", "state"])
+CAPABILITY = Gauge("idverify_capability", "What this deployment runs (1 for the current state)", ["name", "state"],
+                   multiprocess_mode="max")  # every worker of `serve --workers N` reports the same
 
 DEV_SECRETS_FILE = "dev-secrets.toml"
 SYSTEM = Actor(caller_id="idverify", role="system")
@@ -317,13 +318,35 @@ def database_ready(engine: Engine) -> bool:
         return False
 
 
+def prepare_workers(settings: Settings) -> Settings:
+    """What `serve --workers N` does once in the parent before starting the workers, so they never race on it:
+    development secrets, API keys and signing key created, migrations run. Returns the settings the workers get
+    (migrations off: they only check the revision). Raises ``ConfigError``."""
+    random = SystemRandom()
+    settings = ensure_dev_api_keys(ensure_dev_secrets(settings, random), random)
+    load_key_ring(settings, SystemClock(), random)
+    ensure_sqlite_folder(settings.database_url)
+    engine = make_engine(settings.database_url, prepared_statements=settings.database_prepared_statements)
+    try:
+        if settings.migrate_on_start:
+            migrate.upgrade(engine)
+        elif migrate.current_revision(engine) != migrate.head_revision():
+            raise ConfigError("the database is not at the latest migration; run `idverify db upgrade`")
+        if engine.dialect.name == "sqlite":
+            log.warning("sqlite_shared_by_workers", workers=settings.workers,
+                        hint="writers of different workers wait on SQLite's busy timeout; use PostgreSQL to scale")
+    finally:
+        engine.dispose()
+    return replace(settings, migrate_on_start=False)
+
+
 def build(settings: Settings, *, clock: Clock | None = None, random: Random | None = None) -> App:
     """Build the whole service. Raises ``ConfigError`` for anything that cannot work."""
     clock = clock or SystemClock()
     random = random or SystemRandom()
     settings = ensure_dev_api_keys(ensure_dev_secrets(settings, random), random)
     ensure_sqlite_folder(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, prepared_statements=settings.database_prepared_statements)
     if settings.migrate_on_start:
         migrate.upgrade(engine)
     elif migrate.current_revision(engine) != migrate.head_revision():
@@ -484,6 +507,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         max_message_bytes=settings.max_message_bytes,
         tls=tls,
         ready_check=lambda: database_ready(engine),
+        reuse_port=settings.workers > 1,
     )
     capabilities = {
         "face": "loaded" if face is not None else "off",

@@ -12,21 +12,32 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from idverify import __version__
+
+if TYPE_CHECKING:
+    from idverify.config import Settings
 
 
 def _serve(args: argparse.Namespace) -> int:
     from idverify import logging_setup
-    from idverify.app import build
     from idverify.config import ConfigError, Settings
 
+    env = dict(os.environ)
+    if args.workers is not None:
+        env["IDVERIFY_WORKERS"] = str(args.workers)
     try:
-        settings = Settings.from_env(os.environ)
+        settings = Settings.from_env(env)
     except ConfigError as exc:
         print(f"idverify: configuration error: {exc}", file=sys.stderr)
         return 2
     logging_setup.configure(settings.log_level, settings.log_format)
+    if settings.workers > 1 and args.worker_index is None:
+        return _supervise(args, settings, env)
+    from idverify.app import build
+
     try:
         app = build(settings)
     except ConfigError as exc:
@@ -46,8 +57,15 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     app.start()
-    print(f"idverify {__version__} serving gRPC on port {app.grpc.port}, admin HTTP on port {app.admin.port}",
-          file=sys.stderr, flush=True)
+    if args.worker_index is not None:  # one of `serve --workers N`: the parent announces the service
+        from idverify.transport.workers import announce_ready, watch_parent
+
+        watch_parent(args.parent_fd, stop.set)
+        announce_ready(args.worker_ready_file, index=args.worker_index, grpc_port=app.grpc.port,
+                       admin_port=app.admin.port)
+    else:
+        print(f"idverify {__version__} serving gRPC on port {app.grpc.port}, admin HTTP on port {app.admin.port}",
+              file=sys.stderr, flush=True)
     stop.wait()
     app.stop(grace_s=args.grace)
     return 0
@@ -67,6 +85,23 @@ def listen_problem(exc: BaseException, grpc_address: str, admin_address: str) ->
         return (f"IDVERIFY_ADMIN_ADDRESS={admin_address}: cannot listen there ({exc.strerror}); "
                 f"{accepted.replace('50051', '9464')}")
     return None
+
+
+def _supervise(args: argparse.Namespace, settings: Settings, env: dict[str, str]) -> int:
+    """`serve --workers N`: prepare once (secrets, keys, migrations), then run N workers on one port."""
+    # The parent serves no RPC: its own metrics stay in memory, only the workers write multiprocess files.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    from idverify.app import prepare_workers
+    from idverify.config import ConfigError
+    from idverify.transport.workers import supervise
+
+    try:
+        prepare_workers(settings)
+    except ConfigError as exc:
+        print(f"idverify: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return supervise(settings.workers, env=env, grpc_address=settings.grpc_address,
+                     admin_address=settings.admin_address, grace_s=args.grace, version=__version__)
 
 
 def _db(args: argparse.Namespace) -> int:
@@ -136,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the gRPC service (configured by IDVERIFY_* variables)")
     serve.add_argument("--grace", type=float, default=10.0, help="seconds in-flight RPCs get on shutdown")
+    serve.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="serving processes sharing the gRPC port (default IDVERIFY_WORKERS, else one per core)")
+    serve.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
+    serve.add_argument("--worker-ready-file", type=Path, default=None, help=argparse.SUPPRESS)
+    serve.add_argument("--parent-fd", type=int, default=None, help=argparse.SUPPRESS)
     serve.set_defaults(func=_serve)
 
     db = sub.add_parser("db", help="database migrations")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,11 @@ from pathlib import Path
 
 from idverify.domain.callers import Role
 from idverify.transport_config import ApiKeySpec, parse_api_keys, parse_mtls_callers
+
+
+def default_workers() -> int:
+    """One serving process per core this process may run on (its CPU affinity, not the host's core count)."""
+    return max(1, min(64, len(os.sched_getaffinity(0))))
 
 
 class ConfigError(ValueError):
@@ -54,6 +60,10 @@ class Settings:
     migrate_on_start: bool = True
     data_dir: Path = Path("var")
     grpc_workers: int = 16
+    #: Serving processes sharing the gRPC port (SO_REUSEPORT); 1 runs the service in this process.
+    workers: int = 1
+    #: False for PgBouncer in transaction mode: psycopg must not prepare statements on pooled server connections.
+    database_prepared_statements: bool = True
     inference_threads: int = 2
     #: "local" runs the face models in-process (onnxruntime); "kserve" sends them to a KServe V2 model server.
     inference_backend: str = "local"
@@ -130,6 +140,8 @@ class Settings:
             migrate_on_start=r.flag("IDVERIFY_MIGRATE_ON_START", True),
             data_dir=data_dir,
             grpc_workers=r.integer("IDVERIFY_GRPC_WORKERS", 16, 2, 256),
+            workers=r.integer("IDVERIFY_WORKERS", default_workers(), 1, 64),
+            database_prepared_statements=r.flag("IDVERIFY_DATABASE_PREPARED_STATEMENTS", True),
             inference_threads=r.integer("IDVERIFY_INFERENCE_THREADS", 2, 1, 64),
             inference_backend=r.choice("IDVERIFY_INFERENCE_BACKEND", ("local", "kserve"), "local"),
             kserve_target=r.text("IDVERIFY_KSERVE_TARGET", ""),

@@ -8,15 +8,36 @@ letting latency grow without bound.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
+
+from prometheus_client import Counter, Histogram
 
 from idverify.domain.errors import ResourceExhausted
 from idverify.domain.face import Embedding
 from idverify.factors.liveness import FrameObservation, FrameObserver, SubmittedFrame
 
 T = TypeVar("T")
+
+
+#: Model time per operation (detection + embedding of a match, a liveness challenge's frames, OCR of a document),
+#: measured on the pool thread, apart from the time spent waiting for it.
+INFERENCE_SECONDS = Histogram(
+    "idverify_inference_seconds", "Model work per call on the inference pool", ["operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+INFERENCE_WAIT_SECONDS = Histogram(
+    "idverify_inference_wait_seconds", "Time a call waited for an inference thread",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+INFERENCE_REJECTED = Counter("idverify_inference_rejected_total", "Inference calls refused with server_busy")
+
+
+def _operation(fn: Callable[..., object]) -> str:
+    """A stable label from the adapter method (``FaceMatcher.compare``), never from arguments."""
+    return getattr(fn, "__qualname__", type(fn).__name__)
 
 
 class InferencePool:
@@ -27,9 +48,20 @@ class InferencePool:
     def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run ``fn(*args)`` on the pool and return its result (or raise its exception)."""
         if not self._slots.acquire(blocking=False):
+            INFERENCE_REJECTED.inc()
             raise ResourceExhausted("server_busy", "the service is busy; retry shortly", retry_after_s=1)
+        submitted = time.perf_counter()
+
+        def timed() -> T:
+            started = time.perf_counter()
+            INFERENCE_WAIT_SECONDS.observe(started - submitted)
+            try:
+                return fn(*args)
+            finally:
+                INFERENCE_SECONDS.labels(_operation(fn)).observe(time.perf_counter() - started)
+
         try:
-            return self._executor.submit(fn, *args).result()
+            return self._executor.submit(timed).result()
         finally:
             self._slots.release()
 

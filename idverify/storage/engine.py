@@ -16,8 +16,11 @@ def ensure_sqlite_folder(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, echo: bool = False, prepared_statements: bool = True, **kwargs: Any) -> Engine:
     """Create an engine for ``url``. Nothing connects until first use.
+
+    ``prepared_statements=False`` is for PostgreSQL behind PgBouncer in transaction mode: consecutive
+    transactions may land on different server connections, so psycopg must never prepare (prepare_threshold=None).
 
     SQLite files get WAL journaling, ``synchronous=NORMAL`` (durable across process kills, which is what WAL
     guarantees), foreign keys and a 5 s busy timeout so concurrent writers wait instead of failing.
@@ -44,4 +47,6 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if not prepared_statements and parsed.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "prepare_threshold": None}
     return create_engine(url, echo=echo, **kwargs)

@@ -24,6 +24,7 @@ from idverify.domain.callers import Caller
 from idverify.domain.errors import IdVerifyError, PermissionDenied, Unavailable
 from idverify.transport.auth import Authenticator, auth_context_of
 from idverify.transport.errors import REASON_METADATA_KEY, internal_status, rich_status, status_code_for
+from idverify.transport.metrics import record_error, record_factor_results
 from idverify.transport.permissions import ALLOWED, PUBLIC_PREFIXES
 
 log = structlog.get_logger("idverify.rpc")
@@ -114,7 +115,9 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                         raise PermissionDenied("role_not_allowed", "this caller's roles do not allow this call")
                     caller_token = _caller.set(caller)
                     try:
-                        return behaviour(request, context)
+                        response = behaviour(request, context)
+                        record_factor_results(response)
+                        return response
                     finally:
                         _caller.reset(caller_token)
                 except (OperationalError, DBAPIError) as exc:
@@ -149,6 +152,8 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 elapsed = time.perf_counter() - started
                 RPCS.labels(short, code.name).inc()
                 LATENCY.labels(short).observe(elapsed)
+                if reason:
+                    record_error(short, reason)
                 log.info(
                     "rpc", method=short, code=code.name, reason=reason, ms=round(elapsed * 1000, 2),
                     caller=caller.caller_id if caller else None, request_id=request_id,

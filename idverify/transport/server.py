@@ -101,7 +101,10 @@ class GrpcServer:
         max_message_bytes: int,
         tls: TlsFiles | None = None,
         ready_check: Callable[[], bool] = lambda: True,
+        reuse_port: bool = False,
     ) -> None:
+        # One process alone refuses a port that is already taken (so_reuseport 0); the workers of
+        # `idverify serve --workers N` share theirs, and the kernel spreads connections across them.
         self._executor = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc")
         self._server = grpc.server(
             self._executor,
@@ -109,7 +112,7 @@ class GrpcServer:
             options=[
                 ("grpc.max_receive_message_length", max_message_bytes),
                 ("grpc.max_send_message_length", max_message_bytes),
-                ("grpc.so_reuseport", 0),
+                ("grpc.so_reuseport", 1 if reuse_port else 0),
             ],
         )
         verification_pb2_grpc.add_VerificationServiceServicer_to_server(servicers.verification, self._server)
