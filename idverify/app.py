@@ -50,10 +50,22 @@ from idverify.ml.pad.onnx_pad import OnnxPad
 from idverify.ml.pipeline import FacePipeline
 from idverify.ml.pool import InferencePool, PooledFrameObserver, PooledPortraitReader
 from idverify.ml.runner import ModelRunner, RunnerFactory
+from idverify.outbox import (
+    Delivery,
+    LogDelivery,
+    OutboxDispatcher,
+    QueuedAlertSink,
+    QueuedCaseNotifier,
+    QueuedSmsSender,
+    RetryPolicy,
+    SmsDelivery,
+    SqlOutboxQueue,
+    StandardWebhookDelivery,
+)
+from idverify.outbox.writers import COMPLETION_NOTICE, OTP_CODE
 from idverify.privacy.blind_index import BlindIndex
 from idverify.privacy.cipher import FieldCipher
 from idverify.privacy.keys import ConfigKeyProvider
-from idverify.risk.alerts import LogAlertSink, WebhookAlertSink
 from idverify.risk.check import EngineRiskCheck
 from idverify.risk.engine import RiskEngine
 from idverify.risk.store import SqlSignalStore
@@ -68,6 +80,7 @@ from idverify.storage.engine import ensure_sqlite_folder, make_engine
 from idverify.storage.otp_store import SqlOtpStore, SqlTotpStore
 from idverify.storage.sealing import SealedFields
 from idverify.storage.sql_disputes import SqlReportedVerifications, SqlVerificationProofs
+from idverify.storage.sql_outbox import SqlOutbox
 from idverify.storage.unit_of_work import AuditEvent, SqlUnitOfWork
 from idverify.tokens.evidence import sign_bundle
 from idverify.tokens.issuer import JwsTokenIssuer
@@ -199,6 +212,26 @@ def build_sms_sender(settings: Settings, clock: Clock, random: Random) -> SmsSen
     )
 
 
+def build_outbox(settings: Settings, engine: Engine, protector: SealedFields, clock: Clock,
+                 random: Random) -> OutboxDispatcher:
+    """The dispatcher that delivers what requests committed to the outbox: SMS through the configured sender,
+    signed webhooks to the risk and case receivers, log lines where no receiver is configured."""
+    deliveries: dict[str, Delivery] = {"sms": SmsDelivery(build_sms_sender(settings, clock, random), protector),
+                                       "log": LogDelivery()}
+    urls = {name: url for name, url in (("risk", settings.risk_webhook_url), ("case", settings.case_webhook_url))
+            if url}
+    if urls:
+        assert settings.webhook_secret is not None  # Settings refuses a webhook URL without it
+        deliveries["webhook"] = StandardWebhookDelivery(urls, settings.webhook_secret.reveal(), clock,
+                                                        timeout_s=settings.webhook_timeout_s)
+    retry = RetryPolicy(max_attempts=settings.outbox_max_attempts, base_s=settings.outbox_backoff_s,
+                        max_s=settings.outbox_backoff_max_s)
+    # The lease outlasts any one delivery (the webhook timeout, an SMS provider call), so a live claim never ends.
+    return OutboxDispatcher(SqlOutboxQueue(engine), deliveries, clock=clock, random=random, retry=retry,
+                            workers=settings.outbox_workers, poll_s=settings.outbox_poll_s,
+                            lease_s=max(60.0, 4 * settings.webhook_timeout_s))
+
+
 @dataclass(frozen=True)
 class FaceStack:
     matcher: FaceMatcher
@@ -295,16 +328,21 @@ class App:
     tokens: Tokens
     key_ring: KeyRing
     issuer: JwsTokenIssuer
+    outbox: OutboxDispatcher | None = None
 
     def start(self) -> None:
         self.admin.start()
         self.grpc.start()
+        if self.outbox is not None:
+            self.outbox.start()
         log.info("serving", grpc_port=self.grpc.port, admin_port=self.admin.port,
                  environment=self.settings.environment)
 
     def stop(self, grace_s: float = 10.0) -> None:
         log.info("stopping", grace_s=grace_s)
         self.grpc.stop(grace_s)
+        if self.outbox is not None:  # after the RPCs: what they committed is already in the table
+            self.outbox.stop(timeout_s=min(grace_s, 5.0))
         self.admin.stop()
         self.engine.dispose()
 
@@ -375,9 +413,13 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
                                       object_id=event.object_id, outcome=event.outcome,
                                       reason_code=event.reason_code, details=dict(event.details)))
 
+    dispatcher = build_outbox(settings, engine, protector, clock, random)
+
     def uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, protector, record,
-                             totp=lambda conn: SqlTotpStore(conn, settings.data_keys[0][1].reveal()))
+                             totp=lambda conn: SqlTotpStore(conn, settings.data_keys[0][1].reveal()),
+                             outbox=lambda conn: SqlOutbox(conn, protector, clock=clock, random=random,
+                                                           on_commit=dispatcher.wake))
 
     def on_refused(caller: Caller | None, method: str, reason: str) -> None:
         try:
@@ -397,22 +439,11 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
                             approvals=approvals)
     cases = CaseService(audit=audit, clock=clock, random=random, reported=SqlReportedVerifications(),
                         freezes=freezes, approvals=approvals, cipher=cipher)
-    secret = settings.webhook_secret.reveal() if settings.webhook_secret else b""
-    case_hook = WebhookAlertSink(settings.case_webhook_url, secret, clock) if settings.case_webhook_url else None
-
-    def notify_case(event: dict[str, object]) -> None:
-        if case_hook is None:
-            log.info("case_event", kind=event["event"], case_id=event["case_id"])
-            return
-        try:
-            case_hook.send_event(event)
-        except IdVerifyError:  # the case stands; the lender also sees it through GetCase and the audit trail
-            log.exception("case_webhook_failed", case_id=event["case_id"])
-
+    notify_case = QueuedCaseNotifier(uow, webhook=bool(settings.case_webhook_url))
     desk = CaseDesk(engine=engine, audit=audit, clock=clock, cases=cases, freezes=freezes, approvals=approvals,
                     public_keys=lambda: {k.kid: k.public_key for k in key_ring.keys},
                     sign=lambda bundle: sign_bundle(key_ring, bundle), notify=notify_case)
-    sink = WebhookAlertSink(settings.risk_webhook_url, secret, clock) if settings.risk_webhook_url else LogAlertSink()
+    sink = QueuedAlertSink(uow, webhook=bool(settings.risk_webhook_url))
     risk = EngineRiskCheck(RiskEngine(store=SqlSignalStore(), clock=clock, sink=sink, freezes=freezes.repo), index)
     issuer = JwsTokenIssuer(
         key_ring=key_ring,
@@ -424,9 +455,11 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         ttl_s=settings.token_ttl_s,
     )
     verifier = KeyRingTokenVerifier(key_ring, settings.token_issuer, settings.token_audiences)
-    sender = build_sms_sender(settings, clock, random)
     assert settings.otp_key is not None
     otp_limits = OtpLimits(allowed_calling_codes=settings.sms_allowed_country_codes)
+    # Texts are queued in the request's transaction and sent by the dispatcher; a code's text expires with it.
+    sender = QueuedSmsSender(uow, event_type=OTP_CODE, expires_in_s=otp_limits.ttl_s)
+    notices = QueuedSmsSender(uow, event_type=COMPLETION_NOTICE)
     counters = SqlCounterStore(engine)
     otp = OtpService(store=SqlOtpStore(engine), counters=counters, sender=sender, clock=clock, random=random,
                      digest_key=settings.otp_key.reveal(), limits=otp_limits)
@@ -448,7 +481,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         body = completion_notice_text(ctx.locale, settings.lender_name, ctx.amount.value, ctx.amount.currency,
                                       session.completed_at or clock.now(), session.reference)
         try:
-            sender.send(phone, body)
+            notices.send(phone, body)
         except Exception:
             log.exception("completion_notice_failed", session_id=session.session_id)
 
@@ -520,4 +553,4 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         CAPABILITY.labels(name, state).set(1)
     admin = AdminHttpServer(settings.admin_address, jwks, lambda: database_ready(engine), capabilities)
     return App(settings=settings, engine=engine, grpc=server, admin=admin, verifications=verifications,
-               tokens=tokens, key_ring=key_ring, issuer=issuer)
+               tokens=tokens, key_ring=key_ring, issuer=issuer, outbox=dispatcher)

@@ -116,6 +116,13 @@ class Settings:
     risk_webhook_url: str = ""
     case_webhook_url: str = ""
     webhook_secret: Secret | None = None
+    #: The outbox (side effects after commit): tries before a dead letter, backoff base and cap, workers, poll.
+    outbox_max_attempts: int = 10
+    outbox_backoff_s: float = 5.0
+    outbox_backoff_max_s: float = 3600.0
+    outbox_workers: int = 2
+    outbox_poll_s: float = 1.0
+    webhook_timeout_s: float = 5.0
 
     @property
     def is_production(self) -> bool:
@@ -191,6 +198,12 @@ class Settings:
             risk_webhook_url=r.text("IDVERIFY_RISK_WEBHOOK_URL", ""),
             case_webhook_url=r.text("IDVERIFY_CASE_WEBHOOK_URL", ""),
             webhook_secret=r.secret_text("IDVERIFY_WEBHOOK_SECRET"),
+            outbox_max_attempts=r.integer("IDVERIFY_OUTBOX_MAX_ATTEMPTS", 10, 1, 100),
+            outbox_backoff_s=r.number("IDVERIFY_OUTBOX_BACKOFF_S", 5.0, 0.1, 3600.0),
+            outbox_backoff_max_s=r.number("IDVERIFY_OUTBOX_BACKOFF_MAX_S", 3600.0, 0.1, 86400.0),
+            outbox_workers=r.integer("IDVERIFY_OUTBOX_WORKERS", 2, 1, 32),
+            outbox_poll_s=r.number("IDVERIFY_OUTBOX_POLL_S", 1.0, 0.05, 60.0),
+            webhook_timeout_s=r.number("IDVERIFY_WEBHOOK_TIMEOUT_S", 5.0, 0.5, 60.0),
         )
         settings._check_combinations()
         return settings
@@ -219,6 +232,15 @@ class Settings:
                 raise ConfigError(f"{name} must be an http(s) URL")
             if url and (self.webhook_secret is None or len(self.webhook_secret.reveal()) < 16):
                 raise ConfigError(f"{name} needs IDVERIFY_WEBHOOK_SECRET (at least 16 characters) to sign its calls")
+        if self.webhook_secret is not None and self.webhook_secret.reveal().startswith(b"whsec_"):
+            try:
+                key = base64.b64decode(self.webhook_secret.reveal()[6:], validate=True)
+            except ValueError:
+                raise ConfigError("IDVERIFY_WEBHOOK_SECRET: whsec_ secrets must be base64") from None
+            if len(key) < 16:
+                raise ConfigError("IDVERIFY_WEBHOOK_SECRET: a whsec_ secret needs at least 16 bytes of key")
+        if self.outbox_backoff_max_s < self.outbox_backoff_s:
+            raise ConfigError("IDVERIFY_OUTBOX_BACKOFF_MAX_S must be at least IDVERIFY_OUTBOX_BACKOFF_S")
         if self.inference_backend == "kserve" and ":" not in self.kserve_target:
             raise ConfigError("IDVERIFY_INFERENCE_BACKEND=kserve needs IDVERIFY_KSERVE_TARGET (host:port of the "
                               "model server's gRPC endpoint)")

@@ -125,11 +125,13 @@ class SqlOutboxQueue:
                                 t.c.status == PENDING).values(**values))
         return result.rowcount == 1
 
-    def depth(self, now: datetime) -> QueueDepth:
-        """Pending rows and the age of the oldest one (0 when none)."""
+    def depth(self, now: datetime, channel: str | None = None) -> QueueDepth:
+        """Pending rows (of one channel, or all) and the age of the oldest one (0 when none)."""
+        query = select(func.count(), func.min(t.c.created_at)).where(t.c.status == PENDING)
+        if channel is not None:
+            query = query.where(t.c.channel == channel)
         with self._engine.connect() as conn:
-            count, oldest = conn.execute(
-                select(func.count(), func.min(t.c.created_at)).where(t.c.status == PENDING)).one()
+            count, oldest = conn.execute(query).one()
         age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
         return QueueDepth(pending=int(count), oldest_age_s=age)
 

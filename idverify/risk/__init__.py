@@ -1,12 +1,6 @@
-"""Risk: pure rules and policy over counts from a shared SQL signal store; pluggable alert sinks."""
+"""Risk: pure rules and policy over counts from a shared SQL signal store; alerts queued through the outbox."""
 
-from idverify.risk.alerts import (
-    Alert,
-    AlertSink,
-    LogAlertSink,
-    WebhookAlertSink,
-    verify_webhook_signature,
-)
+from idverify.risk.alerts import Alert, AlertSink, LogAlertSink
 from idverify.risk.engine import FreezeLookup, RiskEngine
 from idverify.risk.model import RiskDecision, RiskEvent, RuleHit, Signals, Subject
 from idverify.risk.rules import (
@@ -45,8 +39,6 @@ __all__ = [
     "SimSwapRule",
     "SqlSignalStore",
     "Subject",
-    "WebhookAlertSink",
     "assess",
     "subject_from_identifiers",
-    "verify_webhook_signature",
 ]

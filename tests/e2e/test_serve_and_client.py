@@ -73,6 +73,20 @@ def test_the_audit_cli_verifies_the_chain_and_finds_a_hand_edit(server: Server) 
     assert retention.returncode == 0 and "session_faces: 0 deleted" in retention.stdout
 
 
+def texts(server: Server, count: int, timeout_s: float = 10.0) -> list[str]:
+    """The development SMS file once it holds ``count`` texts (the outbox sends them just after the commit)."""
+    import time
+
+    path = server.data_dir / "sms-outbox.jsonl"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        lines = path.read_text().splitlines() if path.exists() else []
+        if len(lines) >= count:
+            return lines
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {count} texts in {path}")
+
+
 @pytest.mark.slow
 def test_a_person_completes_an_otp_verification_and_the_loan_service_redeems_it_once(server: Server) -> None:
     import re
@@ -82,7 +96,7 @@ def test_a_person_completes_an_otp_verification_and_the_loan_service_redeems_it_
     sid = started["verification"]["session_id"]
     sent = client_json(server, "send-otp", *CTX, "--session", sid)
     assert sent["code_length"] == 6
-    outbox = (server.data_dir / "sms-outbox.jsonl").read_text().splitlines()
+    outbox = texts(server, 1)
     code = re.search(r"\b(\d{6})\b", json.loads(outbox[-1])["body"]).group(1)  # type: ignore[union-attr]
     checked = client_json(server, "check-otp", *CTX, "--session", sid, "--code", code)
     assert checked["result"]["outcome"] == "FACTOR_OUTCOME_PASSED"
@@ -92,7 +106,7 @@ def test_a_person_completes_an_otp_verification_and_the_loan_service_redeems_it_
     assert client_json(server, *redeem)["session_id"] == sid
     again = server.cli(*redeem)
     assert again.returncode == 1 and "token_redeemed" in again.stderr
-    notice = json.loads((server.data_dir / "sms-outbox.jsonl").read_text().splitlines()[-1])
+    notice = json.loads(texts(server, 2)[-1])
     assert done["verification"]["reference"] in notice["body"]
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -13,6 +15,7 @@ import pytest
 
 from idverify.app import App, build
 from idverify.config import Settings
+from idverify.outbox import SqlOutboxQueue
 
 
 @dataclass
@@ -24,6 +27,13 @@ class Running:
 
     def md(self, role: str = "app_backend") -> list[tuple[str, str]]:
         return [("x-api-key", self.keys[role])]
+
+    def sms_sent(self, timeout_s: float = 10.0) -> None:
+        """Wait until the outbox has sent every text committed so far (texts leave just after the commit)."""
+        queue = SqlOutboxQueue(self.app.engine)
+        deadline = time.monotonic() + timeout_s
+        while queue.depth(datetime.now(UTC), channel="sms").pending and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 def start_app(data_dir: Path, **env: str) -> App:

@@ -19,6 +19,7 @@ V = verification_pb2
 
 
 def outbox(running: Running) -> list[dict]:  # type: ignore[type-arg]
+    running.sms_sent()
     path = running.data_dir / "sms-outbox.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
