@@ -132,7 +132,7 @@ class _Tokens:
     def get(self, jti):  # type: ignore[no-untyped-def]
         return self._s.tokens.get(jti)
 
-    def redeem(self, jti, now):  # type: ignore[no-untyped-def]
+    def redeem(self, jti, now, *, caller_id="", redemption_id=""):  # type: ignore[no-untyped-def]
         from dataclasses import replace
 
         from idverify.domain.errors import InvalidToken
@@ -140,11 +140,13 @@ class _Tokens:
         record = self._s.tokens.get(jti)
         if record is None:
             raise InvalidToken("token_invalid")
+        if record.redeemed_at is not None and record.redeemed_by == caller_id and record.redemption_id:
+            return record
         if record.revoked_at is not None:
             raise InvalidToken("token_revoked")
         if record.redeemed_at is not None:
             raise InvalidToken("token_redeemed")
-        self._s.tokens[jti] = replace(record, redeemed_at=now)
+        self._s.tokens[jti] = replace(record, redeemed_at=now, redeemed_by=caller_id, redemption_id=redemption_id)
         return self._s.tokens[jti]
 
     def revoke(self, *, now, reason, jti="", applicant_id="", session_id=""):  # type: ignore[no-untyped-def]

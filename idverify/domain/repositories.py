@@ -33,6 +33,8 @@ class TokenRecord:
     redeemed_at: datetime | None = None
     revoked_at: datetime | None = None
     revoke_reason: str = ""
+    redemption_id: str = ""
+    redeemed_by: str = ""
 
 
 class SessionRepository(Protocol):
@@ -59,9 +61,10 @@ class TokenRepository(Protocol):
 
     def get(self, jti: str) -> TokenRecord | None: ...
 
-    def redeem(self, jti: str, now: datetime) -> TokenRecord:
-        """Atomically mark ``jti`` redeemed. Raises ``InvalidToken`` (token_redeemed, token_revoked,
-        token_unknown) when it cannot be; two concurrent callers never both succeed."""
+    def redeem(self, jti: str, now: datetime, *, caller_id: str, redemption_id: str) -> TokenRecord:
+        """Atomically mark ``jti`` redeemed by ``caller_id`` as ``redemption_id``; two concurrent callers never
+        both succeed. A token this caller already redeemed returns that first redemption unchanged (a retry after
+        a lost answer). Raises ``InvalidToken`` (token_redeemed for anyone else, token_revoked, token_invalid)."""
 
     def revoke(self, *, now: datetime, reason: str, jti: str = "", applicant_id: str = "",
                session_id: str = "") -> int:

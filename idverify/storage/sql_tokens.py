@@ -22,7 +22,7 @@ T = issued_tokens
 _REDEEM = (
     T.update()
     .where(T.c.jti == bindparam("j"), T.c.redeemed_at.is_(None), T.c.revoked_at.is_(None))
-    .values(redeemed_at=bindparam("now"))
+    .values(redeemed_at=bindparam("now"), redeemed_by=bindparam("by"), redemption_id=bindparam("rid"))
     .returning(*T.c)
 )
 _GET = select(T).where(T.c.jti == bindparam("j"))
@@ -47,13 +47,16 @@ class SqlTokenRepository:
         row = self._conn.execute(_GET, {"j": jti}).mappings().first()
         return None if row is None else _record(row)
 
-    def redeem(self, jti: str, now: datetime) -> TokenRecord:
-        row = self._conn.execute(_REDEEM, {"j": jti, "now": now}).mappings().first()
+    def redeem(self, jti: str, now: datetime, *, caller_id: str, redemption_id: str) -> TokenRecord:
+        row = self._conn.execute(_REDEEM, {"j": jti, "now": now, "by": caller_id, "rid": redemption_id}
+                                 ).mappings().first()
         if row is not None:
             return _record(row)
         existing = self.get(jti)
         if existing is None:
             raise InvalidToken("token_invalid", "the token is not valid", internal_reason="jti not issued here")
+        if existing.redeemed_at is not None and existing.redeemed_by == caller_id and existing.redemption_id:
+            return existing  # the same caller retrying after a lost answer: the original redemption
         if existing.revoked_at is not None:
             raise InvalidToken("token_revoked", "the token was revoked", internal_reason=existing.revoke_reason)
         raise InvalidToken("token_redeemed", "the token was already redeemed", internal_reason="second redemption")
@@ -85,4 +88,6 @@ def _record(row: RowMapping) -> TokenRecord:
         redeemed_at=row["redeemed_at"],
         revoked_at=row["revoked_at"],
         revoke_reason=row["revoke_reason"],
+        redemption_id=row["redemption_id"] or "",
+        redeemed_by=row["redeemed_by"] or "",
     )

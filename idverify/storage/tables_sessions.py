@@ -90,6 +90,9 @@ issued_tokens = Table(
     Column("redeemed_at", UtcDateTime(), nullable=True),
     Column("revoked_at", UtcDateTime(), nullable=True),
     Column("revoke_reason", String(64), nullable=False, server_default=""),
+    # Who redeemed it and the redemption's id: a retry by the same caller is answered with the original success.
+    Column("redemption_id", String(40), nullable=True),
+    Column("redeemed_by", String(128), nullable=True),
 )
 Index("ix_issued_tokens_applicant", issued_tokens.c.applicant_id)
 Index("ix_issued_tokens_session", issued_tokens.c.session_id)

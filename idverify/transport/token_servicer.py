@@ -11,6 +11,7 @@ import grpc
 from idverify.api.v1 import token_pb2 as pb
 from idverify.api.v1 import token_pb2_grpc
 from idverify.transport import convert
+from idverify.transport.interceptors import current_caller
 from idverify.usecases.tokens import Tokens
 
 _STATES = {
@@ -36,6 +37,7 @@ class TokenServicer(token_pb2_grpc.TokenServiceServicer):
             loan_application_id=request.loan_application_id,
             amount=convert.money(request.amount),
             payout_account=request.payout_account,
+            caller_id=current_caller().caller_id,
         )
         return pb.RedeemTokenResponse(
             token_id=done.token.jti,
@@ -44,6 +46,7 @@ class TokenServicer(token_pb2_grpc.TokenServiceServicer):
             assurance_level=done.token.assurance_level,
             methods=list(done.token.methods),
             redeemed_at=convert.timestamp(done.redeemed_at),
+            redemption_id=done.redemption_id,
         )
 
     def IntrospectToken(self, request: pb.IntrospectTokenRequest, context: grpc.ServicerContext

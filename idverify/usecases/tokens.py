@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from idverify.domain.errors import FailedPrecondition, InvalidArgument, InvalidToken
-from idverify.domain.ports import Clock, TokenBinding, TokenVerifier, VerifiedToken
+from idverify.domain.ports import Clock, Random, SystemRandom, TokenBinding, TokenVerifier, VerifiedToken
 from idverify.domain.repositories import UnitOfWork
 from idverify.domain.values import Money
+from idverify.usecases.ids import new_id
 from idverify.usecases.units import KeepAndRaise, unit
 
 MAX_TOKEN_CHARS = 8192
@@ -19,6 +20,9 @@ MAX_TOKEN_CHARS = 8192
 class Redemption:
     token: VerifiedToken
     redeemed_at: datetime
+    redemption_id: str = ""
+    #: True when this answers a retry: the token had already been redeemed by the same caller.
+    repeated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,16 +33,24 @@ class Introspection:
 
 
 class Tokens:
-    def __init__(self, *, uow: Callable[[], UnitOfWork], clock: Clock, verifier: TokenVerifier) -> None:
+    def __init__(self, *, uow: Callable[[], UnitOfWork], clock: Clock, verifier: TokenVerifier,
+                 random: Random | None = None) -> None:
         self._uow = uow
         self._clock = clock
         self._verifier = verifier
+        self._random = random or SystemRandom()
 
-    def redeem(self, token: str, *, loan_application_id: str, amount: Money, payout_account: str) -> Redemption:
+    def redeem(self, token: str, *, loan_application_id: str, amount: Money, payout_account: str,
+               caller_id: str = "") -> Redemption:
         """Verify signature, claims and binding, then mark the token used, exactly once.
 
+        Idempotent for its caller: when ``caller_id`` already redeemed this token (its answer was lost), the
+        original redemption (same id and time) is returned; anyone else gets ``token_redeemed``. The binding
+        needs no second comparison: the token only verifies for the binding it was issued for.
+
         Raises ``InvalidToken`` (token_invalid, token_expired, token_binding_mismatch, token_redeemed,
-        token_revoked) and ``InvalidArgument`` for a malformed request. A refused redemption changes nothing.
+        token_revoked), ``FailedPrecondition("identity_frozen")`` and ``InvalidArgument`` for a malformed
+        request. A refused redemption changes nothing but its audit entry.
         """
         _check_token_text(token)
         if not loan_application_id or not payout_account:
@@ -62,10 +74,15 @@ class Tokens:
                                  details={"session_id": verified.session_id})
                 raise KeepAndRaise(FailedPrecondition(
                     "identity_frozen", "the identity was frozen after this token was issued; do not disburse"))
-            uow.tokens.redeem(verified.jti, now)
+            fresh_id = new_id(self._random, "rdm")
+            redeemed = uow.tokens.redeem(verified.jti, now, caller_id=caller_id, redemption_id=fresh_id)
+            repeated = redeemed.redemption_id != fresh_id
             uow.record_event(action="token.redeemed", object_type="token", object_id=verified.jti,
-                             outcome="ok", details={"session_id": verified.session_id})
-        return Redemption(token=verified, redeemed_at=now)
+                             outcome="repeated" if repeated else "ok",
+                             details={"session_id": verified.session_id, "redemption_id": redeemed.redemption_id})
+        assert redeemed.redeemed_at is not None
+        return Redemption(token=verified, redeemed_at=redeemed.redeemed_at, redemption_id=redeemed.redemption_id,
+                          repeated=repeated)
 
     def introspect(self, token: str) -> Introspection:
         """Report a token's state without redeeming it. Never raises for a bad token."""

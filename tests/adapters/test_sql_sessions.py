@@ -114,18 +114,18 @@ def test_concurrent_redemptions_of_one_token_succeed_exactly_once(uow) -> None: 
     outcomes: list[str] = []
     lock = threading.Lock()
 
-    def redeem() -> None:
+    def redeem(n: int) -> None:
         barrier.wait()
         try:
             with uow() as u:
-                u.tokens.redeem("j1", clock.now())
+                u.tokens.redeem("j1", clock.now(), caller_id=f"lender-{n}", redemption_id=f"rdm_{n}")
             result = "ok"
         except InvalidToken as err:
             result = err.code
         with lock:
             outcomes.append(result)
 
-    threads = [threading.Thread(target=redeem) for _ in range(8)]
+    threads = [threading.Thread(target=redeem, args=(n,)) for n in range(8)]
     for t in threads:
         t.start()
     for t in threads:
@@ -133,16 +133,44 @@ def test_concurrent_redemptions_of_one_token_succeed_exactly_once(uow) -> None: 
     assert sorted(outcomes) == ["ok"] + ["token_redeemed"] * 7
 
 
+def test_one_caller_retrying_a_redemption_gets_the_first_answer_back_and_others_are_refused(uow) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock()
+    _issue(uow, clock)
+    with uow() as u:
+        first = u.tokens.redeem("j1", clock.now(), caller_id="lender", redemption_id="rdm_1")
+    clock.advance(5)
+    barrier = threading.Barrier(8)
+    answers: list[tuple[str, object]] = []
+    lock = threading.Lock()
+
+    def retry(n: int) -> None:
+        barrier.wait()
+        with uow() as u:
+            again = u.tokens.redeem("j1", clock.now(), caller_id="lender", redemption_id=f"rdm_retry_{n}")
+        with lock:
+            answers.append((again.redemption_id, again.redeemed_at))
+
+    threads = [threading.Thread(target=retry, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [("rdm_1", first.redeemed_at)] * 8
+    with pytest.raises(InvalidToken) as err, uow() as u:
+        u.tokens.redeem("j1", clock.now(), caller_id="someone-else", redemption_id="rdm_x")
+    assert err.value.code == "token_redeemed"
+
+
 def test_revocation_by_applicant_stops_redemption_and_spares_redeemed_tokens(uow) -> None:  # type: ignore[no-untyped-def]
     clock = FixedClock()
     _issue(uow, clock, "j1")
     _issue(uow, clock, "j2")
     with uow() as u:
-        u.tokens.redeem("j2", clock.now())
+        u.tokens.redeem("j2", clock.now(), caller_id="lender", redemption_id="rdm_2")
     with uow() as u:
         assert u.tokens.revoke(now=clock.now(), reason="dispute", applicant_id="acct-1") == 1
     with pytest.raises(InvalidToken) as err, uow() as u:
-        u.tokens.redeem("j1", clock.now())
+        u.tokens.redeem("j1", clock.now(), caller_id="lender", redemption_id="rdm_1")
     assert err.value.code == "token_revoked"
     with uow() as u:
         assert replace(u.tokens.get("j2")).redeemed_at == clock.now()
@@ -166,7 +194,7 @@ def test_two_replicas_redeeming_the_same_token_at_once_succeed_exactly_once(uow,
         barrier.wait()
         try:
             with SqlUnitOfWork(replicas[n % 2], protector) as u:
-                u.tokens.redeem("j1", clock.now())
+                u.tokens.redeem("j1", clock.now(), caller_id=f"lender-{n}", redemption_id=f"rdm_{n}")
             result = "ok"
         except InvalidToken as err:
             result = err.code

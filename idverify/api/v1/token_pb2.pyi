@@ -49,20 +49,22 @@ class RedeemTokenRequest(_message.Message):
     def __init__(self, token: _Optional[str] = ..., loan_application_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payout_account: _Optional[str] = ...) -> None: ...
 
 class RedeemTokenResponse(_message.Message):
-    __slots__ = ("token_id", "subject", "session_id", "assurance_level", "methods", "redeemed_at")
+    __slots__ = ("token_id", "subject", "session_id", "assurance_level", "methods", "redeemed_at", "redemption_id")
     TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     ASSURANCE_LEVEL_FIELD_NUMBER: _ClassVar[int]
     METHODS_FIELD_NUMBER: _ClassVar[int]
     REDEEMED_AT_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_ID_FIELD_NUMBER: _ClassVar[int]
     token_id: str
     subject: str
     session_id: str
     assurance_level: str
     methods: _containers.RepeatedScalarFieldContainer[str]
     redeemed_at: _timestamp_pb2.Timestamp
-    def __init__(self, token_id: _Optional[str] = ..., subject: _Optional[str] = ..., session_id: _Optional[str] = ..., assurance_level: _Optional[str] = ..., methods: _Optional[_Iterable[str]] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    redemption_id: str
+    def __init__(self, token_id: _Optional[str] = ..., subject: _Optional[str] = ..., session_id: _Optional[str] = ..., assurance_level: _Optional[str] = ..., methods: _Optional[_Iterable[str]] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., redemption_id: _Optional[str] = ...) -> None: ...
 
 class IntrospectTokenRequest(_message.Message):
     __slots__ = ("token",)

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from idverify_client.api.v1 import common_pb2 as idverify_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17idverify/v1/token.proto\x12\x0bidverify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18idverify/v1/common.proto\"\x10\n\x0eGetJwksRequest\"$\n\x0fGetJwksResponse\x12\x11\n\tjwks_json\x18\x01 \x01(\t\"|\n\x12RedeemTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x1b\n\x13loan_application_id\x18\x02 \x01(\t\x12\"\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x12.idverify.v1.Money\x12\x16\n\x0epayout_account\x18\x04 \x01(\t\"\xa7\x01\n\x13RedeemTokenResponse\x12\x10\n\x08token_id\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x17\n\x0f\x61ssurance_level\x18\x04 \x01(\t\x12\x0f\n\x07methods\x18\x05 \x03(\t\x12/\n\x0bredeemed_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\'\n\x16IntrospectTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\xd6\x01\n\x17IntrospectTokenResponse\x12&\n\x05state\x18\x01 \x01(\x0e\x32\x17.idverify.v1.TokenState\x12\x10\n\x08token_id\x18\x02 \x01(\t\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x17\n\x0f\x61ssurance_level\x18\x04 \x01(\t\x12\x0f\n\x07methods\x18\x05 \x03(\t\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0breason_code\x18\x07 \x01(\t\"q\n\x13RevokeTokensRequest\x12\x12\n\x08token_id\x18\x01 \x01(\tH\x00\x12\x16\n\x0c\x61pplicant_id\x18\x02 \x01(\tH\x00\x12\x14\n\nsession_id\x18\x03 \x01(\tH\x00\x12\x0e\n\x06reason\x18\x04 \x01(\tB\x08\n\x06target\"-\n\x14RevokeTokensResponse\x12\x15\n\rrevoked_count\x18\x01 \x01(\x05*\xa6\x01\n\nTokenState\x12\x1b\n\x17TOKEN_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12TOKEN_STATE_ACTIVE\x10\x01\x12\x18\n\x14TOKEN_STATE_REDEEMED\x10\x02\x12\x17\n\x13TOKEN_STATE_REVOKED\x10\x03\x12\x17\n\x13TOKEN_STATE_EXPIRED\x10\x04\x12\x17\n\x13TOKEN_STATE_INVALID\x10\x05\x32\xd9\x02\n\x0cTokenService\x12\x44\n\x07GetJwks\x12\x1b.idverify.v1.GetJwksRequest\x1a\x1c.idverify.v1.GetJwksResponse\x12P\n\x0bRedeemToken\x12\x1f.idverify.v1.RedeemTokenRequest\x1a .idverify.v1.RedeemTokenResponse\x12\\\n\x0fIntrospectToken\x12#.idverify.v1.IntrospectTokenRequest\x1a$.idverify.v1.IntrospectTokenResponse\x12S\n\x0cRevokeTokens\x12 .idverify.v1.RevokeTokensRequest\x1a!.idverify.v1.RevokeTokensResponseB*P\x01Z&idverify/gen/go/idverify/v1;idverifyv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17idverify/v1/token.proto\x12\x0bidverify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18idverify/v1/common.proto\"\x10\n\x0eGetJwksRequest\"$\n\x0fGetJwksResponse\x12\x11\n\tjwks_json\x18\x01 \x01(\t\"|\n\x12RedeemTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x1b\n\x13loan_application_id\x18\x02 \x01(\t\x12\"\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x12.idverify.v1.Money\x12\x16\n\x0epayout_account\x18\x04 \x01(\t\"\xbe\x01\n\x13RedeemTokenResponse\x12\x10\n\x08token_id\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x17\n\x0f\x61ssurance_level\x18\x04 \x01(\t\x12\x0f\n\x07methods\x18\x05 \x03(\t\x12/\n\x0bredeemed_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rredemption_id\x18\x07 \x01(\t\"\'\n\x16IntrospectTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\xd6\x01\n\x17IntrospectTokenResponse\x12&\n\x05state\x18\x01 \x01(\x0e\x32\x17.idverify.v1.TokenState\x12\x10\n\x08token_id\x18\x02 \x01(\t\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x17\n\x0f\x61ssurance_level\x18\x04 \x01(\t\x12\x0f\n\x07methods\x18\x05 \x03(\t\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0breason_code\x18\x07 \x01(\t\"q\n\x13RevokeTokensRequest\x12\x12\n\x08token_id\x18\x01 \x01(\tH\x00\x12\x16\n\x0c\x61pplicant_id\x18\x02 \x01(\tH\x00\x12\x14\n\nsession_id\x18\x03 \x01(\tH\x00\x12\x0e\n\x06reason\x18\x04 \x01(\tB\x08\n\x06target\"-\n\x14RevokeTokensResponse\x12\x15\n\rrevoked_count\x18\x01 \x01(\x05*\xa6\x01\n\nTokenState\x12\x1b\n\x17TOKEN_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12TOKEN_STATE_ACTIVE\x10\x01\x12\x18\n\x14TOKEN_STATE_REDEEMED\x10\x02\x12\x17\n\x13TOKEN_STATE_REVOKED\x10\x03\x12\x17\n\x13TOKEN_STATE_EXPIRED\x10\x04\x12\x17\n\x13TOKEN_STATE_INVALID\x10\x05\x32\xd9\x02\n\x0cTokenService\x12\x44\n\x07GetJwks\x12\x1b.idverify.v1.GetJwksRequest\x1a\x1c.idverify.v1.GetJwksResponse\x12P\n\x0bRedeemToken\x12\x1f.idverify.v1.RedeemTokenRequest\x1a .idverify.v1.RedeemTokenResponse\x12\\\n\x0fIntrospectToken\x12#.idverify.v1.IntrospectTokenRequest\x1a$.idverify.v1.IntrospectTokenResponse\x12S\n\x0cRevokeTokens\x12 .idverify.v1.RevokeTokensRequest\x1a!.idverify.v1.RevokeTokensResponseB*P\x01Z&idverify/gen/go/idverify/v1;idverifyv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +34,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'idverify.v1.token_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001Z&idverify/gen/go/idverify/v1;idverifyv1'
-  _globals['_TOKENSTATE']._serialized_start=872
-  _globals['_TOKENSTATE']._serialized_end=1038
+  _globals['_TOKENSTATE']._serialized_start=895
+  _globals['_TOKENSTATE']._serialized_end=1061
   _globals['_GETJWKSREQUEST']._serialized_start=99
   _globals['_GETJWKSREQUEST']._serialized_end=115
   _globals['_GETJWKSRESPONSE']._serialized_start=117
@@ -43,15 +43,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REDEEMTOKENREQUEST']._serialized_start=155
   _globals['_REDEEMTOKENREQUEST']._serialized_end=279
   _globals['_REDEEMTOKENRESPONSE']._serialized_start=282
-  _globals['_REDEEMTOKENRESPONSE']._serialized_end=449
-  _globals['_INTROSPECTTOKENREQUEST']._serialized_start=451
-  _globals['_INTROSPECTTOKENREQUEST']._serialized_end=490
-  _globals['_INTROSPECTTOKENRESPONSE']._serialized_start=493
-  _globals['_INTROSPECTTOKENRESPONSE']._serialized_end=707
-  _globals['_REVOKETOKENSREQUEST']._serialized_start=709
-  _globals['_REVOKETOKENSREQUEST']._serialized_end=822
-  _globals['_REVOKETOKENSRESPONSE']._serialized_start=824
-  _globals['_REVOKETOKENSRESPONSE']._serialized_end=869
-  _globals['_TOKENSERVICE']._serialized_start=1041
-  _globals['_TOKENSERVICE']._serialized_end=1386
+  _globals['_REDEEMTOKENRESPONSE']._serialized_end=472
+  _globals['_INTROSPECTTOKENREQUEST']._serialized_start=474
+  _globals['_INTROSPECTTOKENREQUEST']._serialized_end=513
+  _globals['_INTROSPECTTOKENRESPONSE']._serialized_start=516
+  _globals['_INTROSPECTTOKENRESPONSE']._serialized_end=730
+  _globals['_REVOKETOKENSREQUEST']._serialized_start=732
+  _globals['_REVOKETOKENSREQUEST']._serialized_end=845
+  _globals['_REVOKETOKENSRESPONSE']._serialized_start=847
+  _globals['_REVOKETOKENSRESPONSE']._serialized_end=892
+  _globals['_TOKENSERVICE']._serialized_start=1064
+  _globals['_TOKENSERVICE']._serialized_end=1409
 # @@protoc_insertion_point(module_scope)
