@@ -26,7 +26,7 @@ from idverify.cases.repository import RiskObservationApplicantKeys
 from idverify.cases.service import CaseService
 from idverify.config import ConfigError, Secret, Settings
 from idverify.domain.callers import Caller, Role
-from idverify.domain.errors import IdVerifyError
+from idverify.domain.errors import FailedPrecondition, IdVerifyError
 from idverify.domain.policy import Policy, PolicyError
 from idverify.domain.ports import Clock, Random, SystemClock, SystemRandom
 from idverify.domain.session import VerificationSession
@@ -41,6 +41,7 @@ from idverify.factors.totp import TotpService
 from idverify.ml.document_reader import OcrDocumentReader
 from idverify.ml.liveness_frames import OnnxLivenessFrames
 from idverify.ml.matcher import FaceMatcher
+from idverify.ml.model_registry import ModelSpec
 from idverify.ml.ocr import RapidOcrDocumentReader
 from idverify.ml.ocr_fields import PypinyinRomanizer
 from idverify.ml.onnx_sessions import SessionConfig
@@ -48,10 +49,23 @@ from idverify.ml.pad.artefacts import default_cache_dir
 from idverify.ml.pad.onnx_pad import OnnxPad
 from idverify.ml.pipeline import FacePipeline
 from idverify.ml.pool import InferencePool, PooledFrameObserver, PooledPortraitReader
+from idverify.ml.runner import ModelRunner, RunnerFactory
+from idverify.outbox import (
+    Delivery,
+    LogDelivery,
+    OutboxDispatcher,
+    QueuedAlertSink,
+    QueuedCaseNotifier,
+    QueuedSmsSender,
+    RetryPolicy,
+    SmsDelivery,
+    SqlOutboxQueue,
+    StandardWebhookDelivery,
+)
+from idverify.outbox.writers import COMPLETION_NOTICE, OTP_CODE
 from idverify.privacy.blind_index import BlindIndex
 from idverify.privacy.cipher import FieldCipher
 from idverify.privacy.keys import ConfigKeyProvider
-from idverify.risk.alerts import LogAlertSink, WebhookAlertSink
 from idverify.risk.check import EngineRiskCheck
 from idverify.risk.engine import RiskEngine
 from idverify.risk.store import SqlSignalStore
@@ -66,6 +80,7 @@ from idverify.storage.engine import ensure_sqlite_folder, make_engine
 from idverify.storage.otp_store import SqlOtpStore, SqlTotpStore
 from idverify.storage.sealing import SealedFields
 from idverify.storage.sql_disputes import SqlReportedVerifications, SqlVerificationProofs
+from idverify.storage.sql_outbox import SqlOutbox
 from idverify.storage.unit_of_work import AuditEvent, SqlUnitOfWork
 from idverify.tokens.evidence import sign_bundle
 from idverify.tokens.issuer import JwsTokenIssuer
@@ -87,7 +102,8 @@ from idverify.usecases.tokens import Tokens
 from idverify.usecases.verification import Verifications
 
 log = structlog.get_logger("idverify.app")
-CAPABILITY = Gauge("idverify_capability", "What this deployment runs (1 for the current state)", ["name", "state"])
+CAPABILITY = Gauge("idverify_capability", "What this deployment runs (1 for the current state)", ["name", "state"],
+                   multiprocess_mode="max")  # every worker of `serve --workers N` reports the same
 
 DEV_SECRETS_FILE = "dev-secrets.toml"
 SYSTEM = Actor(caller_id="idverify", role="system")
@@ -196,6 +212,26 @@ def build_sms_sender(settings: Settings, clock: Clock, random: Random) -> SmsSen
     )
 
 
+def build_outbox(settings: Settings, engine: Engine, protector: SealedFields, clock: Clock,
+                 random: Random) -> OutboxDispatcher:
+    """The dispatcher that delivers what requests committed to the outbox: SMS through the configured sender,
+    signed webhooks to the risk and case receivers, log lines where no receiver is configured."""
+    deliveries: dict[str, Delivery] = {"sms": SmsDelivery(build_sms_sender(settings, clock, random), protector),
+                                       "log": LogDelivery()}
+    urls = {name: url for name, url in (("risk", settings.risk_webhook_url), ("case", settings.case_webhook_url))
+            if url}
+    if urls:
+        assert settings.webhook_secret is not None  # Settings refuses a webhook URL without it
+        deliveries["webhook"] = StandardWebhookDelivery(urls, settings.webhook_secret.reveal(), clock,
+                                                        timeout_s=settings.webhook_timeout_s)
+    retry = RetryPolicy(max_attempts=settings.outbox_max_attempts, base_s=settings.outbox_backoff_s,
+                        max_s=settings.outbox_backoff_max_s)
+    # The lease outlasts any one delivery (the webhook timeout, an SMS provider call), so a live claim never ends.
+    return OutboxDispatcher(SqlOutboxQueue(engine), deliveries, clock=clock, random=random, retry=retry,
+                            workers=settings.outbox_workers, poll_s=settings.outbox_poll_s,
+                            lease_s=max(60.0, 4 * settings.webhook_timeout_s))
+
+
 @dataclass(frozen=True)
 class FaceStack:
     matcher: FaceMatcher
@@ -212,12 +248,34 @@ def default_models_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "models"
 
 
+def remote_runners(settings: Settings) -> RunnerFactory | None:
+    """The KServe V2 runners when IDVERIFY_INFERENCE_BACKEND=kserve; None keeps the models in-process."""
+    if settings.inference_backend != "kserve":
+        return None
+    from idverify.kserve.models import kserve_runners  # grpc channel to the model server, only when asked for
+    from idverify.kserve.runner import RemoteSettings
+
+    factory, _channel = kserve_runners(RemoteSettings(
+        target=settings.kserve_target, timeout_s=settings.kserve_timeout_s, retries=settings.kserve_retries,
+        breaker_threshold=settings.kserve_breaker_threshold,
+        breaker_cool_down_s=settings.kserve_breaker_cool_down_s))
+
+    def checked(spec: ModelSpec, model: bytes) -> ModelRunner:
+        try:
+            return factory(spec, model)
+        except FailedPrecondition as exc:
+            raise ConfigError(f"IDVERIFY_KSERVE_TARGET {settings.kserve_target}: {exc}") from None
+
+    return checked
+
+
 def load_face(settings: Settings) -> FaceStack:
     """Load and verify the face models, and passive PAD when its built models are present."""
     models_dir = settings.models_dir or default_models_dir()
     if not (models_dir / "manifest.toml").exists():
         raise ConfigError(f"no face models at {models_dir} (set IDVERIFY_MODELS_DIR, or IDVERIFY_FACE=off)")
-    pipeline = FacePipeline.from_models_dir(models_dir, threads=settings.inference_threads)
+    pipeline = FacePipeline.from_models_dir(models_dir, threads=settings.inference_threads,
+                                            runners=remote_runners(settings))
     try:
         thresholds = MatchThresholds.from_mapping(pipeline.embedder_id, settings.face_thresholds)
     except ValueError as exc:
@@ -270,16 +328,21 @@ class App:
     tokens: Tokens
     key_ring: KeyRing
     issuer: JwsTokenIssuer
+    outbox: OutboxDispatcher | None = None
 
     def start(self) -> None:
         self.admin.start()
         self.grpc.start()
+        if self.outbox is not None:
+            self.outbox.start()
         log.info("serving", grpc_port=self.grpc.port, admin_port=self.admin.port,
                  environment=self.settings.environment)
 
     def stop(self, grace_s: float = 10.0) -> None:
         log.info("stopping", grace_s=grace_s)
         self.grpc.stop(grace_s)
+        if self.outbox is not None:  # after the RPCs: what they committed is already in the table
+            self.outbox.stop(timeout_s=min(grace_s, 5.0))
         self.admin.stop()
         self.engine.dispose()
 
@@ -293,13 +356,35 @@ def database_ready(engine: Engine) -> bool:
         return False
 
 
+def prepare_workers(settings: Settings) -> Settings:
+    """What `serve --workers N` does once in the parent before starting the workers, so they never race on it:
+    development secrets, API keys and signing key created, migrations run. Returns the settings the workers get
+    (migrations off: they only check the revision). Raises ``ConfigError``."""
+    random = SystemRandom()
+    settings = ensure_dev_api_keys(ensure_dev_secrets(settings, random), random)
+    load_key_ring(settings, SystemClock(), random)
+    ensure_sqlite_folder(settings.database_url)
+    engine = make_engine(settings.database_url, prepared_statements=settings.database_prepared_statements)
+    try:
+        if settings.migrate_on_start:
+            migrate.upgrade(engine)
+        elif migrate.current_revision(engine) != migrate.head_revision():
+            raise ConfigError("the database is not at the latest migration; run `idverify db upgrade`")
+        if engine.dialect.name == "sqlite":
+            log.warning("sqlite_shared_by_workers", workers=settings.workers,
+                        hint="writers of different workers wait on SQLite's busy timeout; use PostgreSQL to scale")
+    finally:
+        engine.dispose()
+    return replace(settings, migrate_on_start=False)
+
+
 def build(settings: Settings, *, clock: Clock | None = None, random: Random | None = None) -> App:
     """Build the whole service. Raises ``ConfigError`` for anything that cannot work."""
     clock = clock or SystemClock()
     random = random or SystemRandom()
     settings = ensure_dev_api_keys(ensure_dev_secrets(settings, random), random)
     ensure_sqlite_folder(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, prepared_statements=settings.database_prepared_statements)
     if settings.migrate_on_start:
         migrate.upgrade(engine)
     elif migrate.current_revision(engine) != migrate.head_revision():
@@ -328,9 +413,13 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
                                       object_id=event.object_id, outcome=event.outcome,
                                       reason_code=event.reason_code, details=dict(event.details)))
 
+    dispatcher = build_outbox(settings, engine, protector, clock, random)
+
     def uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, protector, record,
-                             totp=lambda conn: SqlTotpStore(conn, settings.data_keys[0][1].reveal()))
+                             totp=lambda conn: SqlTotpStore(conn, settings.data_keys[0][1].reveal()),
+                             outbox=lambda conn: SqlOutbox(conn, protector, clock=clock, random=random,
+                                                           on_commit=dispatcher.wake))
 
     def on_refused(caller: Caller | None, method: str, reason: str) -> None:
         try:
@@ -350,22 +439,11 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
                             approvals=approvals)
     cases = CaseService(audit=audit, clock=clock, random=random, reported=SqlReportedVerifications(),
                         freezes=freezes, approvals=approvals, cipher=cipher)
-    secret = settings.webhook_secret.reveal() if settings.webhook_secret else b""
-    case_hook = WebhookAlertSink(settings.case_webhook_url, secret, clock) if settings.case_webhook_url else None
-
-    def notify_case(event: dict[str, object]) -> None:
-        if case_hook is None:
-            log.info("case_event", kind=event["event"], case_id=event["case_id"])
-            return
-        try:
-            case_hook.send_event(event)
-        except IdVerifyError:  # the case stands; the lender also sees it through GetCase and the audit trail
-            log.exception("case_webhook_failed", case_id=event["case_id"])
-
+    notify_case = QueuedCaseNotifier(uow, webhook=bool(settings.case_webhook_url))
     desk = CaseDesk(engine=engine, audit=audit, clock=clock, cases=cases, freezes=freezes, approvals=approvals,
                     public_keys=lambda: {k.kid: k.public_key for k in key_ring.keys},
                     sign=lambda bundle: sign_bundle(key_ring, bundle), notify=notify_case)
-    sink = WebhookAlertSink(settings.risk_webhook_url, secret, clock) if settings.risk_webhook_url else LogAlertSink()
+    sink = QueuedAlertSink(uow, webhook=bool(settings.risk_webhook_url))
     risk = EngineRiskCheck(RiskEngine(store=SqlSignalStore(), clock=clock, sink=sink, freezes=freezes.repo), index)
     issuer = JwsTokenIssuer(
         key_ring=key_ring,
@@ -377,9 +455,11 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         ttl_s=settings.token_ttl_s,
     )
     verifier = KeyRingTokenVerifier(key_ring, settings.token_issuer, settings.token_audiences)
-    sender = build_sms_sender(settings, clock, random)
     assert settings.otp_key is not None
     otp_limits = OtpLimits(allowed_calling_codes=settings.sms_allowed_country_codes)
+    # Texts are queued in the request's transaction and sent by the dispatcher; a code's text expires with it.
+    sender = QueuedSmsSender(uow, event_type=OTP_CODE, expires_in_s=otp_limits.ttl_s)
+    notices = QueuedSmsSender(uow, event_type=COMPLETION_NOTICE)
     counters = SqlCounterStore(engine)
     otp = OtpService(store=SqlOtpStore(engine), counters=counters, sender=sender, clock=clock, random=random,
                      digest_key=settings.otp_key.reveal(), limits=otp_limits)
@@ -401,7 +481,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         body = completion_notice_text(ctx.locale, settings.lender_name, ctx.amount.value, ctx.amount.currency,
                                       session.completed_at or clock.now(), session.reference)
         try:
-            sender.send(phone, body)
+            notices.send(phone, body)
         except Exception:
             log.exception("completion_notice_failed", session_id=session.session_id)
 
@@ -460,6 +540,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         max_message_bytes=settings.max_message_bytes,
         tls=tls,
         ready_check=lambda: database_ready(engine),
+        reuse_port=settings.workers > 1,
     )
     capabilities = {
         "face": "loaded" if face is not None else "off",
@@ -472,4 +553,4 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         CAPABILITY.labels(name, state).set(1)
     admin = AdminHttpServer(settings.admin_address, jwks, lambda: database_ready(engine), capabilities)
     return App(settings=settings, engine=engine, grpc=server, admin=admin, verifications=verifications,
-               tokens=tokens, key_ring=key_ring, issuer=issuer)
+               tokens=tokens, key_ring=key_ring, issuer=issuer, outbox=dispatcher)
