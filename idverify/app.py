@@ -17,6 +17,8 @@ import structlog
 from prometheus_client import Gauge
 from sqlalchemy import Connection, Engine, text
 
+from idverify.attestation.capture_key import EcdsaCaptureKeys
+from idverify.attestation.platform import NoPlatformAttestor
 from idverify.audit import Actor, AuditEntry, AuditLog
 from idverify.cases.approval_service import ApprovalService
 from idverify.cases.approvals import ApprovalRules
@@ -80,6 +82,7 @@ from idverify.storage.engine import ensure_sqlite_folder, make_engine
 from idverify.storage.otp_store import SqlOtpStore, SqlTotpStore
 from idverify.storage.sealing import SealedFields
 from idverify.storage.sql_disputes import SqlReportedVerifications, SqlVerificationProofs
+from idverify.storage.sql_liveness import SqlLivenessCaptures
 from idverify.storage.sql_outbox import SqlOutbox
 from idverify.storage.unit_of_work import AuditEvent, SqlUnitOfWork
 from idverify.tokens.evidence import sign_bundle
@@ -494,7 +497,9 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         face_steps = FaceSteps(
             verifications=verifications, uow=uow, clock=clock, random=random, liveness=face.liveness,
             observer=PooledFrameObserver(pool, face.observer), thresholds=face.thresholds, pad=face.pad_policy,
-            detector_model_id=face.detector_id)
+            detector_model_id=face.detector_id, captures=SqlLivenessCaptures(engine), counter=counters,
+            capture_keys=EcdsaCaptureKeys(), attestor=NoPlatformAttestor(),
+            max_frame_pixels=face.observer.max_frame_pixels)
     document_steps = None
     if settings.documents == "on":
         ocr = RapidOcrDocumentReader(threads=settings.inference_threads)

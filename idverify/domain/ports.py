@@ -111,3 +111,26 @@ class VerifiedToken:
     assurance_level: str
     methods: tuple[str, ...]
     expires_at: datetime
+
+
+class PlatformAttestor(Protocol):
+    """Judges a platform attestation (Play Integrity, App Attest) presented at a liveness challenge's start.
+
+    Returns ``"genuine"`` when the platform vouches for the app and device and the token is bound to ``nonce``,
+    ``"failed"`` when it says otherwise or the token does not verify, ``None`` when this deployment cannot judge
+    that platform (no adapter): an attestation nobody can judge is no evidence either way.
+    """
+
+    def judge(self, platform: str, token: bytes, nonce: str) -> str | None: ...
+
+
+class CaptureKeys(Protocol):
+    """Per-capture signing keys held by the capture page (WebCrypto ECDSA P-256, non-extractable).
+
+    ``normalise`` checks a public JWK and returns its canonical JSON (raises InvalidArgument
+    ``capture_key_invalid``); ``verify`` says whether ``signature`` (IEEE P1363 ``r||s``) signs ``message``.
+    """
+
+    def normalise(self, jwk: str) -> str: ...
+
+    def verify(self, jwk: str, message: bytes, signature: bytes) -> bool: ...

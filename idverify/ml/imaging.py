@@ -5,13 +5,21 @@ size in bytes, format by magic number (JPEG, PNG, WebP only), dimensions from th
 and reads only the header), then the full decode (OpenCV), then EXIF orientation. Every refusal is an
 ``InvalidArgument`` with one of the codes ``image_empty``, ``image_too_large``, ``image_unsupported``,
 ``image_corrupt``. Messages carry sizes and formats only, never image content.
+
+The decoding budget (issue 11): each kind of image has its own pixel limit (:data:`PIXEL_LIMITS`), judged from
+the header before a pixel is decoded; :func:`probe_image` reads only the header, so a caller can refuse a whole
+stream whose declared pixels exceed its budget before decoding any of it; and at most
+:data:`DEFAULT_CONCURRENT_DECODES` full decodes run at once in the process (:class:`DecodeGate`), so many hostile
+requests cannot multiply the memory one decode takes.
 """
 
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import dataclass
+from enum import StrEnum
 
 import cv2
 import numpy as np
@@ -21,8 +29,59 @@ from PIL import Image, UnidentifiedImageError
 from idverify.domain.errors import InvalidArgument
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_SIDE = 8192
+DEFAULT_CONCURRENT_DECODES = 4
+
+
+class ImageKind(StrEnum):
+    DOCUMENT_PAGE = "document_page"
+    SELFIE = "selfie"
+    LIVENESS_FRAME = "liveness_frame"
+
+
+#: Largest declared width x height per kind: a document page up to 24 MP (a 6000 x 4000 phone photo), a selfie up
+#: to 16 MP, a liveness frame up to 1280 x 720 (docs/liveness.md asks for 640 x 480).
+PIXEL_LIMITS: dict[ImageKind, int] = {
+    ImageKind.DOCUMENT_PAGE: 24_000_000,
+    ImageKind.SELFIE: 16_000_000,
+    ImageKind.LIVENESS_FRAME: 1280 * 720,
+}
+DEFAULT_MAX_PIXELS = PIXEL_LIMITS[ImageKind.DOCUMENT_PAGE]
+
+
+class DecodeGate:
+    """At most ``slots`` full decodes at once (a bounded semaphore); the others wait their turn."""
+
+    def __init__(self, slots: int = DEFAULT_CONCURRENT_DECODES) -> None:
+        if slots < 1:
+            raise ValueError("a decode gate needs at least one slot")
+        self._slots = threading.BoundedSemaphore(slots)
+
+    def __enter__(self) -> None:
+        self._slots.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._slots.release()
+
+
+_SHARED_GATE = DecodeGate()  # a semaphore, nothing heavier
+
+
+def shared_gate() -> DecodeGate:
+    """The process-wide gate every decode passes unless the caller brings its own."""
+    return _SHARED_GATE
+
+
+@dataclass(frozen=True, slots=True)
+class ImageHeader:
+    format: str
+    width: int
+    height: int
+    orientation: int
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
 _EXIF_ORIENTATION = 0x0112
 
 
@@ -103,19 +162,15 @@ def _orient(pixels: NDArray[np.uint8], orientation: int) -> NDArray[np.uint8]:
     return np.ascontiguousarray(out)
 
 
-def decode_image(
+def probe_image(
     data: bytes,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_side: int = DEFAULT_MAX_SIDE,
-) -> DecodedImage:
-    """Decode JPEG/PNG/WebP bytes into an upright BGR image.
-
-    Raises InvalidArgument: ``image_empty`` (no bytes), ``image_too_large`` (bytes, pixels or a side over the
-    limits, judged from the header before decoding), ``image_unsupported`` (not JPEG/PNG/WebP),
-    ``image_corrupt`` (unreadable header, failed or truncated decode).
-    """
+) -> ImageHeader:
+    """Format and declared size from the header, without decoding a pixel. Raises the codes of
+    :func:`decode_image` (``image_too_large`` for a declared size over the limits)."""
     if not data:
         raise InvalidArgument("image_empty", "no image bytes")
     if len(data) > max_bytes:
@@ -130,13 +185,33 @@ def decode_image(
         raise InvalidArgument(
             "image_too_large", f"image is {width}x{height}; limits are {max_pixels} pixels and {max_side} per side"
         )
+    return ImageHeader(fmt, width, height, orientation)
+
+
+def decode_image(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int = DEFAULT_MAX_SIDE,
+    gate: DecodeGate | None = None,
+) -> DecodedImage:
+    """Decode JPEG/PNG/WebP bytes into an upright BGR image, through the decode gate.
+
+    Raises InvalidArgument: ``image_empty`` (no bytes), ``image_too_large`` (bytes, pixels or a side over the
+    limits, judged from the header before decoding), ``image_unsupported`` (not JPEG/PNG/WebP),
+    ``image_corrupt`` (unreadable header, failed or truncated decode).
+    """
+    header = probe_image(data, max_bytes=max_bytes, max_pixels=max_pixels, max_side=max_side)
+    fmt, width, height = header.format, header.width, header.height
     if fmt == "jpeg" and not _jpeg_complete(data):
         raise InvalidArgument("image_corrupt", "the JPEG stream is truncated")
     buffer = np.frombuffer(data, dtype=np.uint8)
-    pixels = cv2.imdecode(buffer, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    with gate or shared_gate():
+        pixels = cv2.imdecode(buffer, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if pixels is None or pixels.ndim != 3 or pixels.shape[:2] != (height, width):
         raise InvalidArgument("image_corrupt", f"the {fmt} image cannot be decoded")
-    return DecodedImage(_orient(np.asarray(pixels, dtype=np.uint8), orientation), fmt, width, height)
+    return DecodedImage(_orient(np.asarray(pixels, dtype=np.uint8), header.orientation), fmt, width, height)
 
 
 def from_pixels(pixels: NDArray[np.uint8], fmt: str = "raw") -> DecodedImage:

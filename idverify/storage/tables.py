@@ -7,6 +7,7 @@ from idverify.storage import (  # noqa: F401 - registers their tables
     tables_cases,
     tables_console,
     tables_faces,
+    tables_liveness,
     tables_otp,
     tables_outbox,
     tables_risk,

@@ -12,7 +12,7 @@ from idverify.domain.errors import InvalidArgument, Unimplemented
 from idverify.factors.liveness import SubmittedFrame
 from idverify.transport import convert, document_convert
 from idverify.usecases.document import DocumentSteps
-from idverify.usecases.face import FaceSteps
+from idverify.usecases.face import CaptureDeclaration, FaceSteps
 from idverify.usecases.otp import OtpSteps
 from idverify.usecases.verification import StartRequest, Verifications
 
@@ -123,7 +123,12 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
     def StartLivenessChallenge(self, request: pb.StartLivenessChallengeRequest, context: grpc.ServicerContext
                                ) -> pb.StartLivenessChallengeResponse:
         ctx = convert.context(request.context, present=request.HasField("context"))
-        challenge_id, challenge = self._face_steps().start_liveness(ctx, convert.session_id(request.session_id))
+        declaration = CaptureDeclaration(
+            mirrored=request.mirrored, capture_key_jwk=request.capture_key_jwk[:2048],
+            attestation_platform=request.attestation.platform[:32], attestation_token=request.attestation.token)
+        steps = self._face_steps()
+        challenge_id, challenge = steps.start_liveness(ctx, convert.session_id(request.session_id), declaration)
+        rules = steps.capture_rules()
         return pb.StartLivenessChallengeResponse(challenge=pb.LivenessChallenge(
             challenge_id=challenge_id,
             nonce=challenge.nonce,
@@ -131,6 +136,13 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
                    for step in challenge.steps],
             issued_at=convert.timestamp(challenge.issued_at),
             deadline=convert.timestamp(challenge.deadline),
+            light_steps=[pb.LightStep(rgb=step.rgb, duration_ms=step.duration_ms) for step in challenge.light],
+            capture=pb.LivenessCapture(
+                min_frames=rules.min_frames, max_frames=rules.max_frames, min_interval_ms=rules.min_interval_ms,
+                max_interval_ms=rules.max_interval_ms, max_median_interval_ms=rules.max_median_interval_ms,
+                max_frame_pixels=rules.max_frame_pixels,
+                min_frames_per_light_step=rules.min_frames_per_light_step),
+            capture_key_registered=challenge.capture_key is not None,
         ))
 
     def SubmitLivenessFrames(self, request_iterator: Iterator[pb.SubmitLivenessFramesRequest],
@@ -142,7 +154,8 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         ctx = convert.context(first.context, present=first.HasField("context"))
         session_id = convert.session_id(first.session_id)
         challenge_id = convert.session_id(first.challenge_id)
-        frames, total = [], 0
+        frames: list[SubmittedFrame] = []
+        total = 0
         for message in (first, *request_iterator):
             if (message.session_id and message.session_id != session_id) or (
                     message.challenge_id and message.challenge_id != challenge_id):
@@ -150,8 +163,10 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             total += len(message.image)
             if len(frames) >= self._max_frames or total > self._max_bytes:
                 raise InvalidArgument("liveness_frame_count", f"send at most {self._max_frames} frames")
-            frames.append(SubmittedFrame(image=message.image, captured_at_ms=message.captured_at_ms,
-                                         nonce=message.nonce[:128], mirrored=message.mirrored))
+            frames.append(SubmittedFrame(
+                image=message.image, captured_at_ms=message.captured_at_ms, nonce=message.nonce[:128],
+                mirrored=message.mirrored if message.HasField("mirrored") else None, sequence=message.sequence,
+                light_step=message.light_step, signature=message.signature[:256]))
         outcome = steps.submit_frames(ctx, session_id, challenge_id, frames)
         return pb.SubmitLivenessFramesResponse(
             result=convert.factor_result(outcome.result, ctx.locale),

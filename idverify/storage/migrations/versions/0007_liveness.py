@@ -6,6 +6,11 @@ Revises: 0006_audit
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
+import idverify.storage.schema
+
 revision = '0007_liveness'
 down_revision = '0006_audit'
 branch_labels = None
@@ -13,8 +18,22 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        'liveness_captures',
+        sa.Column('challenge_id', sa.String(length=40), nullable=False),
+        sa.Column('session_id', sa.String(length=40), nullable=False),
+        sa.Column('light', sa.Text(), nullable=False),
+        sa.Column('mirrored', sa.Boolean(), nullable=False),
+        sa.Column('capture_key', sa.Text(), nullable=True),
+        sa.Column('attestation', sa.String(length=16), nullable=True),
+        sa.Column('expires_at', idverify.storage.schema.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('challenge_id', name=op.f('pk_liveness_captures')),
+    )
+    with op.batch_alter_table('liveness_captures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_liveness_captures_session_id'), ['session_id'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('liveness_captures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_liveness_captures_session_id'))
+    op.drop_table('liveness_captures')
