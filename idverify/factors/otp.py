@@ -4,8 +4,9 @@ A code is stored only as ``HMAC-SHA256(key, session | applicant | loan applicati
 so it approves exactly the loan the applicant was shown (dynamic linking): a changed amount or application needs a
 new code. Codes are compared in constant time, accepted once, and expire after a few minutes.
 
-Every guess is counted *before* it is compared, twice: against the code (``max_checks_per_code``) and against the
-applicant across all sessions and factors (the lockout in :mod:`idverify.factors.otp_limits`). Both counts are
+Every guess is counted *before* it is compared: against the code (``max_checks_per_code``) and against the
+lockouts of the applicant (across all sessions and factors), the phone, the device and the client IP (see
+:mod:`idverify.factors.otp_limits`), so many applicant ids sharing one phone get no more guesses than one. Both counts are
 atomic in the store, so concurrent guesses cannot exceed them; the price is that a guess that loses a race is still
 counted, which errs on the safe side.
 
@@ -249,11 +250,12 @@ class OtpService:
         lim = self._limits
         validate_phone(ctx.phone_e164, lim.allowed_calling_codes)
         now = self._clock.now()
-        # A locked applicant could not use a code, so none is sent: no cost, nothing for a pumping attacker.
-        state = self._counters.lockout_state(self._applicant_subject(ctx))
-        if lim.lockout.reserve(state, now) is None:
-            reason, wait = lim.lockout.refusal(state, now)
-            raise ResourceExhausted(reason, "too many failed codes; try again later", retry_after_s=wait)
+        # A locked applicant or phone could not use a code, so none is sent: no cost, nothing for a pumping attacker.
+        for subject in (self._applicant_subject(ctx), self._phone_subject(ctx)):
+            state = self._counters.lockout_state(subject)
+            if lim.lockout.reserve(state, now) is None:
+                reason, wait = lim.lockout.refusal(state, now)
+                raise ResourceExhausted(reason, "too many failed codes; try again later", retry_after_s=wait)
         resend_after = now + timedelta(seconds=lim.resend_cooldown_s)
         cooldown_key = self._key("cooldown", ctx.session_id)
         if lim.resend_cooldown_s > 0:
@@ -307,10 +309,13 @@ class OtpService:
         challenge = self._store.latest(ctx.session_id)
         self._refuse_unusable(challenge, ctx, now)
         assert challenge is not None
-        allowed, state = self._counters.reserve_guess(self._applicant_subject(ctx), now, lim.lockout)
-        if not allowed:
-            reason, wait = lim.lockout.refusal(state, now)
-            raise ResourceExhausted(reason, "too many failed codes; try again later", retry_after_s=wait)
+        # One guess is reserved against every subject it could be aimed at, in a fixed order (no lock-order
+        # deadlocks between concurrent checks): many applicant ids sharing one phone, device or IP share its budget.
+        for subject in sorted(self._guess_subjects(ctx)):
+            allowed, state = self._counters.reserve_guess(subject, now, lim.lockout)
+            if not allowed:
+                reason, wait = lim.lockout.refusal(state, now)
+                raise ResourceExhausted(reason, "too many failed codes; try again later", retry_after_s=wait)
         used = self._store.burn_attempt(challenge.challenge_id, now)
         if used is None:  # lost a race: consumed, exhausted, expired or superseded since we read it
             again = self._store.latest(ctx.session_id)
@@ -323,7 +328,8 @@ class OtpService:
             raise OtpIncorrect(max(0, challenge.max_attempts - used))
         if not self._store.consume(challenge.challenge_id, now):
             raise FailedPrecondition("otp_already_used", "this code was already used")
-        self._counters.clear_guesses(self._applicant_subject(ctx))
+        for subject in self._guess_subjects(ctx):
+            self._counters.clear_guesses(subject)
 
     def _refuse_unusable(self, challenge: Challenge | None, ctx: OtpContext, now: datetime) -> None:
         if challenge is None:
@@ -407,6 +413,22 @@ class OtpService:
 
     def _applicant_subject(self, ctx: OtpContext) -> str:
         return applicant_subject(ctx.applicant_id)
+
+    def _phone_subject(self, ctx: OtpContext) -> str:
+        return f"phone:{self._keys.blind_index('guess_phone', ctx.phone_e164)[:16].hex()}"
+
+    def _guess_subjects(self, ctx: OtpContext) -> list[str]:
+        """Every lockout a guess counts against: the applicant, the phone, and the device and IP when known.
+        Keys of phones, devices and IPs are keyed hashes (no personal data in the counters table).
+
+        A correct code clears them all: it proves possession of the phone, and the per-phone count is what bounds
+        the guesses any one phone can receive (docs/threat-model.md, "Guessing budget")."""
+        subjects = [self._applicant_subject(ctx), self._phone_subject(ctx)]
+        if ctx.device_id:
+            subjects.append(f"device:{self._keys.blind_index('guess_device', ctx.device_id)[:16].hex()}")
+        if ctx.client_ip:
+            subjects.append(f"ip:{self._keys.blind_index('guess_ip', ctx.client_ip)[:16].hex()}")
+        return subjects
 
 
 def applicant_subject(applicant_id: str) -> str:
