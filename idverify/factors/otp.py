@@ -6,9 +6,9 @@ new code. Codes are compared in constant time, accepted once, and expire after a
 
 Every guess is counted *before* it is compared: against the code (``max_checks_per_code``) and against the
 lockouts of the applicant (across all sessions and factors), the phone, the device and the client IP (see
-:mod:`idverify.factors.otp_limits`), so many applicant ids sharing one phone get no more guesses than one. Both counts are
-atomic in the store, so concurrent guesses cannot exceed them; the price is that a guess that loses a race is still
-counted, which errs on the safe side.
+:mod:`idverify.factors.otp_limits`), so many applicant ids sharing one phone get no more guesses than one. The
+counts are atomic in the store, so concurrent guesses cannot exceed them; the price is that a guess that loses a
+race is still counted, which errs on the safe side.
 
 A send that failed (the provider raised) does not count as a code the user could have received: the new code is
 never made checkable, an earlier code stays valid, and the send is given back to the per-session limit and the
