@@ -56,7 +56,23 @@ def _application(args: argparse.Namespace) -> Application:
 
 
 def _print_json(args: argparse.Namespace, document: Any) -> None:
+    field = getattr(args, "field", "")
+    if field and not (isinstance(document, dict) and "error" in document):
+        value = _pick(document, field)
+        print(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+        return
     print(json.dumps(document, ensure_ascii=False, indent=None if args.json else 2))
+
+
+def _pick(document: Any, path: str) -> Any:
+    """``verification.session_id`` of an answer; a missing field is a usage error naming what is there."""
+    value = document
+    for name in path.split("."):
+        if not isinstance(value, dict) or name not in value:
+            there = ", ".join(sorted(value)) if isinstance(value, dict) else type(value).__name__
+            raise UsageError(f"--field {path}: no {name!r} in the answer (it has: {there})")
+        value = value[name]
+    return value
 
 
 def _show(args: argparse.Namespace, message: Message) -> None:
@@ -251,6 +267,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     client.add_argument("--timeout", type=float, default=10.0, help="seconds for the whole call, retries included")
     client.add_argument("--json", action="store_true", help="print answers as one-line JSON (also after the command)")
     commands = client.add_subparsers(dest="client_command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--field", default="", metavar="PATH",
+                        help="print only this field of the answer, e.g. verification.session_id or token")
+    add = commands.add_parser
+
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return add(name, parents=[common], **kwargs)
 
     def with_context(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--applicant", required=True, help="the lender's applicant/account id")
@@ -263,39 +286,39 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.set_defaults(func=_handler(_verification))
         return p
 
-    p = with_context(commands.add_parser("start", help="open a verification"))
+    p = with_context(command("start", help="open a verification"))
     p.add_argument("--phone", default="", help="E.164 phone number")
     p.add_argument("--payout-account", required=True)
     p.add_argument("--first-loan", action="store_true")
     p.add_argument("--consent", action="store_true", help="the applicant consented to biometric processing")
     for name in ("get", "cancel", "send-otp", "complete"):
-        with_context(commands.add_parser(name)).add_argument("--session", required=True)
-    p = with_context(commands.add_parser("check-otp", help="check a code (exit status 1 when it is wrong)"))
+        with_context(command(name)).add_argument("--session", required=True)
+    p = with_context(command("check-otp", help="check a code (exit status 1 when it is wrong)"))
     p.add_argument("--session", required=True)
     p.add_argument("--code", required=True)
     p.add_argument("--totp", action="store_true")
-    p = with_context(commands.add_parser("submit-document"))
+    p = with_context(command("submit-document"))
     p.add_argument("--session", required=True)
     p.add_argument("--type", default="DOCUMENT_TYPE_CN_ID_CARD",
                    choices=[n for n in list(verification_pb2.DocumentType.keys()) if n != "DOCUMENT_TYPE_UNSPECIFIED"])
     p.add_argument("--front", required=True)
     p.add_argument("--back", default="")
 
-    p = commands.add_parser("redeem", help="redeem a token (loan service)")
+    p = command("redeem", help="redeem a token (loan service)")
     p.add_argument("--token", required=True)
     p.add_argument("--loan", required=True)
     p.add_argument("--amount", required=True)
     p.add_argument("--currency", default="CNY")
     p.add_argument("--payout-account", required=True)
     p.set_defaults(func=_handler(_token))
-    p = commands.add_parser("introspect", help="show a token's state")
+    p = command("introspect", help="show a token's state")
     p.add_argument("--token", required=True)
     p.set_defaults(func=_handler(_token))
-    commands.add_parser("jwks", help="print the published key set (JSON)").set_defaults(func=_handler(_token))
-    p = commands.add_parser("health", help="gRPC health check")
+    command("jwks", help="print the published key set (JSON)").set_defaults(func=_handler(_token))
+    p = command("health", help="gRPC health check")
     p.add_argument("--service", default="")
     p.set_defaults(func=_handler(_health))
-    p = commands.add_parser("sms-outbox", help="development only: print the last one-time code in the SMS outbox")
+    p = command("sms-outbox", help="development only: print the last one-time code in the SMS outbox")
     p.add_argument("--to", default="", help="only messages to this E.164 number")
     p.add_argument("--outbox", default="", help="the outbox file (default: IDVERIFY_SMS_OUTBOX_FILE, "
                                                 "else DATA_DIR/sms-outbox.jsonl)")
