@@ -164,6 +164,12 @@ def _audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def _console(args: argparse.Namespace) -> int:
+    from idverify.console.server import run
+
+    return run(os.environ)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="idverify", description="Identity verification for consumer lending.")
     parser.add_argument("--version", action="version", version=f"idverify {__version__}")
@@ -188,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="the tamper-evident audit trail")
     audit.add_argument("audit_command", choices=["verify"])
     audit.set_defaults(func=_audit_verify)
+    console = sub.add_parser("console", help="run the staff console web app (IDVERIFY_CONSOLE_* variables); it "
+                                             "holds no key: staff sign in with their own key and authenticator")
+    console.set_defaults(func=_console)
 
     from idverify import cli_client
 
