@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from prometheus_client import Gauge
 from sqlalchemy import Connection, Engine, text
 
 from idverify.attestation.capture_key import EcdsaCaptureKeys
 from idverify.attestation.platform import NoPlatformAttestor
-from idverify.audit import Actor, AuditEntry, AuditLog
+from idverify.audit import Actor, AuditEntry, AuditKey, AuditLog, AuditSealer, CheckpointSigner
 from idverify.cases.approval_service import ApprovalService
 from idverify.cases.approvals import ApprovalRules
 from idverify.cases.desk import CaseDesk
@@ -123,13 +124,17 @@ def ensure_dev_secrets(settings: Settings, random: Random) -> Settings:
     path = settings.data_dir / DEV_SECRETS_FILE
     if not path.exists():
         values = {name: base64.b64encode(random.token_bytes(32)).decode()
-                  for name in ("data_key", "index_key", "otp_key", "pairwise_secret")}
+                  for name in ("data_key", "index_key", "otp_key", "pairwise_secret", "audit_key")}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write("# Development-only secrets, generated on first start. Never use in production.\n")
             fh.writelines(f'{k} = "{v}"\n' for k, v in values.items())
         log.warning("dev_secrets_generated", path=str(path))
     stored = tomllib.loads(path.read_text())
+    if "audit_key" not in stored:  # a file from before the audit key existed: add it once
+        stored["audit_key"] = base64.b64encode(random.token_bytes(32)).decode()
+        with path.open("a") as fh:
+            fh.write(f'audit_key = "{stored["audit_key"]}"\n')
 
     def pick(current: Secret | None, name: str) -> Secret:
         return current if current is not None else Secret(base64.b64decode(stored[name]))
@@ -140,6 +145,7 @@ def ensure_dev_secrets(settings: Settings, random: Random) -> Settings:
         index_key=pick(settings.index_key, "index_key"),
         otp_key=pick(settings.otp_key, "otp_key"),
         pairwise_secret=pick(settings.pairwise_secret, "pairwise_secret"),
+        audit_key=pick(settings.audit_key, "audit_key"),
     )
 
 
@@ -166,9 +172,8 @@ def ensure_dev_api_keys(settings: Settings, random: Random) -> Settings:
 
 
 def load_key_ring(settings: Settings, clock: Clock, random: Random) -> KeyRing:
-    env_value = os.environ.get("IDVERIFY_SIGNING_KEYS")
-    if env_value:
-        return KeyRing.from_env_value(env_value)
+    if settings.signing_keys is not None:
+        return KeyRing.from_env_value(settings.signing_keys.reveal().decode())
     if (settings.keys_dir / "index.json").exists():
         return KeyRing.load_dir(settings.keys_dir)
     if settings.is_production:
@@ -332,12 +337,15 @@ class App:
     key_ring: KeyRing
     issuer: JwsTokenIssuer
     outbox: OutboxDispatcher | None = None
+    audit_sealer: AuditSealer | None = None
 
     def start(self) -> None:
         self.admin.start()
         self.grpc.start()
         if self.outbox is not None:
             self.outbox.start()
+        if self.audit_sealer is not None:
+            self.audit_sealer.start(self.settings.audit_seal_interval_s)
         log.info("serving", grpc_port=self.grpc.port, admin_port=self.admin.port,
                  environment=self.settings.environment)
 
@@ -346,6 +354,8 @@ class App:
         self.grpc.stop(grace_s)
         if self.outbox is not None:  # after the RPCs: what they committed is already in the table
             self.outbox.stop(timeout_s=min(grace_s, 5.0))
+        if self.audit_sealer is not None:  # seals and exports what the last RPCs appended
+            self.audit_sealer.stop()
         self.admin.stop()
         self.engine.dispose()
 
@@ -381,6 +391,25 @@ def prepare_workers(settings: Settings) -> Settings:
     return replace(settings, migrate_on_start=False)
 
 
+def audit_tools(settings: Settings) -> tuple[AuditLog, AuditSealer, Engine, dict[str, Ed25519PublicKey]]:
+    """The audit log, a sealer, the engine and the checkpoint keys, for ``idverify audit`` (no server)."""
+    clock, random = SystemClock(), SystemRandom()
+    settings = ensure_dev_secrets(settings, random)
+    ensure_sqlite_folder(settings.database_url)
+    engine = make_engine(settings.database_url, prepared_statements=settings.database_prepared_statements)
+    if settings.audit_key is None:
+        raise ConfigError("IDVERIFY_AUDIT_KEY is required to check the audit trail")
+    key = AuditKey(settings.audit_key.reveal())
+    ring = load_key_ring(settings, clock, random)
+
+    def signer() -> CheckpointSigner:
+        assert ring.active.private_key is not None
+        return CheckpointSigner(ring.active.private_key, ring.active.kid)
+
+    sealer = AuditSealer(engine=engine, key=key, signer=signer, clock=clock)
+    return AuditLog(key=key, clock=clock, random=random), sealer, engine, {k.kid: k.public_key for k in ring.keys}
+
+
 def build(settings: Settings, *, clock: Clock | None = None, random: Random | None = None) -> App:
     """Build the whole service. Raises ``ConfigError`` for anything that cannot work."""
     clock = clock or SystemClock()
@@ -405,7 +434,16 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     key_ring = load_key_ring(settings, clock, random)
     active = key_ring.active
     assert active.private_key is not None
-    audit = AuditLog(signing_key=active.private_key, kid=active.kid, clock=clock)
+    assert settings.audit_key is not None
+    audit_key = AuditKey(settings.audit_key.reveal())
+    audit = AuditLog(key=audit_key, clock=clock, random=random)
+
+    def checkpoint_signer() -> CheckpointSigner:
+        signing = key_ring.active
+        assert signing.private_key is not None
+        return CheckpointSigner(signing.private_key, signing.kid)
+
+    sealer = AuditSealer(engine=engine, key=audit_key, signer=checkpoint_signer, clock=clock)
 
     def acting() -> Actor:
         caller = current_caller_or_none()
@@ -558,4 +596,4 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         CAPABILITY.labels(name, state).set(1)
     admin = AdminHttpServer(settings.admin_address, jwks, lambda: database_ready(engine), capabilities)
     return App(settings=settings, engine=engine, grpc=server, admin=admin, verifications=verifications,
-               tokens=tokens, key_ring=key_ring, issuer=issuer, outbox=dispatcher)
+               tokens=tokens, key_ring=key_ring, issuer=issuer, outbox=dispatcher, audit_sealer=sealer)

@@ -147,21 +147,21 @@ def _retention(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    from idverify.audit import verify_chain
-    from idverify.config import Settings
-    from idverify.storage.engine import ensure_sqlite_folder, make_engine
-    from idverify.tokens.keys import KeyRing
+    from pathlib import Path
 
-    settings = Settings.from_env(os.environ)
-    ensure_sqlite_folder(settings.database_url)
-    ring = KeyRing.load_dir(settings.keys_dir)
-    report = verify_chain(make_engine(settings.database_url), {k.kid: k.public_key for k in ring.keys})
-    if report.ok:
-        print(f"audit chain verifies: {report.entries_checked} entries")
+    from idverify.app import audit_tools
+    from idverify.audit import read_exported
+    from idverify.audit.report import describe
+    from idverify.config import Settings
+
+    log, sealer, engine, public_keys = audit_tools(Settings.from_env(os.environ))
+    if args.audit_command == "seal":
+        print(f"sealed {sealer.drain()} entries")
         return 0
-    print(f"audit chain broken at seq {report.first_bad_seq}: {report.problem} "
-          f"({report.entries_checked} entries checked)")
-    return 1
+    exported = [cp for path in args.checkpoints or () for cp in read_exported(Path(path))]
+    report = log.verify(engine, public_keys, exported)
+    print(describe(report))
+    return 0 if report.ok else 1
 
 
 def _console(args: argparse.Namespace) -> int:
@@ -192,7 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     retention.add_argument("retention_command", choices=["run"])
     retention.set_defaults(func=_retention)
     audit = sub.add_parser("audit", help="the tamper-evident audit trail")
-    audit.add_argument("audit_command", choices=["verify"])
+    audit.add_argument("audit_command", choices=["verify", "seal"],
+                       help="verify: check every entry, link and checkpoint; seal: chain what is waiting now")
+    audit.add_argument("--checkpoints", action="append", metavar="LOG_FILE",
+                       help="log file(s) holding exported audit_checkpoint lines to check the chain against")
     audit.set_defaults(func=_audit_verify)
     console = sub.add_parser("console", help="run the staff console web app (IDVERIFY_CONSOLE_* variables); it "
                                              "holds no key: staff sign in with their own key and authenticator")

@@ -90,6 +90,12 @@ class Settings:
     index_key: Secret | None = None
     otp_key: Secret | None = None
     pairwise_secret: Secret | None = None
+    #: HMAC key of the audit trail; it must not live in the database the trail is stored in.
+    audit_key: Secret | None = None
+    #: How often the audit sealer chains new entries and signs an exported checkpoint.
+    audit_seal_interval_s: float = 1.0
+    #: Token signing key ring given inline (``IDVERIFY_SIGNING_KEYS``) instead of ``keys_dir``.
+    signing_keys: Secret | None = None
     lender_name: str = "idverify"
     policy_file: Path | None = None
     sms_sender: str = "outbox"
@@ -173,6 +179,9 @@ class Settings:
             index_key=r.key("IDVERIFY_INDEX_KEY"),
             otp_key=r.key("IDVERIFY_OTP_KEY"),
             pairwise_secret=r.key("IDVERIFY_PAIRWISE_SECRET"),
+            audit_key=r.key("IDVERIFY_AUDIT_KEY"),
+            audit_seal_interval_s=r.number("IDVERIFY_AUDIT_SEAL_INTERVAL_S", 1.0, 0.05, 60.0),
+            signing_keys=r.parsed("IDVERIFY_SIGNING_KEYS", _signing_keys, None),
             lender_name=r.text("IDVERIFY_LENDER_NAME", "idverify"),
             policy_file=r.optional_file("IDVERIFY_POLICY_FILE"),
             sms_sender=r.choice("IDVERIFY_SMS_SENDER", ("outbox", "twilio"), "outbox"),
@@ -212,7 +221,8 @@ class Settings:
         if self.is_production:
             for name, value in (("IDVERIFY_DATA_KEYS", self.data_keys or None), ("IDVERIFY_INDEX_KEY", self.index_key),
                                 ("IDVERIFY_OTP_KEY", self.otp_key),
-                                ("IDVERIFY_PAIRWISE_SECRET", self.pairwise_secret)):
+                                ("IDVERIFY_PAIRWISE_SECRET", self.pairwise_secret),
+                                ("IDVERIFY_AUDIT_KEY", self.audit_key)):
                 if value is None:
                     raise ConfigError(f"{name} is required in production (32 random bytes, base64)")
             if self.sms_sender == "outbox":
@@ -251,6 +261,15 @@ class Settings:
                 raise ConfigError("TWILIO_AUTH_TOKEN, or TWILIO_API_KEY_SID with TWILIO_API_KEY_SECRET, is required")
             if not (self.twilio_from_number or self.twilio_messaging_service_sid):
                 raise ConfigError("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required")
+
+
+def _signing_keys(text: str) -> Secret:
+    """An inline signing key ring (the index JSON with ``pem`` members, or one PKCS#8 PEM), checked now so a bad
+    one stops start-up; ``KeyRingError`` is a ``ValueError`` and names what is wrong, never the key."""
+    from idverify.tokens.keys import KeyRing
+
+    KeyRing.from_env_value(text)
+    return Secret(text.encode())
 
 
 def _thresholds(text: str) -> dict[str, float]:

@@ -14,7 +14,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, delete, select
 
-from idverify.audit import Actor, AuditEntry, AuditLog, ChainReport, verify_chain
+from idverify.audit import Actor, AuditEntry, AuditLog, ChainReport
 from idverify.cases.approval_service import ApprovalService
 from idverify.cases.approvals import ApprovalAction, ApprovalRequest, StaffMember
 from idverify.cases.freeze import Freeze
@@ -205,4 +205,4 @@ class CaseDesk:
         return recorded
 
     def verify_chain(self) -> ChainReport:
-        return verify_chain(self._engine, self._public_keys())
+        return self._audit.verify(self._engine, self._public_keys())

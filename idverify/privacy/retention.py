@@ -16,7 +16,7 @@ from sqlalchemy import Connection, MetaData, delete
 from idverify.domain.errors import InvalidArgument
 
 #: Tables no retention or erasure helper may delete from.
-PROTECTED_TABLES = frozenset({"audit_entries", "audit_chain_head", "audit_checkpoints"})
+PROTECTED_TABLES = frozenset({"audit_entries", "audit_chain", "audit_chain_head", "audit_checkpoints"})
 
 
 @dataclass(frozen=True, slots=True)

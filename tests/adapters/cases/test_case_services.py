@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, select
 
-from idverify.audit import Actor, AuditLog, verify_chain
+from idverify.audit import Actor, AuditKey, AuditLog, verify_chain
 from idverify.cases.approval_service import ApprovalService
 from idverify.cases.approvals import ApprovalAction, StaffMember
 from idverify.cases.freeze import VerificationProof
@@ -57,7 +57,7 @@ class World:
 @pytest.fixture
 def world(engine: Engine) -> World:
     clock, rnd, sessions = FixedClock(START), SeededRandom(), FakeSessions()
-    audit = AuditLog(signing_key=KEY, kid="a1", clock=clock, checkpoint_every=5)
+    audit = AuditLog(key=AuditKey(bytes(32)), clock=clock)
     approvals = ApprovalService(
         audit=audit, clock=clock, random=rnd, applicant_keys=RiskObservationApplicantKeys(INDEX)
     )
@@ -104,7 +104,7 @@ def test_this_was_not_me_opens_a_case_freezes_and_audits(world: World) -> None:
     assert (freeze.origin, freeze.case_id) == ("case", case_id)
     assert "贷款".encode() not in stored
     assert CIPHER.decrypt_text(stored, FieldContext("dispute_cases", "description", case_id)) == "我没有申请这笔贷款"
-    report = verify_chain(world.engine, {"a1": KEY.public_key()})
+    report = verify_chain(world.engine, AuditKey(bytes(32)), {"a1": KEY.public_key()})
     assert report.ok
     assert report.entries_checked == 2
 
@@ -264,7 +264,7 @@ def test_resolving_against_the_applicant_needs_maker_checker(world: World) -> No
             conn, case_id, staff=ALICE, fraud_confirmed=False, outcome="no_action", approval_id=approval_id
         )
     assert (case.state, case.decided_by, case.approval_id) == (CaseState.RESOLVED_NOT_FRAUD, "alice", approval_id)
-    assert verify_chain(world.engine, {"a1": KEY.public_key()}).ok
+    assert verify_chain(world.engine, AuditKey(bytes(32)), {"a1": KEY.public_key()}).ok
 
 
 def test_fraud_confirmed_needs_no_second_person(world: World) -> None:

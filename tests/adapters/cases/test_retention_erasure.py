@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, Table, func, select
 
-from idverify.audit import Actor, AuditEntry, AuditLog, verify_chain
+from idverify.audit import Actor, AuditEntry, AuditKey, AuditLog, AuditSealer, CheckpointSigner, verify_chain
 from idverify.privacy import BlindIndex
 from idverify.privacy.erasure import DEFAULT_TARGETS, erase_applicant
 from idverify.privacy.retention import DEFAULT_POLICIES, purge_expired
@@ -47,7 +47,7 @@ def test_purge_deletes_only_rows_past_retention(engine: Engine) -> None:
 
 def test_erasure_deletes_the_applicants_rows_and_keeps_the_chain_verifiable(engine: Engine) -> None:
     clock = FixedClock(T0)
-    audit = AuditLog(signing_key=KEY, kid="a1", clock=clock, checkpoint_every=2)
+    audit = AuditLog(key=AuditKey(bytes(32)), clock=clock)
     _observe(engine, clock, "app-1")
     _observe(engine, clock, "app-2")
     with engine.begin() as conn:
@@ -57,6 +57,8 @@ def test_erasure_deletes_the_applicants_rows_and_keeps_the_chain_verifiable(engi
             )
         )
         audit.append(conn, _entry())
+    sealer = AuditSealer(engine=engine, key=audit.key, signer=lambda: CheckpointSigner(KEY, "a1"), clock=clock)
+    assert sealer.drain() == 1
     with engine.begin() as conn:
         deleted = erase_applicant(
             conn,
@@ -71,7 +73,8 @@ def test_erasure_deletes_the_applicants_rows_and_keeps_the_chain_verifiable(engi
     assert _rows(engine, risk_observations) == 1
     assert _rows(engine, identity_freezes) == 1, "erasure must not lift a freeze"
     assert _rows(engine, audit_entries) == 2
-    assert verify_chain(engine, {"a1": KEY.public_key()}).ok
+    assert sealer.drain() == 1
+    assert verify_chain(engine, audit.key, {"a1": KEY.public_key()}).ok
 
 
 def _entry() -> AuditEntry:

@@ -1,4 +1,4 @@
-"""Canonical encoding and the personal-data guard of audit entries."""
+"""Canonical encoding, the keyed MAC and chain link, and the personal-data guard of audit entries."""
 
 from __future__ import annotations
 
@@ -12,13 +12,17 @@ from idverify.audit.entry import (
     GENESIS_HASH,
     Actor,
     AuditEntry,
+    AuditKey,
+    Checkpoint,
     canonical_json,
+    chain_link,
     check_details,
-    rehash,
-    seal,
+    entry_mac,
+    prepare,
 )
 from idverify.domain.errors import InvalidArgument
 
+KEY = AuditKey(bytes(range(32)))
 AT = datetime(2026, 11, 1, 9, 0, 0, 123456, tzinfo=UTC)
 ENTRY = AuditEntry(
     actor=Actor("lender-a", "lender_backend"),
@@ -34,28 +38,46 @@ def test_canonical_json_is_independent_of_key_order() -> None:
     assert canonical_json({"b": 1, "a": [2, {"d": 1, "c": 0}]}) == canonical_json({"a": [2, {"c": 0, "d": 1}], "b": 1})
 
 
-def test_sealed_hash_matches_recomputation_and_links_to_previous() -> None:
-    sealed = seal(ENTRY, seq=1, at=AT, prev_hash=GENESIS_HASH)
-    assert rehash(sealed) == sealed.entry_hash
-    second = seal(ENTRY, seq=2, at=AT, prev_hash=sealed.entry_hash)
-    assert second.prev_hash == sealed.entry_hash
-    assert second.entry_hash != sealed.entry_hash
+def test_stored_mac_matches_recomputation_and_needs_the_key() -> None:
+    stored = prepare(ENTRY, entry_id="e1", at=AT, key=KEY)
+    assert entry_mac(KEY, stored) == stored.entry_hash
+    assert entry_mac(AuditKey(bytes(32)), stored) != stored.entry_hash
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("outcome", "refused"), ("object_id", "ses_2"), ("seq", 2), ("details_json", "{}"), ("prev_hash", "1" * 64)],
+    [("outcome", "refused"), ("object_id", "ses_2"), ("entry_id", "e2"), ("details_json", "{}"),
+     ("actor_id", "lender-b"), ("at", AT + timedelta(microseconds=1))],
 )
-def test_changing_any_field_changes_the_hash(field: str, value: Any) -> None:
-    sealed = seal(ENTRY, seq=1, at=AT, prev_hash=GENESIS_HASH)
-    assert rehash(replace(sealed, **{field: value})) != sealed.entry_hash
+def test_changing_any_field_changes_the_mac(field: str, value: Any) -> None:
+    stored = prepare(ENTRY, entry_id="e1", at=AT, key=KEY)
+    assert entry_mac(KEY, replace(stored, **{field: value})) != stored.entry_hash
 
 
-def test_same_instant_in_another_zone_hashes_the_same() -> None:
+def test_same_instant_in_another_zone_makes_the_same_mac() -> None:
     shanghai = AT.astimezone(timezone(timedelta(hours=8)))
-    assert seal(ENTRY, seq=1, at=shanghai, prev_hash=GENESIS_HASH).entry_hash == seal(
-        ENTRY, seq=1, at=AT, prev_hash=GENESIS_HASH
-    ).entry_hash
+    assert prepare(ENTRY, entry_id="e1", at=shanghai, key=KEY).entry_hash == prepare(
+        ENTRY, entry_id="e1", at=AT, key=KEY).entry_hash
+
+
+@pytest.mark.parametrize(("position", "seq", "mac", "prev"), [(2, 1, "m", GENESIS_HASH), (1, 2, "m", GENESIS_HASH),
+                                                              (1, 1, "n", GENESIS_HASH), (1, 1, "m", "1" * 64)])
+def test_chain_link_binds_position_entry_mac_and_predecessor(position: int, seq: int, mac: str, prev: str) -> None:
+    base = chain_link(KEY, position=1, entry_seq=1, entry_mac="m", prev_hash=GENESIS_HASH)
+    assert chain_link(KEY, position=position, entry_seq=seq, entry_mac=mac, prev_hash=prev) != base
+
+
+def test_checkpoint_survives_its_exported_form() -> None:
+    cp = Checkpoint(position=3, chain_hash="ab" * 32, max_entry_seq=9, at=AT, kid="k1", signature=bytes(range(64)))
+    assert Checkpoint.from_json(cp.to_json()) == cp
+    with pytest.raises(ValueError, match="not an audit checkpoint"):
+        Checkpoint.from_json({"position": 3})
+
+
+def test_audit_key_is_never_shown() -> None:
+    assert "0001" not in repr(KEY)
+    with pytest.raises(ValueError, match="32 bytes"):
+        AuditKey(b"short")
 
 
 @pytest.mark.parametrize(

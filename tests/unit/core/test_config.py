@@ -44,7 +44,7 @@ def test_a_bad_setting_names_its_variable(env: dict[str, str], name: str) -> Non
 
 def test_production_refuses_the_outbox_and_needs_callers() -> None:
     secrets = {"IDVERIFY_ENV": "production", "IDVERIFY_DATA_KEYS": f"k1:{KEY}", "IDVERIFY_INDEX_KEY": KEY,
-               "IDVERIFY_OTP_KEY": KEY, "IDVERIFY_PAIRWISE_SECRET": KEY}
+               "IDVERIFY_OTP_KEY": KEY, "IDVERIFY_PAIRWISE_SECRET": KEY, "IDVERIFY_AUDIT_KEY": KEY}
     with pytest.raises(ConfigError, match="outbox"):
         Settings.from_env(secrets)
     twilio = {**secrets, "IDVERIFY_SMS_SENDER": "twilio", "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,

@@ -26,7 +26,7 @@ def test_duplicate_policies_keep_the_longest_period() -> None:
     assert result[("t", "at")] == NOW - timedelta(days=365)
 
 
-@pytest.mark.parametrize("table", ["audit_entries", "audit_chain_head", "audit_checkpoints"])
+@pytest.mark.parametrize("table", ["audit_entries", "audit_chain", "audit_chain_head", "audit_checkpoints"])
 def test_audit_tables_cannot_be_purged_or_erased(table: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         RetentionPolicy(table, "at", timedelta(days=1))

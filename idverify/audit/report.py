@@ -1,0 +1,20 @@
+"""What ``idverify audit verify`` prints: one sentence that names the first row that is wrong."""
+
+from __future__ import annotations
+
+from idverify.audit.verify import ChainReport
+
+
+def describe(report: ChainReport) -> str:
+    """A line for people: the counts when the trail verifies, else where it breaks and how."""
+    counts = (f"{report.entries_checked} entries ({report.unsealed} not yet sealed), "
+              f"{report.checkpoints_checked} checkpoints")
+    if report.ok:
+        return f"audit trail verifies: {counts}"
+    where = []
+    if report.first_bad_seq is not None:
+        where.append(f"entry seq {report.first_bad_seq}")
+    if report.position is not None:
+        where.append(f"chain position {report.position}")
+    place = " / ".join(where) or "the chain head"
+    return f"audit trail broken at {place}: {report.problem}. {report.detail} ({counts})"
