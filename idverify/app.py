@@ -252,7 +252,11 @@ class FaceStack:
 
 
 def default_models_dir() -> Path:
-    """The repository's ``models/`` beside the package (editable installs); images set IDVERIFY_MODELS_DIR."""
+    """``idverify/models`` inside an installed wheel (setup.py packs them), else the repository's ``models/``
+    beside the package (editable installs). IDVERIFY_MODELS_DIR overrides both."""
+    packaged = Path(__file__).resolve().parent / "models"
+    if (packaged / "manifest.toml").exists():
+        return packaged
     return Path(__file__).resolve().parents[1] / "models"
 
 
