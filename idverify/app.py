@@ -460,11 +460,13 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
 
     dispatcher = build_outbox(settings, engine, protector, clock, random)
 
+    def outbox_on(conn: Connection) -> SqlOutbox:
+        return SqlOutbox(conn, protector, clock=clock, random=random, on_commit=dispatcher.wake)
+
     def uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, protector, record,
                              totp=lambda conn: SqlTotpStore(conn, settings.data_keys[0][1].reveal()),
-                             outbox=lambda conn: SqlOutbox(conn, protector, clock=clock, random=random,
-                                                           on_commit=dispatcher.wake))
+                             outbox=outbox_on)
 
     def on_refused(caller: Caller | None, method: str, reason: str) -> None:
         try:
@@ -484,7 +486,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
                             approvals=approvals)
     cases = CaseService(audit=audit, clock=clock, random=random, reported=SqlReportedVerifications(),
                         freezes=freezes, approvals=approvals, cipher=cipher)
-    notify_case = QueuedCaseNotifier(uow, webhook=bool(settings.case_webhook_url))
+    notify_case = QueuedCaseNotifier(uow, webhook=bool(settings.case_webhook_url), outbox_on=outbox_on)
     desk = CaseDesk(engine=engine, audit=audit, clock=clock, cases=cases, freezes=freezes, approvals=approvals,
                     public_keys=lambda: {k.kid: k.public_key for k in key_ring.keys},
                     sign=lambda bundle: sign_bundle(key_ring, bundle), notify=notify_case)
@@ -525,10 +527,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         ctx = session.context
         body = completion_notice_text(ctx.locale, settings.lender_name, ctx.amount.value, ctx.amount.currency,
                                       session.completed_at or clock.now(), session.reference)
-        try:
-            notices.send(phone, body)
-        except Exception:
-            log.exception("completion_notice_failed", session_id=session.session_id)
+        notices.send(phone, body)  # into the completion's own transaction (see Verifications.complete)
 
     verifications = Verifications(
         uow=uow, clock=clock, random=random, policy=policy, issuer=issuer, notify_completed=notify_completed,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 
 from idverify.audit import Actor, AuditEntry, AuditLog, ChainReport
 from idverify.cases.approval_service import ApprovalService
@@ -46,7 +46,8 @@ class CaseDesk:
                  freezes: FreezeService, approvals: ApprovalService,
                  public_keys: Callable[[], Mapping[str, Ed25519PublicKey]],
                  sign: Callable[[dict[str, Any]], str],
-                 notify: Callable[[dict[str, object]], None] | None = None) -> None:
+                 notify: Callable[[dict[str, object], Connection], None] | None = None) -> None:
+        """``notify(event, conn)`` queues a case event in the outbox on the report's own connection."""
         self._notify = notify
         self._engine, self._audit, self._clock = engine, audit, clock
         self.cases, self.freezes, self.approvals = cases, freezes, approvals
@@ -67,10 +68,10 @@ class CaseDesk:
             self._audit.append(conn, AuditEntry(actor=actor, action="tokens.revoked", object_type="applicant",
                                                 object_id=applicant_id, outcome="ok", reason_code="dispute",
                                                 details={"count": revoked, "case_id": case.case_id}))
-        if self._notify is not None:  # after the commit: the lender's loan service must stop this loan now
-            self._notify({"event": "case.opened", "case_id": case.case_id, "applicant_id": applicant_id,
-                          "session_id": case.session_id, "loan_application_id": case.loan_application_id,
-                          "revoked_tokens": revoked, "respond_by": case.respond_by.isoformat()})
+            if self._notify is not None:  # queued with the case, sent after the commit: the loan must stop now
+                self._notify({"event": "case.opened", "case_id": case.case_id, "applicant_id": applicant_id,
+                              "session_id": case.session_id, "loan_application_id": case.loan_application_id,
+                              "revoked_tokens": revoked, "respond_by": case.respond_by.isoformat()}, conn)
         return Report(case=case, freeze=freeze, revoked_tokens=revoked)
 
     def get_case(self, *, staff: StaffMember, case_id: str, purpose: str) -> DisputeCase:

@@ -32,8 +32,11 @@ RETRIED = Counter("idverify_outbox_retried_total", "Outbox delivery attempts tha
                   ["channel", "event_type", "reason"])
 DEAD_LETTERED = Counter("idverify_outbox_dead_lettered_total", "Outbox messages given up on",
                         ["channel", "event_type", "reason"])
-DEPTH = Gauge("idverify_outbox_queue_depth", "Outbox messages waiting for delivery (all replicas)")
-OLDEST_AGE = Gauge("idverify_outbox_oldest_age_seconds", "Age of the oldest undelivered outbox message")
+# Every process reads the same table, so `serve --workers N` reports the largest live value, not a sum.
+DEPTH = Gauge("idverify_outbox_queue_depth", "Outbox messages waiting for delivery (all replicas)",
+              multiprocess_mode="livemax")
+OLDEST_AGE = Gauge("idverify_outbox_oldest_age_seconds", "Age of the oldest undelivered outbox message",
+                   multiprocess_mode="livemax")
 
 
 @dataclass(frozen=True, slots=True)

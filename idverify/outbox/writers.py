@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
 
+from sqlalchemy import Connection
+
 from idverify.risk.alerts import Alert
 from idverify.storage.sql_outbox import SqlOutbox, current_outbox
 from idverify.storage.unit_of_work import SqlUnitOfWork
@@ -70,17 +72,29 @@ class QueuedAlertSink:
 
 
 class QueuedCaseNotifier:
-    """Case events (``{"event": "case.opened", ...}``) as signed webhooks to the ``case`` endpoint, or log lines."""
+    """Case events (``{"event": "case.opened", ...}``) as signed webhooks to the ``case`` endpoint, or log lines
+    naming the case only (no applicant id in logs).
 
-    def __init__(self, uow: UowFactory, *, webhook: bool) -> None:
+    ``conn``: the caller's transaction when it is not a unit of work (the case desk's own connections); the event
+    is then queued on it through ``outbox_on`` and picked up at the dispatcher's next poll.
+    """
+
+    def __init__(self, uow: UowFactory, *, webhook: bool,
+                 outbox_on: Callable[[Connection], SqlOutbox] | None = None) -> None:
         self._uow = uow
         self._webhook = webhook
+        self._outbox_on = outbox_on
 
-    def __call__(self, event: Mapping[str, object]) -> None:
-        data = {k: v for k, v in event.items() if k != "event"}
-        event_type = str(event["event"])
+    def __call__(self, event: Mapping[str, object], conn: Connection | None = None) -> None:
+        if conn is not None and self._outbox_on is not None:
+            self._queue(self._outbox_on(conn), event)
+            return
         with open_outbox(self._uow) as outbox:
-            if self._webhook:
-                outbox.webhook("case", event_type, data)
-            else:
-                outbox.log(event_type, data)
+            self._queue(outbox, event)
+
+    def _queue(self, outbox: SqlOutbox, event: Mapping[str, object]) -> None:
+        event_type = str(event["event"])
+        if self._webhook:
+            outbox.webhook("case", event_type, {k: v for k, v in event.items() if k != "event"})
+        else:
+            outbox.log(event_type, {"case_id": event.get("case_id", "")})

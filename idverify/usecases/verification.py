@@ -304,7 +304,8 @@ class Verifications:
             uow.record_event(action="token.issued", object_type="verification", object_id=session_id,
                              outcome="ok", details={"token_id": token.jti,
                                                     "factors": [f.value for f in completed.passed]})
-        if self._notify_completed is not None and secrets.phone_e164:
-            # After the commit: the applicant learns at once that a loan was verified in their name.
-            self._notify_completed(completed, secrets.phone_e164)
+            if self._notify_completed is not None and secrets.phone_e164:
+                # Queued in this transaction, sent after the commit: the applicant learns at once that a loan was
+                # verified in their name, and no token exists without its notice.
+                self._notify_completed(completed, secrets.phone_e164)
         return Completion(session=completed, token=token)
