@@ -123,7 +123,7 @@ class Settings:
     case_webhook_url: str = ""
     webhook_secret: Secret | None = None
     #: The outbox (side effects after commit): tries before a dead letter, backoff base and cap, workers, poll.
-    outbox_max_attempts: int = 10
+    outbox_max_attempts: int = 15
     outbox_backoff_s: float = 5.0
     outbox_backoff_max_s: float = 3600.0
     outbox_workers: int = 2
@@ -207,7 +207,7 @@ class Settings:
             risk_webhook_url=r.text("IDVERIFY_RISK_WEBHOOK_URL", ""),
             case_webhook_url=r.text("IDVERIFY_CASE_WEBHOOK_URL", ""),
             webhook_secret=r.secret_text("IDVERIFY_WEBHOOK_SECRET"),
-            outbox_max_attempts=r.integer("IDVERIFY_OUTBOX_MAX_ATTEMPTS", 10, 1, 100),
+            outbox_max_attempts=r.integer("IDVERIFY_OUTBOX_MAX_ATTEMPTS", 15, 1, 100),
             outbox_backoff_s=r.number("IDVERIFY_OUTBOX_BACKOFF_S", 5.0, 0.1, 3600.0),
             outbox_backoff_max_s=r.number("IDVERIFY_OUTBOX_BACKOFF_MAX_S", 3600.0, 0.1, 86400.0),
             outbox_workers=r.integer("IDVERIFY_OUTBOX_WORKERS", 2, 1, 32),

@@ -43,7 +43,7 @@ OLDEST_AGE = Gauge("idverify_outbox_oldest_age_seconds", "Age of the oldest unde
 class RetryPolicy:
     """``max_attempts`` tries in all; the wait after the n-th failure is ``min(max_s, base_s * 2**(n-1))``."""
 
-    max_attempts: int = 10
+    max_attempts: int = 15
     base_s: float = 5.0
     max_s: float = 3600.0
 
