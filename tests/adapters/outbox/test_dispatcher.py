@@ -192,3 +192,32 @@ def test_retry_policy_doubles_up_to_its_cap() -> None:
     assert RetryPolicy(max_attempts=6, base_s=5, max_s=30).schedule() == [5, 10, 20, 30, 30]
     with pytest.raises(ValueError, match="max_attempts"):
         RetryPolicy(max_attempts=0)
+
+
+def test_two_replicas_on_one_database_deliver_each_message_once(world: World) -> None:
+    from idverify.outbox import OutboxDispatcher, SqlOutboxQueue
+    from idverify.storage.engine import make_engine
+    from tests.fakes import SeededRandom
+
+    with world.uow() as uow:
+        ids = [uow.outbox.webhook("risk", "risk.alert", {"n": n}) for n in range(30)]
+    other_engine = make_engine(world.engine.url.render_as_string(hide_password=False))
+    hooks = [Recording(), Recording()]
+    replicas = [
+        OutboxDispatcher(SqlOutboxQueue(engine), {"webhook": hook}, clock=world.clock, random=SeededRandom(n),
+                         workers=2, poll_s=0.05)
+        for n, (engine, hook) in enumerate(zip((world.engine, other_engine), hooks, strict=True))
+    ]
+    for replica in replicas:
+        replica.start()
+    try:
+        deadline = time.monotonic() + 20
+        while sum(len(h.seen) for h in hooks) < len(ids) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        for replica in replicas:
+            replica.stop()
+        other_engine.dispose()
+    delivered = [m.message_id for h in hooks for m in h.seen]
+    assert sorted(delivered) == sorted(ids)  # every message once, none twice
+    assert {r.status for r in world.queue.records()} == {"delivered"}
