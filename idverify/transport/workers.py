@@ -287,6 +287,22 @@ class _SupervisorCollector:
                                 sum(1 for w in workers if w.process.poll() is None))
         yield CounterMetricFamily("idverify_worker_restarts", "Serving processes restarted after dying",
                                   self._supervisor.restarts_total)
+        rss = GaugeMetricFamily("idverify_worker_resident_memory_bytes", "Resident memory of each serving process",
+                                labels=["worker"])
+        for worker in workers:
+            resident = resident_bytes(worker.pid)
+            if resident is not None and worker.process.poll() is None:
+                rss.add_metric([str(worker.index)], resident)
+        yield rss
+
+
+def resident_bytes(pid: int) -> int | None:
+    """RSS of a process from /proc (Linux); None when it is gone."""
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def _fetch(port: int, path: str, timeout_s: float = 2.0) -> tuple[int, bytes, dict[str, str]]:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from idverify.api.v1 import common_pb2, token_pb2, token_pb2_grpc, verification_pb2, verification_pb2_grpc
@@ -175,6 +176,9 @@ def test_two_workers_share_the_port_and_the_parent_adds_up_their_metrics(cluster
     assert sorted(w["pid"] for w in report["workers"]) == sorted(w["pid"] for w in workers.values())
     status, jwks = http_get(cluster.admin_port, "/.well-known/jwks.json")
     assert status == 200 and json.loads(jwks)["keys"]
+    with grpc.insecure_channel(cluster.address) as channel:  # what the Kubernetes liveness probe asks
+        live = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service="idverify.liveness"))
+    assert live.status == health_pb2.HealthCheckResponse.SERVING
 
 
 @pytest.mark.slow
