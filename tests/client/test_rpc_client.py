@@ -55,7 +55,7 @@ class ScriptedTokens(token_pb2_grpc.TokenServiceServicer):
         step = self.script.pop(0) if self.script else None
         if step is not None:
             context.abort_with_status(rpc_status.to_status(step))
-        return token_pb2.RedeemTokenResponse(token_id="jti-1", subject="sub", session_id="vs_1",
+        return token_pb2.RedeemTokenResponse(token_id="jti-1", redemption_id="rd-1", subject="sub", session_id="vs_1",
                                              assurance_level="high", methods=["sms"])
 
 
@@ -146,17 +146,17 @@ def test_token_reasons_become_their_own_exception_classes(tokens: tuple[Scripted
     assert servicer.calls == 3
 
 
-def test_token_redeemed_after_an_unanswered_attempt_says_it_may_be_our_own(tokens: tuple[ScriptedTokens, str]) -> None:
+def test_a_retry_after_unavailable_returns_the_redemption_and_token_redeemed_is_someone_elses(
+    tokens: tuple[ScriptedTokens, str],
+) -> None:
     servicer, target = tokens
-    servicer.script = [status(code_pb2.UNAVAILABLE, "storage_unavailable", "down"),
-                       status(code_pb2.PERMISSION_DENIED, "token_redeemed", "redeemed")]
+    servicer.script = [status(code_pb2.UNAVAILABLE, "storage_unavailable", "down")]
+    with client(target, Sleeps()) as c:
+        assert redeem(c).redemption_id == "rd-1"
+    servicer.script = [status(code_pb2.PERMISSION_DENIED, "token_redeemed", "redeemed")]
     with client(target, Sleeps()) as c, pytest.raises(TokenRedeemed) as caught:
         redeem(c)
-    assert caught.value.after_retry is True
-    servicer.script = [status(code_pb2.PERMISSION_DENIED, "token_redeemed", "redeemed")]
-    with client(target, Sleeps()) as c, pytest.raises(TokenRedeemed) as first_time:
-        redeem(c)
-    assert first_time.value.after_retry is False
+    assert caught.value.reason == "token_redeemed" and caught.value.status == "PERMISSION_DENIED"
 
 
 def test_a_server_that_is_not_there_is_unavailable_within_the_deadline() -> None:

@@ -162,10 +162,8 @@ class TokenRefused(PermissionDenied):
 
 
 class TokenRedeemed(TokenRefused):
-    """``token_redeemed``: the token was redeemed before. ``after_retry`` is True when an earlier attempt of this
-    same call got no answer, so the earlier redemption may have been this caller's own."""
-
-    after_retry = False
+    """``token_redeemed``: another caller redeemed the token. (The caller that redeemed it gets its original
+    redemption back when it asks again, so a retry after a lost answer never ends here.)"""
 
 
 class TokenRevoked(TokenRefused):

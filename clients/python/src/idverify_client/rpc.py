@@ -5,7 +5,8 @@ Every refusal is an ``idverify_client.errors.RpcError`` subclass carrying the se
 retried, within one overall deadline, when the service is UNAVAILABLE (exponential backoff with jitter) and when
 it sent a ``RetryInfo`` no longer than ``RetryPolicy.max_retry_info_s`` (``server_busy``); a longer wait, such as
 ``otp_resend_too_soon``, is raised at once with ``retry_after_s`` set. DEADLINE_EXCEEDED is never retried: the call
-may have taken effect.
+may have taken effect. (RedeemToken is idempotent for the caller that redeemed: asking again returns the original
+redemption, so a loan service whose answer was lost can call ``redeem`` again.)
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from idverify_client.api.v1 import (
     verification_pb2,
     verification_pb2_grpc,
 )
-from idverify_client.errors import RpcError, TokenRedeemed, error_for
+from idverify_client.errors import RpcError, error_for
 
 Reply = TypeVar("Reply")
 
@@ -61,6 +62,7 @@ class Redemption:
     """A token redeemed just now by this call: the loan service may disburse."""
 
     token_id: str
+    redemption_id: str
     subject: str
     session_id: str
     assurance_level: str
@@ -173,7 +175,6 @@ class _Client:
         """Call a stub's unary method with this client's credentials, retries and deadline (``timeout_s``
         overrides the client's). Raises ``RpcError`` subclasses."""
         deadline = self._monotonic() + (timeout_s or self._timeout_s)
-        unavailable_before = False
         attempt = 0
         while True:
             attempt += 1
@@ -189,10 +190,7 @@ class _Client:
                 error = error_from_rpc(err)
             wait = self._wait_before_retry(error, attempt)
             if wait is None or self._monotonic() + wait >= deadline:
-                if isinstance(error, TokenRedeemed) and unavailable_before:
-                    error.after_retry = True
                 raise error
-            unavailable_before = unavailable_before or error.status == "UNAVAILABLE"
             self._sleep(wait)
 
     def _wait_before_retry(self, error: RpcError, attempt: int) -> float | None:
@@ -223,15 +221,17 @@ class LoanServiceClient(_Client):
     ) -> Redemption:
         """Redeem ``token`` for exactly this loan application, amount and payout account, once.
 
-        Raises ``TokenRedeemed``, ``TokenRevoked``, ``TokenExpired``, ``TokenBindingMismatch``, ``TokenRefused``
-        or another ``RpcError``; disburse only when this returns.
+        Raises ``TokenRedeemed`` (another caller redeemed it), ``TokenRevoked``, ``TokenExpired``,
+        ``TokenBindingMismatch``, ``TokenRefused`` or another ``RpcError``; disburse only when this returns. Asking
+        again for a token this caller redeemed returns the same ``redemption_id``.
         """
         request = token_pb2.RedeemTokenRequest(
             token=token, loan_application_id=loan_application_id,
             amount=common_pb2.Money(value=str(amount), currency=currency), payout_account=payout_account)
         reply = self.call(self._tokens.RedeemToken, request, token_pb2.RedeemTokenResponse)
         return Redemption(
-            token_id=reply.token_id, subject=reply.subject, session_id=reply.session_id,
+            token_id=reply.token_id, redemption_id=reply.redemption_id, subject=reply.subject,
+            session_id=reply.session_id,
             assurance_level=reply.assurance_level, methods=tuple(reply.methods),
             redeemed_at_s=reply.redeemed_at.seconds + reply.redeemed_at.nanos / 1e9)
 
