@@ -31,7 +31,7 @@ def build_wheel(project: Path, out: Path) -> Path:
 
 def fresh_venv(path: Path) -> Path:
     """An empty virtual environment (no pip, no setuptools); returns its python."""
-    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)  # noqa: SLF001
+    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
     return path / "bin" / "python"
 
 
