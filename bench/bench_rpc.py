@@ -1,13 +1,18 @@
-"""RedeemToken against a trivial RPC on the same server, and single-use inserts, on 2 cores.
+"""RedeemToken on SQLite and on PostgreSQL, interleaved in one run, beside a trivial RPC, on the real service.
 
-    .venv/bin/python bench/bench_rpc.py [--tokens 3000] [--clients 8] [--out bench/results/rpc.md]
+    IDVERIFY_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
+        .venv/bin/python bench/bench_rpc.py [--calls 1500] [--rounds 5] [--clients 8] [--out bench/results/rpc.md]
 
-A child process builds the real service (SQLite in a temporary folder, WAL), writes N verification sessions with
-issued tokens straight through the unit of work (so the timed part is redemption alone), and serves gRPC. The
-parent process runs the clients, so client and server do not share a GIL. Measured side by side in one run:
-- GetJwks: an authenticated RPC that does no work (the interceptor, auth and serialisation only);
-- grpc.health.v1 Check: unauthenticated, the floor;
-- RedeemToken: JWS verify + claims + binding + one conditional UPDATE with its audit entry, committed.
+Two child processes build the real service (`app.build`, face and documents off, the audit sealer running), one on
+SQLite (WAL, in a temporary folder) and one on PostgreSQL (a schema of its own, dropped at the end). Each writes
+``calls * rounds`` completed verification sessions with issued tokens straight through the unit of work, so the
+timed part is redemption alone, and serves gRPC. The parent process runs the clients (so client and server do not
+share a GIL). Each round measures, in an order that alternates between rounds:
+- grpc.health.v1 Check and GetJwks (authenticated, no work) on the SQLite server: the floor and the trivial RPC;
+- RedeemToken on SQLite and on PostgreSQL: JWS verify + claims + binding + the single-use UPDATE with its audit
+  entry, committed.
+The result reports medians over rounds (req/s, p50, p99), every round with the 1-minute load average before it, and
+the ratio PostgreSQL / SQLite of RedeemToken per round.
 """
 
 from __future__ import annotations
@@ -21,14 +26,17 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def serve(data_dir: str, n_tokens: int, ready: mp.Queue, stop: mp.Event) -> None:  # type: ignore[type-arg]
+def serve(data_dir: str, database_url: str, n_tokens: int, ready: Any, stop: Any) -> None:
     from idverify import logging_setup
     from idverify.app import build
     from idverify.config import Settings
@@ -39,7 +47,8 @@ def serve(data_dir: str, n_tokens: int, ready: mp.Queue, stop: mp.Event) -> None
 
     settings = Settings.from_env({"IDVERIFY_DATA_DIR": data_dir, "IDVERIFY_GRPC_ADDRESS": "127.0.0.1:0",
                                   "IDVERIFY_ADMIN_ADDRESS": "127.0.0.1:0", "IDVERIFY_LOG_LEVEL": "ERROR",
-                                  "IDVERIFY_DOCUMENTS": "off", "IDVERIFY_FACE": "off",
+                                  "IDVERIFY_DOCUMENTS": "off", "IDVERIFY_FACE": "off", "IDVERIFY_WORKERS": "1",
+                                  "IDVERIFY_DATABASE_URL": database_url,
                                   "IDVERIFY_GRPC_WORKERS": os.environ.get("IDVERIFY_GRPC_WORKERS", "16")})
     logging_setup.configure("ERROR")
     app = build(settings)
@@ -70,7 +79,7 @@ def serve(data_dir: str, n_tokens: int, ready: mp.Queue, stop: mp.Event) -> None
     app.stop(grace_s=2)
 
 
-def run_clients(n_calls: int, clients: int, call) -> tuple[float, list[float]]:  # type: ignore[no-untyped-def]
+def run_clients(n_calls: int, clients: int, call: Callable[[int], object]) -> tuple[float, list[float]]:
     latencies: list[float] = []
     lock = threading.Lock()
     counter = iter(range(n_calls))
@@ -102,78 +111,169 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else values[0] * 1000
 
 
+class Server:
+    """One child process serving the real service on one database."""
+
+    def __init__(self, ctx: Any, data_dir: str, url: str, n_tokens: int) -> None:
+        self.ready, self.stop = ctx.Queue(), ctx.Event()
+        self.process = ctx.Process(target=serve, args=(data_dir, url, n_tokens, self.ready, self.stop))
+        self.process.start()
+
+    def connect(self) -> None:
+        import grpc
+        from grpc_health.v1 import health_pb2_grpc
+
+        from idverify.api.v1 import token_pb2_grpc
+
+        self.port, keys, self.tokens = self.ready.get(timeout=1800)
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
+        self.stub = token_pb2_grpc.TokenServiceStub(self.channel)
+        self.health = health_pb2_grpc.HealthStub(self.channel)
+        self.md = [("x-api-key", keys["loan_service"])]
+
+    def close(self) -> None:
+        self.channel.close()
+        self.stop.set()
+        self.process.join(60)
+
+
+def postgres_schema(base: str) -> tuple[str, Callable[[], None]]:
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}", drop
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tokens", type=int, default=3000)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=1500, help="calls per row and round")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "rpc.md"))
     opts = parser.parse_args()
+    pg_base = os.environ.get("IDVERIFY_TEST_POSTGRES_URL")
+    if not pg_base:
+        parser.error("set IDVERIFY_TEST_POSTGRES_URL to a PostgreSQL database the benchmark may add a schema to")
 
     import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_health.v1 import health_pb2
 
-    from idverify.api.v1 import common_pb2, token_pb2, token_pb2_grpc
+    from idverify.api.v1 import common_pb2, token_pb2
 
+    n, per_server = opts.calls, opts.calls * opts.rounds
     ctx = mp.get_context("spawn")
-    ready: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-    stop = ctx.Event()
-    with tempfile.TemporaryDirectory() as tmp:
-        child = ctx.Process(target=serve, args=(tmp, opts.tokens, ready, stop))
-        child.start()
-        port, keys, tokens = ready.get(timeout=600)
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        tokens_stub = token_pb2_grpc.TokenServiceStub(channel)
-        health = health_pb2_grpc.HealthStub(channel)
-        loan_md = [("x-api-key", keys["loan_service"])]
-        rows = []
-        n = opts.tokens
-        for _ in range(200):  # warm-up
-            tokens_stub.GetJwks(token_pb2.GetJwksRequest(), metadata=loan_md)
-        rps, lat = run_clients(n, opts.clients, lambda i: health.Check(health_pb2.HealthCheckRequest()))
-        rows.append(("grpc.health.v1 Check (unauthenticated)", rps, lat))
-        rps, lat = run_clients(n, opts.clients,
-                               lambda i: tokens_stub.GetJwks(token_pb2.GetJwksRequest(), metadata=loan_md))
-        rows.append(("GetJwks (authenticated, trivial)", rps, lat))
-        outcomes: list[str] = []
+    pg_url, drop_schema = postgres_schema(pg_base)
+    samples: dict[str, list[tuple[float, list[float]]]] = {}
+    rounds: list[dict[str, Any]] = []
+    started = datetime.now(UTC)
+    try:
+        with tempfile.TemporaryDirectory() as sq_dir, tempfile.TemporaryDirectory() as pg_dir:
+            servers = {"SQLite": Server(ctx, sq_dir, f"sqlite+pysqlite:///{sq_dir}/idverify.db", per_server),
+                       "PostgreSQL": Server(ctx, pg_dir, pg_url, per_server)}
+            for server in servers.values():
+                server.connect()
+            lite = servers["SQLite"]
+            for server in servers.values():
+                for _ in range(200):
+                    server.stub.GetJwks(token_pb2.GetJwksRequest(), metadata=server.md)
+            refused: dict[str, int] = {}
 
-        def redeem(i: int) -> None:
-            reply = tokens_stub.RedeemToken(token_pb2.RedeemTokenRequest(
-                token=tokens[i], loan_application_id=f"L-{i}",
-                amount=common_pb2.Money(value="1000.00", currency="CNY"), payout_account="6222-01"),
-                metadata=loan_md)
-            outcomes.append(reply.token_id)
+            def redeemer(server: Server, offset: int) -> Callable[[int], object]:
+                def redeem(i: int) -> object:
+                    k = offset + i
+                    return server.stub.RedeemToken(token_pb2.RedeemTokenRequest(
+                        token=server.tokens[k], loan_application_id=f"L-{k}",
+                        amount=common_pb2.Money(value="1000.00", currency="CNY"), payout_account="6222-01"),
+                        metadata=server.md)
+                return redeem
 
-        rps, lat = run_clients(n, opts.clients, redeem)
-        rows.append(("RedeemToken (verify + bind + single-use UPDATE + audit, SQLite)", rps, lat))
-        second = 0
-        for i in range(50):
-            try:
-                redeem(i)
-            except grpc.RpcError:
-                second += 1
-        channel.close()
-        stop.set()
-        child.join(60)
+            for r in range(opts.rounds):
+                offset = r * n
+                rows: list[tuple[str, Callable[[int], object]]] = [
+                    ("grpc.health.v1 Check (unauthenticated, SQLite server)",
+                     lambda i: lite.health.Check(health_pb2.HealthCheckRequest())),
+                    ("GetJwks (authenticated, trivial, SQLite server)",
+                     lambda i: lite.stub.GetJwks(token_pb2.GetJwksRequest(), metadata=lite.md)),
+                    ("RedeemToken, SQLite", redeemer(servers["SQLite"], offset)),
+                    ("RedeemToken, PostgreSQL", redeemer(servers["PostgreSQL"], offset)),
+                ]
+                if r % 2:
+                    rows.reverse()
+                record: dict[str, Any] = {"round": r + 1, "load": os.getloadavg()[0]}
+                for name, call in rows:
+                    rps, lat = run_clients(n, opts.clients, call)
+                    samples.setdefault(name, []).append((rps, lat))
+                    record[name] = rps
+                rounds.append(record)
+                print(f"round {r + 1}: " + ", ".join(f"{k}={v:.0f}" for k, v in record.items() if k != "round"),
+                      flush=True)
+            for label, server in servers.items():
+                refused[label] = 0
+                for i in range(20):  # second redemptions by another caller's binding must fail
+                    try:
+                        server.stub.RedeemToken(token_pb2.RedeemTokenRequest(
+                            token=server.tokens[i], loan_application_id=f"L-{i}",
+                            amount=common_pb2.Money(value="999.00", currency="CNY"), payout_account="6222-01"),
+                            metadata=server.md)
+                    except grpc.RpcError:
+                        refused[label] += 1
+            for server in servers.values():
+                server.close()
+    finally:
+        drop_schema()
 
-    trivial = rows[1][1]
+    def med(name: str, f: Callable[[tuple[float, list[float]]], float]) -> float:
+        return statistics.median(f(s) for s in samples[name])
+
+    def rate(name: str) -> float:
+        return med(name, lambda s: s[0])
+
+    names = list(samples)
+    redeem_sq, redeem_pg, trivial = "RedeemToken, SQLite", "RedeemToken, PostgreSQL", names[1]
+    ratios = [rd[redeem_pg] / rd[redeem_sq] for rd in rounds]
     lines = [
-        "# RPC throughput: RedeemToken beside a trivial RPC",
+        "# RPC throughput: RedeemToken on SQLite and PostgreSQL, beside a trivial RPC",
         "",
-        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPUs, "
-        f"{platform.processor() or platform.machine()}; load average at end {os.getloadavg()[0]:.2f}",
-        f"- Python {platform.python_version()}; server: sync gRPC, 16 worker threads, SQLite WAL in a temporary folder",
-        f"- {opts.clients} client threads in a separate process; {n} calls per row; command: "
-        "`.venv/bin/python bench/bench_rpc.py`",
+        f"- date: {started:%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPUs, "
+        f"{platform.processor() or platform.machine()}; Python {platform.python_version()}",
+        "- load average (1 min) before each round: " + ", ".join(f"{rd['load']:.2f}" for rd in rounds),
+        "- servers: the real service (`app.build`, sync gRPC, 16 worker threads, audit sealer on), one on SQLite "
+        "WAL in a temporary folder, one on the local PostgreSQL in a schema of its own, both running throughout",
+        f"- {opts.clients} client threads in the parent process; {n} calls per row per round; {opts.rounds} rounds, "
+        "the row order reversed every other round; command: "
+        "`IDVERIFY_TEST_POSTGRES_URL=... .venv/bin/python bench/bench_rpc.py`",
+        "",
+        "Medians over rounds:",
         "",
         "| RPC | req/s | p50 (ms) | p99 (ms) |",
         "|---|---:|---:|---:|",
     ]
-    for name, rps, lat in rows:
-        lines.append(f"| {name} | {rps:,.0f} | {pct(lat, 50):.2f} | {pct(lat, 99):.2f} |")
+    for name in names:
+        lines.append(f"| {name} | {med(name, lambda s: s[0]):,.0f} | {med(name, lambda s: pct(s[1], 50)):.2f} | "
+                     f"{med(name, lambda s: pct(s[1], 99)):.2f} |")
+    lines += ["", "Every round (req/s):", "", "| round | load | " + " | ".join(names) + " | PG / SQLite |",
+              "|---|---:|" + "---:|" * len(names) + "---:|"]
+    for rd, ratio in zip(rounds, ratios, strict=True):
+        lines.append(f"| {rd['round']} | {rd['load']:.2f} | " + " | ".join(f"{rd[k]:,.0f}" for k in names)
+                     + f" | {ratio:.2f} |")
     lines += [
         "",
-        f"RedeemToken / trivial authenticated RPC: **{rows[2][1] / trivial:.2f}** (target >= 0.50).",
-        f"Successful redemptions: {len(set(outcomes))} distinct of {n}; second redemptions refused: {second} of 50.",
+        f"- RedeemToken PostgreSQL / SQLite: median **{statistics.median(ratios):.2f}** "
+        f"(rounds {min(ratios):.2f}-{max(ratios):.2f}); target >= 1.0.",
+        f"- RedeemToken / trivial authenticated RPC: SQLite {rate(redeem_sq) / rate(trivial):.2f}, "
+        f"PostgreSQL {rate(redeem_pg) / rate(trivial):.2f}.",
+        f"- A redeemed token presented again with another amount: refused {refused['SQLite']} of 20 (SQLite), "
+        f"{refused['PostgreSQL']} of 20 (PostgreSQL).",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

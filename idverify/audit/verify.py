@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, Engine, Row, exists, select
+from sqlalchemy import Connection, Engine, Row, exists, func, select
 
 from idverify.audit.entry import GENESIS_HASH, AuditKey, Checkpoint, chain_link, entry_id_is_genuine, entry_mac
 from idverify.audit.sealer import stored_entry
@@ -109,7 +109,7 @@ class _Verifier:
                                min(int(head.position), last_position) + 1,
                                "the chain head row does not match the chain")
         unsealed, unsealed_finding = self._unsealed(legacy_seq)
-        finding = finding or unsealed_finding
+        finding = finding or unsealed_finding or self._duplicates()
         checked = walked + unsealed
         if finding is None:
             return ChainReport(ok=True, entries_checked=checked, unsealed=unsealed,
@@ -216,6 +216,15 @@ class _Verifier:
     def _mac_sealed_elsewhere(self, mac: str) -> bool:
         return self._conn.execute(select(audit_chain.c.position).where(audit_chain.c.entry_mac == mac)
                                   .limit(1)).first() is not None
+
+    def _duplicates(self) -> _Finding | None:
+        """A copy of a genuine entry (same id and MAC) verifies on its own: only its id gives it away."""
+        e = audit_entries
+        dup = select(e.c.entry_id).group_by(e.c.entry_id).having(func.count() > 1).limit(1).scalar_subquery()
+        seq = self._conn.execute(select(func.max(e.c.seq)).where(e.c.entry_id == dup)).scalar()
+        if seq is None:
+            return None
+        return _Finding("inserted", int(seq), None, f"entry {seq} is a copy of an earlier entry")
 
     def _unsealed(self, legacy_seq: int) -> tuple[int, _Finding | None]:
         e = audit_entries

@@ -217,6 +217,17 @@ def test_inserting_an_entry_without_the_key_is_named(engine: Engine) -> None:
     assert _sealer(engine).seal_once().unauthentic == (5,)
 
 
+def test_copying_an_entry_is_named(engine: Engine) -> None:
+    _sealed(engine, 3)
+    _sql(engine, "INSERT INTO audit_entries (entry_id, at, actor_id, actor_role, action, object_type, object_id, "
+                 "outcome, reason_code, purpose, details, entry_hash) SELECT entry_id, at, actor_id, actor_role, "
+                 "action, object_type, object_id, outcome, reason_code, purpose, details, entry_hash "
+                 "FROM audit_entries WHERE seq = 2")
+    assert _where(_verify(engine)) == (False, "inserted", 4, None)
+    _sealer(engine).drain()  # sealed or not, the copy is named
+    assert _where(_verify(engine)) == (False, "inserted", 4, None)
+
+
 def test_inserting_an_entry_into_the_chain_is_named(engine: Engine) -> None:
     _sealed(engine, 10)
     with engine.connect() as conn:

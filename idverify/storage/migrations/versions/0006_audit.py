@@ -34,7 +34,7 @@ def upgrade() -> None:
     op.execute("UPDATE audit_entries SET entry_id = 'legacy-' || CAST(seq AS VARCHAR(20))")
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.alter_column('entry_id', existing_type=sa.String(length=40), nullable=False)
-        batch_op.create_unique_constraint(batch_op.f('uq_audit_entries_entry_id'), ['entry_id'])
+        batch_op.drop_index(batch_op.f('ix_audit_entries_object_id'))  # 0008's (object_id, seq) serves it
         batch_op.drop_column('prev_hash')
         if bind.dialect.name == 'sqlite':  # INTEGER PRIMARY KEY: SQLite assigns it (rowid)
             batch_op.alter_column('seq', existing_type=sa.BigInteger(), type_=sa.Integer(), autoincrement=True)
@@ -101,7 +101,7 @@ def downgrade() -> None:
         op.execute("DROP SEQUENCE IF EXISTS audit_entries_seq_seq")
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('prev_hash', sa.String(length=64), nullable=False, server_default='0' * 64))
-        batch_op.drop_constraint(batch_op.f('uq_audit_entries_entry_id'), type_='unique')
+        batch_op.create_index(batch_op.f('ix_audit_entries_object_id'), ['object_id'], unique=False)
         batch_op.drop_column('entry_id')
         if bind.dialect.name == 'sqlite':
             batch_op.alter_column('seq', existing_type=sa.Integer(), type_=sa.BigInteger(), autoincrement=False)
