@@ -8,6 +8,8 @@ from __future__ import annotations
 _TEXTS: dict[str, tuple[str, str]] = {
     # code: (zh-CN, en)
     "session_expired": ("验证已超时,请重新开始。", "This verification has timed out. Please start again."),
+    "request_malformed": ("请求无法识别,请更新应用后重试。",
+                          "The request could not be read. Please update the app and retry."),
     "session_cancelled": ("本次验证已取消。", "This verification was cancelled."),
     "session_completed": ("本次验证已完成。", "This verification is already complete."),
     "session_failed": ("验证未通过,请重新开始。", "Verification failed. Please start again."),

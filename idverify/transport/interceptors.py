@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from idverify.domain.callers import Caller
 from idverify.domain.errors import IdVerifyError, PermissionDenied, Unavailable
+from idverify.transport import malformed
 from idverify.transport.auth import Authenticator, auth_context_of
 from idverify.transport.errors import REASON_METADATA_KEY, internal_status, rich_status, status_code_for
 from idverify.transport.metrics import record_error, record_factor_results
@@ -82,18 +83,18 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=malformed.tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap(method, handler.stream_unary),
-                request_deserializer=handler.request_deserializer,
+                self._wrap(method, handler.stream_unary, streaming=True),
+                request_deserializer=malformed.tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler  # the contract has no server-streaming RPCs
 
-    def _wrap(self, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Any]
+    def _wrap(self, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Any], *, streaming: bool = False
               ) -> Callable[[Any, grpc.ServicerContext], Any]:
         short = method.rsplit("/", 1)[-1]
 
@@ -115,6 +116,10 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                         raise PermissionDenied("role_not_allowed", "this caller's roles do not allow this call")
                     caller_token = _caller.set(caller)
                     try:
+                        if streaming:
+                            request = malformed.checked(request)
+                        else:
+                            malformed.refuse(request)
                         response = behaviour(request, context)
                         record_factor_results(response)
                         return response
