@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from prometheus_client import Gauge
 from sqlalchemy import Connection, Engine, text
 
+from idverify.app_person import person_side
 from idverify.attestation.capture_key import EcdsaCaptureKeys
 from idverify.attestation.platform import NoPlatformAttestor
 from idverify.audit import Actor, AuditEntry, AuditKey, AuditLog, AuditSealer, CheckpointSigner
@@ -31,7 +32,7 @@ from idverify.config import ConfigError, Secret, Settings
 from idverify.domain.callers import Caller, Role
 from idverify.domain.errors import FailedPrecondition, IdVerifyError
 from idverify.domain.policy import Policy, PolicyError
-from idverify.domain.ports import Clock, Random, SystemClock, SystemRandom
+from idverify.domain.ports import Clock, Random, SimSwapLookup, SystemClock, SystemRandom
 from idverify.domain.session import VerificationSession
 from idverify.domain.values import Factor
 from idverify.factors.document import DocumentPolicy
@@ -414,8 +415,10 @@ def audit_tools(settings: Settings) -> tuple[AuditLog, AuditSealer, Engine, dict
     return AuditLog(key=key, clock=clock, random=random), sealer, engine, {k.kid: k.public_key for k in ring.keys}
 
 
-def build(settings: Settings, *, clock: Clock | None = None, random: Random | None = None) -> App:
-    """Build the whole service. Raises ``ConfigError`` for anything that cannot work."""
+def build(settings: Settings, *, clock: Clock | None = None, random: Random | None = None,
+          sim_swap: SimSwapLookup | None = None) -> App:
+    """Build the whole service. Raises ``ConfigError`` for anything that cannot work. ``sim_swap`` is a carrier
+    lookup adapter (none ships: carriers' APIs are contracts of each lender's own)."""
     clock = clock or SystemClock()
     random = random or SystemRandom()
     settings = ensure_dev_api_keys(ensure_dev_secrets(settings, random), random)
@@ -507,6 +510,8 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     # Texts are queued in the request's transaction and sent by the dispatcher; a code's text expires with it.
     sender = QueuedSmsSender(uow, event_type=OTP_CODE, expires_in_s=otp_limits.ttl_s)
     notices = QueuedSmsSender(uow, event_type=COMPLETION_NOTICE)
+    person = person_side(settings, uow=uow, clock=clock, random=random, index=index, notify=notices.send,
+                         sim_swap=sim_swap)
     counters = SqlCounterStore(engine)
     otp = OtpService(store=SqlOtpStore(engine), counters=counters, sender=sender, clock=clock, random=random,
                      digest_key=settings.otp_key.reveal(), limits=otp_limits)
@@ -514,7 +519,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
                        clock=clock, random=random)
     pool = InferencePool(workers=2, max_pending=settings.inference_queue)
     face = load_face(settings) if settings.face == "on" else None
-    available = {Factor.SMS_OTP, Factor.TOTP}
+    available = {Factor.SMS_OTP, Factor.TOTP, Factor.DEVICE_KEY}
     if face is not None:
         available |= {Factor.LIVENESS, Factor.FACE_MATCH_ENROLLED}
     if settings.documents == "on":
@@ -532,6 +537,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     verifications = Verifications(
         uow=uow, clock=clock, random=random, policy=policy, issuer=issuer, notify_completed=notify_completed,
         risk=risk, available=frozenset(available), pad_installed=face is not None and face.pad_loaded,
+        devices=person.check,
         has_enrolled_face=lambda u, applicant: face is not None and u.faces.enrolled(applicant) is not None)
     face_steps = None
     if face is not None:
@@ -580,6 +586,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
             case=CaseServicer(desk, index, reads=staff_reads, sessions=staff_sessions),
             audit=AuditServicer(desk, reads=staff_reads),
             face=FaceServicer(face.matcher if face else None, pool),
+            person=person.servicer(verifications, desk, acting),
         ),
         interceptors=[ServiceInterceptor(authenticator, on_refused)],
         workers=settings.grpc_workers,

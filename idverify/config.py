@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from idverify.domain.callers import Role
+from idverify.domain.errors import IdVerifyError
+from idverify.domain.values import Money
 from idverify.transport_config import ApiKeySpec, parse_api_keys, parse_mtls_callers
 
 
@@ -65,6 +67,12 @@ class Settings:
     #: False for PgBouncer in transaction mode: psycopg must not prepare statements on pooled server connections.
     database_prepared_statements: bool = True
     inference_threads: int = 2
+    #: The assurance a verification must reach before it may register a device key ("low" in development only).
+    device_registration_acr: str = "high"
+    #: From this amount (in device_key_currency), a verification from a registered device needs its key's signature;
+    #: "" never asks for it.
+    device_key_required_from: str = "0.01"
+    device_key_currency: str = "CNY"
     #: "local" runs the face models in-process (onnxruntime); "kserve" sends them to a KServe V2 model server.
     inference_backend: str = "local"
     kserve_target: str = ""
@@ -156,6 +164,10 @@ class Settings:
             workers=r.integer("IDVERIFY_WORKERS", default_workers(), 1, 64),
             database_prepared_statements=r.flag("IDVERIFY_DATABASE_PREPARED_STATEMENTS", True),
             inference_threads=r.integer("IDVERIFY_INFERENCE_THREADS", 2, 1, 64),
+            device_registration_acr=r.choice("IDVERIFY_DEVICE_REGISTRATION_ACR", ("low", "substantial", "high"),
+                                             "high"),
+            device_key_required_from=r.text("IDVERIFY_DEVICE_KEY_REQUIRED_FROM", "0.01"),
+            device_key_currency=r.text("IDVERIFY_DEVICE_KEY_CURRENCY", "CNY"),
             inference_backend=r.choice("IDVERIFY_INFERENCE_BACKEND", ("local", "kserve"), "local"),
             kserve_target=r.text("IDVERIFY_KSERVE_TARGET", ""),
             kserve_timeout_s=r.number("IDVERIFY_KSERVE_TIMEOUT_S", 2.0, 0.05, 60.0),
@@ -251,6 +263,14 @@ class Settings:
                 raise ConfigError("IDVERIFY_WEBHOOK_SECRET: a whsec_ secret needs at least 16 bytes of key")
         if self.outbox_backoff_max_s < self.outbox_backoff_s:
             raise ConfigError("IDVERIFY_OUTBOX_BACKOFF_MAX_S must be at least IDVERIFY_OUTBOX_BACKOFF_S")
+        if self.device_key_required_from:
+            try:
+                Money.parse(self.device_key_required_from, self.device_key_currency)
+            except IdVerifyError as exc:
+                raise ConfigError(f"IDVERIFY_DEVICE_KEY_REQUIRED_FROM / IDVERIFY_DEVICE_KEY_CURRENCY: {exc} "
+                                  "(a plain decimal such as 5000.00, or empty for never)") from None
+        if self.is_production and self.device_registration_acr == "low":
+            raise ConfigError("IDVERIFY_DEVICE_REGISTRATION_ACR=low is for development only; use substantial or high")
         if self.inference_backend == "kserve" and ":" not in self.kserve_target:
             raise ConfigError("IDVERIFY_INFERENCE_BACKEND=kserve needs IDVERIFY_KSERVE_TARGET (host:port of the "
                               "model server's gRPC endpoint)")

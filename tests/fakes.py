@@ -47,6 +47,7 @@ class InMemoryUnitOfWork:
         self.sessions = _Sessions(self._store)
         self.tokens = _Tokens(self._store)
         self.freezes = _Freezes(self._store)
+        self.devices = _Devices(self._store)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
@@ -64,6 +65,11 @@ class InMemoryStore:
         self.secrets: dict = {}
         self.tokens: dict = {}
         self.frozen: set[str] = set()
+        self.device_keys: dict = {}
+        self.device_phones: dict = {}
+        self.nonces: dict = {}
+        self.proofs: dict = {}
+        self.phone_changes: dict = {}
 
     def uow(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
@@ -112,6 +118,63 @@ class _Sessions:
 
     def secrets(self, session_id):  # type: ignore[no-untyped-def]
         return self._s.secrets[session_id]
+
+
+class _Devices:
+    """Device keys, proof nonces and proofs, SIM-swap evidence (``DeviceRepository``)."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    def add_key(self, record, phone_e164) -> None:  # type: ignore[no-untyped-def]
+        from idverify.domain.errors import AlreadyExists
+
+        if record.key_id in self._s.device_keys:
+            raise AlreadyExists("device_key_exists")
+        if any(k.registered_by_session == record.registered_by_session for k in self._s.device_keys.values()):
+            raise AlreadyExists("session_already_registered_device")
+        self._s.device_keys[record.key_id] = record
+        self._s.device_phones[record.key_id] = phone_e164
+
+    def keys(self, applicant_id):  # type: ignore[no-untyped-def]
+        found = [k for k in self._s.device_keys.values() if k.applicant_id == applicant_id]
+        return sorted(found, key=lambda k: k.registered_at, reverse=True)
+
+    def revoke_key(self, applicant_id, key_id, now):  # type: ignore[no-untyped-def]
+        from dataclasses import replace
+
+        from idverify.domain.errors import NotFound
+
+        record = self._s.device_keys.get(key_id)
+        if record is None or record.applicant_id != applicant_id:
+            raise NotFound("device_key_unknown")
+        self._s.device_keys[key_id] = replace(record, revoked_at=record.revoked_at or now)
+        return self._s.device_keys[key_id]
+
+    def notify_phone(self, applicant_id):  # type: ignore[no-untyped-def]
+        active = [k for k in self.keys(applicant_id) if k.revoked_at is None]
+        return self._s.device_phones.get(active[0].key_id, "") if active else ""
+
+    def nonce(self, session_id, make):  # type: ignore[no-untyped-def]
+        if session_id not in self._s.nonces and make is not None:
+            self._s.nonces[session_id] = make
+        return self._s.nonces.get(session_id, "")
+
+    def add_proof(self, session_id, key_id, at) -> None:  # type: ignore[no-untyped-def]
+        from idverify.domain.errors import AlreadyExists
+
+        if session_id in self._s.proofs:
+            raise AlreadyExists("device_proof_replayed")
+        self._s.proofs[session_id] = key_id
+
+    def proof(self, session_id):  # type: ignore[no-untyped-def]
+        return self._s.proofs.get(session_id, "")
+
+    def add_phone_change(self, session_id, source, changed_at) -> None:  # type: ignore[no-untyped-def]
+        self._s.phone_changes.setdefault(session_id, source)
+
+    def phone_change(self, session_id):  # type: ignore[no-untyped-def]
+        return self._s.phone_changes.get(session_id, "")
 
 
 class _Freezes:

@@ -60,7 +60,39 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "liveness_challenge_used": ("请重新开始活体检测。", "Please start the liveness check again."),
     "consent_missing": ("需要您同意人脸信息处理。", "Your consent to face processing is required."),
     "pad_unavailable": ("系统繁忙,请稍后重试。", "The service is busy. Please try again shortly."),
+    "device_signature_invalid": ("设备签名校验未通过,请在您绑定的手机上重试。",
+                                 "The device signature did not verify. Please try again on your registered phone."),
+    "device_key_unknown": ("该设备未绑定,请在您绑定的手机上操作。",
+                           "This device is not registered. Please use your registered phone."),
+    "device_key_revoked": ("该设备已解除绑定。", "This device was removed from your account."),
+    "device_key_invalid": ("设备密钥无效,请更新应用后重试。", "The device key is not usable. Please update the app."),
+    "device_key_exists": ("该设备已绑定。", "This device is already registered."),
+    "device_proof_replayed": ("本次验证已完成设备确认。", "This verification already has its device confirmation."),
+    "device_proof_not_started": ("请重新开始设备确认。", "Please start the device confirmation again."),
+    "verification_not_completed": ("请先完成一次身份验证再绑定设备。",
+                                   "Please complete a verification before registering this device."),
+    "verification_too_old": ("请重新验证后立即绑定设备。", "Please verify again, then register the device right away."),
+    "assurance_too_low": ("绑定设备需要完成人脸及证件验证。",
+                          "Registering a device needs a verification with your face and ID document."),
+    "verification_not_found": ("未找到该笔验证记录。", "No such verification was found in your name."),
 }
+
+
+def device_registered_text(locale: str, at_text: str, reference: str) -> str:
+    """SMS to the person when a device key was registered for verifications in their name."""
+    if locale == "en":
+        return (f"A new phone was registered for identity checks in your name at {at_text} (reference {reference}). "
+                "If this was not you, report it in the app or call customer support at once.")
+    return (f"您的账户于{at_text}绑定了新的手机用于身份验证(业务编号{reference})。"
+            "如非本人操作,请立即在应用内举报或联系客服。")
+
+
+def unregistered_device_text(locale: str, at_text: str) -> str:
+    """SMS to the person's registered phone when a verification in their name starts on another device."""
+    if locale == "en":
+        return (f"At {at_text} someone started an identity check in your name on a phone you have not registered. "
+                "If this was not you, report it in the app or call customer support.")
+    return f"{at_text}有人在您未绑定的手机上以您的名义发起身份验证。如非本人操作,请在应用内举报或联系客服。"
 
 
 def localized(code: str, locale: str) -> str:

@@ -70,6 +70,7 @@ class TokenIssuer(Protocol):
         pad_ran: bool,
         key_thumbprint: str,
         now: datetime,
+        phone_change: str = "",
     ) -> IssuedToken: ...
 
 
@@ -134,3 +135,41 @@ class CaptureKeys(Protocol):
     def normalise(self, jwk: str) -> str: ...
 
     def verify(self, jwk: str, message: bytes, signature: bytes) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DevicePublicKey:
+    """A device's public key as registered: its RFC 7638 thumbprint (the key id), JOSE algorithm and canonical
+    JWK JSON (public members only)."""
+
+    key_id: str
+    algorithm: str
+    jwk: str
+
+
+class DeviceKeys(Protocol):
+    """Device keys held by a person's phone (P-256 or Ed25519, as phone secure hardware makes them).
+
+    ``parse`` checks a public JWK and returns it canonical (raises InvalidArgument ``device_key_invalid``);
+    ``verify`` says whether ``signature`` by ``jwk`` signs ``message`` (ES256 signatures as r||s or DER).
+    """
+
+    def parse(self, jwk: str) -> DevicePublicKey: ...
+
+    def verify(self, jwk: str, message: bytes, signature: bytes) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SimSwapReport:
+    """What a carrier (or the lender) says about the phone number: ``changed_at`` when its SIM was swapped or the
+    number ported recently, else None; ``source`` names who said so ("carrier:<adapter>", "lender")."""
+
+    changed_at: datetime | None
+    source: str
+
+
+class SimSwapLookup(Protocol):
+    """A carrier lookup adapter: recent SIM swap or port-out of a phone number. Raises nothing for "unknown":
+    returns ``SimSwapReport(None, source)``."""
+
+    def lookup(self, phone_e164: str) -> SimSwapReport: ...

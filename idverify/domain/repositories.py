@@ -113,11 +113,75 @@ class FreezeRepository(Protocol):
         """Whether an active freeze (consumer, dispute case or staff) stops this applicant's verifications."""
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceKeyRecord:
+    """A person's registered device key. ``device_index`` is a keyed blind index of the app's device id."""
+
+    key_id: str
+    applicant_id: str
+    algorithm: str
+    jwk: str
+    label: str
+    device_index: str
+    device_hint: str
+    registered_at: datetime
+    registered_by_session: str
+    revoked_at: datetime | None = None
+
+
+class DeviceRepository(Protocol):
+    """Device keys, the per-verification proof nonces and proofs, and SIM-swap evidence of a verification."""
+
+    def add_key(self, record: DeviceKeyRecord, phone_e164: str) -> None:
+        """Store a key (and the phone to notify, sealed). Raises ``AlreadyExists`` (device_key_exists,
+        session_already_registered_device)."""
+
+    def keys(self, applicant_id: str) -> list[DeviceKeyRecord]:
+        """Active and revoked keys of the applicant, newest first."""
+
+    def revoke_key(self, applicant_id: str, key_id: str, now: datetime) -> DeviceKeyRecord:
+        """Revoke one key of the applicant. Raises ``NotFound("device_key_unknown")``."""
+
+    def notify_phone(self, applicant_id: str) -> str:
+        """The phone given with the applicant's newest active key ("" when none)."""
+
+    def nonce(self, session_id: str, make: str | None) -> str:
+        """The session's device-proof nonce, storing ``make`` when it has none yet ("" when none and ``make`` is
+        None)."""
+
+    def add_proof(self, session_id: str, key_id: str, at: datetime) -> None:
+        """Record the session's one device proof. Raises ``AlreadyExists("device_proof_replayed")``."""
+
+    def proof(self, session_id: str) -> str:
+        """The key id that proved the session ("" when none)."""
+
+    def add_phone_change(self, session_id: str, source: str, changed_at: datetime | None) -> None:
+        """Record that the session's phone was recently swapped or ported, and who said so."""
+
+    def phone_change(self, session_id: str) -> str:
+        """Who reported a recent SIM swap or port for the session ("" when none)."""
+
+
+class HistoryRepository(Protocol):
+    """Reads for a person's own verification history."""
+
+    def session_ids(self, applicant_id: str, *, before: tuple[datetime, str] | None, limit: int) -> list[str]:
+        """The applicant's session ids, newest first, strictly before the (created_at, session_id) cursor."""
+
+    def tokens(self, session_id: str) -> list[TokenRecord]:
+        """The tokens issued for the session, newest first."""
+
+    def disputed(self, session_id: str) -> bool:
+        """Whether a dispute case names the session."""
+
+
 class UnitOfWork(Protocol):
     sessions: SessionRepository
     tokens: TokenRepository
     faces: FaceRepository
     freezes: FreezeRepository
+    devices: DeviceRepository
+    history: HistoryRepository
 
     def record_event(self, *, action: str, object_type: str, object_id: str, outcome: str, reason_code: str = "",
                      details: Mapping[str, object] | None = None) -> None:

@@ -25,6 +25,8 @@ class Factor(StrEnum):
     LIVENESS = "liveness"
     FACE_MATCH_DOCUMENT = "face_match_document"
     FACE_MATCH_ENROLLED = "face_match_enrolled"
+    #: A registered device key signed this verification's nonce (possession of the person's own phone).
+    DEVICE_KEY = "device_key"
 
 
 class Outcome(StrEnum):

@@ -6,6 +6,7 @@ from idverify.storage import (  # noqa: F401 - registers their tables
     tables_audit,
     tables_cases,
     tables_console,
+    tables_devices,
     tables_faces,
     tables_liveness,
     tables_otp,

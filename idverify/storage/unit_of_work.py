@@ -25,7 +25,9 @@ from idverify.domain.errors import Unavailable
 from idverify.domain.ports import FieldProtector
 from idverify.storage.counters import SqlCounterStore
 from idverify.storage.otp_store import SqlOtpStore
+from idverify.storage.sql_devices import SqlDeviceRepository
 from idverify.storage.sql_faces import SqlFaceRepository
+from idverify.storage.sql_history import SqlHistoryReader
 from idverify.storage.sql_freezes import SqlFreezeRepository
 from idverify.storage.sql_outbox import SqlOutbox
 from idverify.storage.sql_sessions import SqlSessionRepository
@@ -67,6 +69,8 @@ class SqlUnitOfWork:
     tokens: SqlTokenRepository
     faces: SqlFaceRepository
     freezes: SqlFreezeRepository
+    devices: SqlDeviceRepository
+    history: SqlHistoryReader
     otp_codes: SqlOtpStore
     otp_counters: SqlCounterStore
     totp: Any
@@ -109,6 +113,8 @@ class SqlUnitOfWork:
         self.tokens = SqlTokenRepository(conn)
         self.faces = SqlFaceRepository(conn, self._protector)
         self.freezes = SqlFreezeRepository(conn)
+        self.devices = SqlDeviceRepository(conn, self._protector)
+        self.history = SqlHistoryReader(conn)
         self.otp_codes = SqlOtpStore(conn)
         self.otp_counters = SqlCounterStore(conn)
         self.totp = self._totp_factory(conn) if self._totp_factory is not None else None

@@ -13,7 +13,8 @@ photographs, and sometimes a SIM-swapped phone.
   liveness factor, plus a document check.
 
 ``amr`` holds RFC 8176 values for what ran and passed: ``face`` (a face match), ``sms`` (SMS one-time code),
-``otp`` (TOTP app code), ``mfa`` (see below), and the private value ``doc`` (an identity document was checked: a
+``otp`` (TOTP app code), ``hwk`` (a registered device key, held in the phone's hardware where it has it, signed
+the verification's nonce), ``mfa`` (see below), and the private value ``doc`` (an identity document was checked: a
 Chinese ID number or an MRZ; RFC 8176 registers nothing for this). Liveness has no RFC 8176 value; a liveness
 challenge without a face match says nothing about *who* is there, so it adds no ``amr`` value and shows only in
 ``acr``.
@@ -39,13 +40,14 @@ ACR_HIGH: Final = "urn:idverify:acr:high"
 ACR_ORDER: Final = (ACR_LOW, ACR_SUBSTANTIAL, ACR_HIGH)
 
 _FACE_MATCH: Final = frozenset({Factor.FACE_MATCH_DOCUMENT, Factor.FACE_MATCH_ENROLLED})
-_POSSESSION: Final = frozenset({Factor.SMS_OTP, Factor.TOTP})
+_POSSESSION: Final = frozenset({Factor.SMS_OTP, Factor.TOTP, Factor.DEVICE_KEY})
 _AMR_OF: Final = {
     Factor.FACE_MATCH_DOCUMENT: "face",
     Factor.FACE_MATCH_ENROLLED: "face",
     Factor.SMS_OTP: "sms",
     Factor.TOTP: "otp",
     Factor.DOCUMENT: "doc",
+    Factor.DEVICE_KEY: "hwk",
 }
 
 

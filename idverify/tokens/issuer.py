@@ -119,6 +119,7 @@ class JwsTokenIssuer:
         key_thumbprint: str = "",
         now: datetime | None = None,
         ttl_s: int | None = None,
+        phone_change: str = "",
     ) -> IssuedToken:
         """Sign a token for one loan application.
 
@@ -174,6 +175,12 @@ class JwsTokenIssuer:
         }
         if key_thumbprint:
             claims["cnf"] = {"jkt": key_thumbprint}
+        if phone_change:
+            # A recent SIM swap or port of the applicant's phone, and who reported it ("lender", "carrier:<name>"):
+            # the loan service may weigh an SMS code from that phone accordingly.
+            if not is_identifier(phone_change):
+                raise InvalidArgument("phone_change_invalid", "phone_change must be a printable identifier")
+            claims["phone_change"] = {"recent": True, "source": phone_change}
         key = self.key_ring.active
         header = {"alg": ALGORITHM, "kid": key.kid, "typ": MEDIA_TYPE}
         payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()

@@ -12,6 +12,7 @@ _T = "/idverify.v1.TokenService/"
 _C = "/idverify.v1.CaseService/"
 _AU = "/idverify.v1.AuditService/"
 _F = "/idverify.v1.FaceService/"
+_P = "/idverify.v1.PersonService/"
 
 ALLOWED: dict[str, frozenset[Role]] = {
     **{
@@ -47,6 +48,12 @@ ALLOWED: dict[str, frozenset[Role]] = {
     _AU + "ListAuditEvents": frozenset({R, ADM}),
     _AU + "VerifyAuditChain": frozenset({R, ADM}),
     _F + "CompareFaces": frozenset({R, ADM}),
+    # The person's own side: the lender's app backend, on behalf of its signed-in customer.
+    **{
+        _P + name: frozenset({A})
+        for name in ("ListMyVerifications", "GetMyVerification", "ReportNotMe", "RegisterDeviceKey",
+                     "ListDeviceKeys", "RevokeDeviceKey", "StartDeviceProof", "SubmitDeviceProof")
+    },
 }
 
 #: Infrastructure services that need no caller identity (load balancers and operators probe them).

@@ -15,6 +15,7 @@ from idverify.domain.repositories import SessionSecrets, TokenRecord, UnitOfWork
 from idverify.domain.session import RiskAssessment, Status, VerificationSession
 from idverify.domain.values import ApplicationContext, Factor, FactorResult, Outcome
 from idverify.usecases.ids import new_id, new_reference
+from idverify.usecases.risk_signals import with_device_risk
 from idverify.usecases.units import KeepAndRaise, unit
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -61,6 +62,28 @@ class NoRisk:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceVerdict:
+    """What the person's registered device keys say about a new verification."""
+
+    #: The person registered device keys and this verification comes from another device.
+    unregistered: bool = False
+    #: The device is registered and the policy wants its key to sign (Factor.DEVICE_KEY).
+    require_device_key: bool = False
+
+
+class DeviceCheck(Protocol):
+    """Device keys and SIM-swap evidence at the start of a verification (see ``usecases.person``)."""
+
+    def phone_change(self, phone_e164: str) -> tuple[str, datetime | None]:
+        """Before the transaction: who reports a recent SIM swap or port of the phone ("" for nobody), and when."""
+        ...
+
+    def at_start(self, uow: UnitOfWork, context: ApplicationContext) -> DeviceVerdict:
+        """In the start's transaction; may queue a notice to the person's registered phone."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class Completion:
     session: VerificationSession
     token: IssuedToken
@@ -82,7 +105,9 @@ class Verifications:
         risk: RiskCheck | None = None,
         available: frozenset[Factor] = frozenset(Factor),
         pad_installed: bool = False,
+        devices: DeviceCheck | None = None,
     ) -> None:
+        self._devices = devices
         self._pad_installed = pad_installed
         self._risk = risk or NoRisk()
         self._available = available
@@ -112,6 +137,8 @@ class Verifications:
         if self._policy.requires_pad(ctx.amount) and not self._pad_installed:
             raise FailedPrecondition("pad_unavailable",
                                      "loans of this amount need passive liveness, which is not installed")
+        carrier_source, changed_at = (self._devices.phone_change(request.phone_e164) if self._devices is not None
+                                      else ("", None))
         now = self._clock.now()
         with self._uow() as uow:
             existing = uow.sessions.find_open(ctx.applicant_id, ctx.loan_application_id)
@@ -136,24 +163,33 @@ class Verifications:
                                  details={"risk_score": verdict.assessment.score,
                                           "risk_reasons": list(verdict.assessment.reason_codes)})
             else:
-                session = self._create(uow, request, session_id, verdict, now)
+                session = self._create(uow, request, session_id, verdict, now, carrier_source=carrier_source,
+                                       changed_at=changed_at)
         if refusal:  # raised after the commit, so the refusal and its risk observation stay on record
             raise FailedPrecondition(refusal, "new verifications for this identity are refused; contact support")
         return session
 
     def _create(self, uow: UnitOfWork, request: StartRequest, session_id: str, verdict: RiskVerdict,
-                now: datetime) -> VerificationSession:
+                now: datetime, *, carrier_source: str = "", changed_at: datetime | None = None
+                ) -> VerificationSession:
         ctx = request.context
+        device = self._devices.at_start(uow, ctx) if self._devices is not None else DeviceVerdict()
+        phone_source = carrier_source or ("lender" if request.phone_recently_changed else "")
+        assessment = with_device_risk(verdict.assessment, unregistered=device.unregistered,
+                                      sim_swap=carrier_source)
+        verdict = replace(verdict, assessment=assessment)
         required = self._policy.required_factors(
             PolicyInput(
                 amount=ctx.amount,
                 first_loan=request.first_loan,
-                new_device="new_device_known_account" in verdict.assessment.reason_codes,
-                phone_recently_changed=request.phone_recently_changed,
+                new_device="new_device_known_account" in verdict.assessment.reason_codes or device.unregistered,
+                phone_recently_changed=bool(phone_source),
                 has_enrolled_face=self._has_enrolled_face(uow, ctx.applicant_id),
                 step_up=tuple(f for f in verdict.step_up if f in self._available),
             )
         )
+        if device.require_device_key and Factor.DEVICE_KEY in self._available and Factor.DEVICE_KEY not in required:
+            required = (*required, Factor.DEVICE_KEY)
         if Factor.SMS_OTP in required and not request.phone_e164:
             raise InvalidArgument("phone_missing", "the policy requires an SMS code: give phone_e164")
         session = VerificationSession(
@@ -165,7 +201,7 @@ class Verifications:
             created_at=now,
             expires_at=now + timedelta(seconds=self._policy.session_ttl_s),
             first_loan=request.first_loan,
-            phone_recently_changed=request.phone_recently_changed,
+            phone_recently_changed=bool(phone_source),
             biometric_consent=request.biometric_consent,
             consent_text_version=request.consent_text_version,
             risk=verdict.assessment,
@@ -173,6 +209,8 @@ class Verifications:
         uow.sessions.add(
             session, SessionSecrets(phone_e164=request.phone_e164, payout_account=request.payout_account)
         )
+        if phone_source:  # becomes a signed claim in the token
+            uow.devices.add_phone_change(session_id, phone_source, changed_at)
         uow.record_event(action="verification.started", object_type="verification",
                          object_id=session.session_id, outcome="ok",
                          details={"required": [f.value for f in required], "risk": session.risk.decision,
@@ -278,6 +316,10 @@ class Verifications:
                                 for r in completed.results)):
                 raise FailedPrecondition("pad_unavailable", "this amount needs liveness with passive PAD")
             secrets = uow.sessions.secrets(session_id)
+            proved_key = uow.devices.proof(session_id)
+            if proved_key and key_thumbprint and key_thumbprint != proved_key:
+                raise InvalidArgument("key_thumbprint_conflict",
+                                      "the registered device key proved this verification; bind the token to it")
             token = self._issuer.issue(
                 session_id=session.session_id,
                 applicant_id=context.applicant_id,
@@ -288,7 +330,8 @@ class Verifications:
                 factors=frozenset(completed.passed),
                 pad_ran=any(r.factor is Factor.LIVENESS and r.outcome is Outcome.PASSED and r.pad_ran
                             for r in completed.results),
-                key_thumbprint=key_thumbprint,
+                key_thumbprint=proved_key or key_thumbprint,
+                phone_change=uow.devices.phone_change(session_id),
                 now=now,
             )
             completed = uow.sessions.update(completed)

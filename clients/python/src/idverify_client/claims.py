@@ -22,7 +22,10 @@ the private value ``"doc"`` (identity document checked); ``authorization_details
     [{"type": "loan_application", "loan_application_id": "...",
       "amount": {"value": "12000.00", "currency": "CNY"}, "payout_account_hash": "..."}]
 
-``cnf`` (optional) ``{"jkt": "<RFC 7638 thumbprint of the holder's key>"}`` (RFC 7800 / RFC 9449 style).
+``cnf`` (optional) ``{"jkt": "<RFC 7638 thumbprint of the holder's key>"}`` (RFC 7800 / RFC 9449 style); when a
+registered device key proved the verification (``amr`` holds ``hwk``) it is that key's thumbprint.
+``phone_change`` (optional) ``{"recent": true, "source": "lender" | "carrier:<adapter>"}``: the applicant's phone was
+recently swapped or ported, as reported by the lender or a carrier lookup.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ MAX_LIFETIME_S: Final = 3600
 REQUIRED_CLAIMS: Final = frozenset(
     {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "sid", "acr", "amr", "authorization_details"}
 )
-OPTIONAL_CLAIMS: Final = frozenset({"cnf"})
+OPTIONAL_CLAIMS: Final = frozenset({"cnf", "phone_change"})
 
 #: kid: base64url characters only, so it can never be a path, a URL or a log-injection vector.
 KID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")

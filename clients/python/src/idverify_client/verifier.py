@@ -120,6 +120,8 @@ class VerifiedToken:
     payout_account_hash: str
     holder_key_thumbprint: str | None
     claims: Mapping[str, Any] = field(repr=False, compare=False)
+    #: Who reported a recent SIM swap or port of the applicant's phone ("lender", "carrier:<adapter>"), if anyone.
+    phone_change_source: str | None = None
 
 
 def _refuse(reason: str, code: str = CODE_INVALID) -> NoReturn:
@@ -311,6 +313,7 @@ class TokenVerifier:
             payout_account_hash=account_hash,
             holder_key_thumbprint=_holder_jkt(claims),
             claims=claims,
+            phone_change_source=_phone_change(claims),
         )
 
 
@@ -336,6 +339,16 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> int:
     if type(value) is not int or not 0 < value < _NUMERIC_DATE_MAX:
         _refuse(f"claim_{name}_malformed")
     return value
+
+
+def _phone_change(claims: Mapping[str, Any]) -> str | None:
+    if "phone_change" not in claims:
+        return None
+    change = claims["phone_change"]
+    if (not isinstance(change, dict) or change.keys() != {"recent", "source"} or change["recent"] is not True
+            or type(change["source"]) is not str or not 0 < len(change["source"]) <= _MAX_STR):
+        _refuse("claim_phone_change_malformed")
+    return str(change["source"])
 
 
 def _holder_jkt(claims: Mapping[str, Any]) -> str | None:

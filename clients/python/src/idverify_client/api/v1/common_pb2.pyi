@@ -18,6 +18,7 @@ class Factor(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FACTOR_LIVENESS: _ClassVar[Factor]
     FACTOR_FACE_MATCH_DOCUMENT: _ClassVar[Factor]
     FACTOR_FACE_MATCH_ENROLLED: _ClassVar[Factor]
+    FACTOR_DEVICE_KEY: _ClassVar[Factor]
 
 class FactorOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -32,6 +33,7 @@ FACTOR_DOCUMENT: Factor
 FACTOR_LIVENESS: Factor
 FACTOR_FACE_MATCH_DOCUMENT: Factor
 FACTOR_FACE_MATCH_ENROLLED: Factor
+FACTOR_DEVICE_KEY: Factor
 FACTOR_OUTCOME_UNSPECIFIED: FactorOutcome
 FACTOR_OUTCOME_PASSED: FactorOutcome
 FACTOR_OUTCOME_FAILED: FactorOutcome
