@@ -74,7 +74,7 @@ def timeline_of(signed_bundle: str, jwks_json: str) -> EvidenceView:
         score = result.get("score")
         threshold = result.get("threshold")
         scored = f" score {score:.3f} / threshold {threshold:.3f}" if isinstance(score, float) and isinstance(
-            threshold, float) else ""
+            threshold, float) and threshold > 0 else ""  # code factors have no score
         model = f" model {result['model_id']}" if result.get("model_id") else ""
         entries.append(TimelineEntry(result.get("at", ""), "timeline.factor",
                                      f"{result.get('factor')}: {result.get('outcome')} "
