@@ -438,6 +438,8 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     )
     cipher = FieldCipher(keys, random)
     protector = SealedFields(cipher)
+    # TOTP secrets sealed before they went through the field cipher used one of these keys (the first at the time).
+    legacy_totp_keys = tuple(secret.reveal() for _, secret in settings.data_keys)
     key_ring = load_key_ring(settings, clock, random)
     active = key_ring.active
     assert active.private_key is not None
@@ -468,7 +470,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
 
     def uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, protector, record,
-                             totp=lambda conn: SqlTotpStore(conn, settings.data_keys[0][1].reveal()),
+                             totp=lambda conn: SqlTotpStore(conn, protector, legacy_totp_keys),
                              outbox=outbox_on)
 
     def on_refused(caller: Caller | None, method: str, reason: str) -> None:
@@ -515,7 +517,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     counters = SqlCounterStore(engine)
     otp = OtpService(store=SqlOtpStore(engine), counters=counters, sender=sender, clock=clock, random=random,
                      digest_key=settings.otp_key.reveal(), limits=otp_limits)
-    totp = TotpService(store=SqlTotpStore(engine, settings.data_keys[0][1].reveal()), counters=counters,
+    totp = TotpService(store=SqlTotpStore(engine, protector, legacy_totp_keys), counters=counters,
                        clock=clock, random=random)
     pool = InferencePool(workers=2, max_pending=settings.inference_queue)
     face = load_face(settings) if settings.face == "on" else None

@@ -40,6 +40,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "totp_incorrect": ("动态口令不正确。", "The authenticator code is incorrect."),
     "totp_replayed": ("该动态口令已使用,请等待下一个。", "This code was already used. Wait for the next one."),
     "totp_not_enrolled": ("尚未绑定身份验证器。", "No authenticator app is set up."),
+    "totp_unreadable": ("无法核对已绑定的身份验证器,请重新绑定。",
+                        "Your authenticator app can no longer be checked. Please set it up again."),
     "image_empty": ("未收到图片,请重新拍摄。", "No image was received. Please take it again."),
     "image_unsupported": ("图片格式不支持,请使用JPEG或PNG。", "Unsupported image. Please use JPEG or PNG."),
     "document_image_missing": ("请拍摄证件正面。", "Please take a photo of the front of the document."),

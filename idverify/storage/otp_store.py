@@ -6,7 +6,8 @@ the same code cannot both burn the last attempt or both consume it.
 
 from __future__ import annotations
 
-import os
+import base64
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Engine, and_, delete, func, select, update
 
-from idverify.domain.errors import Unavailable
+from idverify.domain.errors import FailedPrecondition
+from idverify.domain.ports import FieldProtector
 from idverify.factors.otp import Challenge, ChallengeStatus
 from idverify.factors.totp import TotpRecord
 from idverify.storage.counters import dialect_insert, in_transaction
@@ -150,38 +152,56 @@ def _challenge(row: Any) -> Challenge:
 
 
 _T = totp_credentials.c
-_SEAL_VERSION = b"\x01"
+#: The sealing used before TOTP secrets went through the field cipher: ``0x01 | nonce | AES-256-GCM`` under the
+#: first data key with no key id. Read (with every configured data key) and resealed on next use, never written.
+_LEGACY_VERSION = b"\x01"
+_LEGACY_NONCE = 12
 
 
-def _aad(applicant_id: str) -> bytes:
+def _legacy_aad(applicant_id: str) -> bytes:
     return b"idverify/totp-secret/v1|" + applicant_id.encode("utf-8")
 
 
-class SqlTotpStore:
-    """TOTP authenticators (satisfies ``totp.TotpStore``). Secrets are sealed with AES-256-GCM under ``secret_key``
-    with the applicant id as associated data, so a sealed secret copied to another applicant's row does not open."""
+def _field(applicant_id: str) -> str:
+    """Where a secret lives (``FieldProtector`` associated data): a secret copied to another row does not open."""
+    return f"totp_credentials.sealed_secret.{applicant_id}"
 
-    def __init__(self, engine: Engine | Connection, secret_key: bytes) -> None:
-        if len(secret_key) != 32:
-            raise ValueError("the TOTP secret key must be 32 bytes (AES-256)")
+
+class SqlTotpStore:
+    """TOTP authenticators (satisfies ``totp.TotpStore``).
+
+    Secrets are sealed by ``protector`` (the field cipher: AES-256-GCM with the key id in the ciphertext, so the data
+    keys rotate and old secrets still open), bound to their applicant's row. Secrets sealed the old way (no key id)
+    open with any of ``legacy_keys`` and are resealed the first time they are read. A secret that opens with no key
+    is a permanent fault: ``FailedPrecondition("totp_unreadable")`` (enrol again), never a retryable status.
+    """
+
+    def __init__(self, engine: Engine | Connection, protector: FieldProtector,
+                 legacy_keys: Sequence[bytes] = ()) -> None:
+        if any(len(k) != 32 for k in legacy_keys):
+            raise ValueError("legacy TOTP keys are 32-byte data keys (AES-256)")
         self._engine = engine
-        self._aead = AESGCM(secret_key)
+        self._protector = protector
+        self._legacy = tuple(AESGCM(k) for k in legacy_keys)
 
     def _seal(self, applicant_id: str, secret: bytes) -> bytes:
-        nonce = os.urandom(12)
-        return _SEAL_VERSION + nonce + self._aead.encrypt(nonce, secret, _aad(applicant_id))
+        return self._protector.seal(base64.b64encode(secret).decode("ascii"), _field(applicant_id))
 
-    def _open(self, applicant_id: str, sealed: bytes) -> bytes:
-        if sealed[:1] != _SEAL_VERSION:
-            raise Unavailable("totp_store_unreadable", "a stored authenticator cannot be read")
+    def _open(self, applicant_id: str, sealed: bytes) -> tuple[bytes, bool]:
+        """The secret, and whether it was sealed the old way (so it should be resealed)."""
         try:
-            return self._aead.decrypt(sealed[1:13], sealed[13:], _aad(applicant_id))
-        except InvalidTag:
-            raise Unavailable(
-                "totp_store_unreadable",
-                "a stored authenticator cannot be read",
-                internal_reason="AES-GCM tag mismatch: wrong key or altered row",
-            ) from None
+            return base64.b64decode(self._protector.unseal(sealed, _field(applicant_id)), validate=True), False
+        except (FailedPrecondition, ValueError):
+            pass
+        if sealed[:1] == _LEGACY_VERSION:
+            nonce, body = sealed[1 : 1 + _LEGACY_NONCE], sealed[1 + _LEGACY_NONCE :]
+            for aead in self._legacy:
+                try:
+                    return aead.decrypt(nonce, body, _legacy_aad(applicant_id)), True
+                except InvalidTag:
+                    continue
+        raise FailedPrecondition("totp_unreadable", "the stored authenticator cannot be read; enrol it again",
+                                 internal_reason="no configured data key opens it: a retired key or an altered row")
 
     def add(self, record: TotpRecord, now: datetime) -> bool:
         stmt = (
@@ -208,14 +228,37 @@ class SqlTotpStore:
         if row is None:
             return None
         m = row._mapping
+        secret, legacy = self._open(m["applicant_id"], bytes(m["sealed_secret"]))
+        if legacy:
+            self._reseal(m["applicant_id"], bytes(m["sealed_secret"]), secret)
         return TotpRecord(
             applicant_id=m["applicant_id"],
-            secret=self._open(m["applicant_id"], bytes(m["sealed_secret"])),
+            secret=secret,
             digits=int(m["digits"]),
             period_s=int(m["period_s"]),
             algorithm=m["algorithm"],
             last_counter=None if m["last_counter"] is None else int(m["last_counter"]),
         )
+
+    def _reseal(self, applicant_id: str, old: bytes, secret: bytes) -> None:
+        """Replace an old-style sealed secret with the field cipher's (only if nobody changed it meanwhile)."""
+        stmt = (update(totp_credentials).where(_T.applicant_id == applicant_id, _T.sealed_secret == old)
+                .values(sealed_secret=self._seal(applicant_id, secret)))
+        with in_transaction(self._engine) as conn:
+            conn.execute(stmt)
+
+    def reseal_legacy(self) -> int:
+        """Reseal every old-style secret now (an operator's alternative to waiting for each one's next use);
+        returns how many were resealed."""
+        done = 0
+        with in_transaction(self._engine) as conn:
+            rows = conn.execute(select(_T.applicant_id, _T.sealed_secret)).all()
+        for applicant_id, sealed in rows:
+            secret, legacy = self._open(applicant_id, bytes(sealed))
+            if legacy:
+                self._reseal(applicant_id, bytes(sealed), secret)
+                done += 1
+        return done
 
     def advance(self, applicant_id: str, counter: int) -> bool:
         stmt = (
