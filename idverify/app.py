@@ -43,6 +43,7 @@ from idverify.factors.otp import OtpService, SmsSender
 from idverify.factors.otp_limits import OtpLimits
 from idverify.factors.totp import TotpService
 from idverify.ml.document_reader import OcrDocumentReader
+from idverify.ml.imaging import PIXEL_LIMITS, ImageKind
 from idverify.ml.liveness_frames import OnnxLivenessFrames
 from idverify.ml.matcher import FaceMatcher
 from idverify.ml.model_registry import ModelSpec
@@ -74,7 +75,6 @@ from idverify.risk.check import EngineRiskCheck
 from idverify.risk.engine import RiskEngine
 from idverify.risk.store import SqlSignalStore
 from idverify.sms.outbox import OutboxSmsSender
-from idverify.sms.twilio import TwilioSmsSender
 from idverify.staff.authenticators import SqlStaffTotpStore, StaffLockoutCounters
 from idverify.staff.reads import StaffReads
 from idverify.staff.sessions import StaffSessions
@@ -101,7 +101,7 @@ from idverify.transport.token_servicer import TokenServicer
 from idverify.transport.verification_servicer import VerificationServicer
 from idverify.transport_config import ApiKeySpec, parse_api_keys
 from idverify.usecases.document import DocumentSteps
-from idverify.usecases.face import FaceSteps
+from idverify.usecases.face import ChallengeLimits, FaceSteps
 from idverify.usecases.otp import OtpSteps
 from idverify.usecases.tokens import Tokens
 from idverify.usecases.verification import Verifications
@@ -210,6 +210,8 @@ def build_sms_sender(settings: Settings, clock: Clock, random: Random) -> SmsSen
     if settings.sms_sender == "outbox":
         settings.sms_outbox_file.parent.mkdir(parents=True, exist_ok=True)
         return OutboxSmsSender(settings.sms_outbox_file, clock=clock, random=random)
+    from idverify.sms.twilio import TwilioSmsSender  # twilio's client and requests: only when used
+
     return TwilioSmsSender(
         settings.twilio_account_sid,
         settings.twilio_auth_token.reveal().decode() if settings.twilio_auth_token else None,
@@ -288,7 +290,8 @@ def load_face(settings: Settings) -> FaceStack:
     if not (models_dir / "manifest.toml").exists():
         raise ConfigError(f"no face models at {models_dir} (set IDVERIFY_MODELS_DIR, or IDVERIFY_FACE=off)")
     pipeline = FacePipeline.from_models_dir(models_dir, threads=settings.inference_threads,
-                                            runners=remote_runners(settings))
+                                            runners=remote_runners(settings),
+                                            cache_dir=default_cache_dir(os.environ).parent / "folded")
     try:
         thresholds = MatchThresholds.from_mapping(pipeline.embedder_id, settings.face_thresholds)
     except ValueError as exc:
@@ -548,14 +551,17 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
             observer=PooledFrameObserver(pool, face.observer), thresholds=face.thresholds, pad=face.pad_policy,
             detector_model_id=face.detector_id, captures=SqlLivenessCaptures(engine), counter=counters,
             capture_keys=EcdsaCaptureKeys(), attestor=NoPlatformAttestor(),
-            max_frame_pixels=face.observer.max_frame_pixels)
+            max_frame_pixels=face.observer.max_frame_pixels,
+            limits=ChallengeLimits(settings.liveness_challenges_per_verification,
+                                   settings.liveness_challenges_per_hour))
     document_steps = None
     if settings.documents == "on":
         ocr = RapidOcrDocumentReader(threads=settings.inference_threads)
-        ocr.warm_up()
+        ocr.warm_up_in_background()  # SERVING does not wait for OCR; a document request does
         document_steps = DocumentSteps(
             verifications=verifications, uow=uow, clock=clock,
-            reader=OcrDocumentReader(ocr, pool, max_bytes=settings.max_message_bytes, max_pixels=40_000_000),
+            reader=OcrDocumentReader(ocr, pool, max_bytes=settings.max_message_bytes,
+                                     max_pixels=PIXEL_LIMITS[ImageKind.DOCUMENT_PAGE]),
             policy=DocumentPolicy(), romanizer=PypinyinRomanizer(), faces=face_steps,
             portraits=PooledPortraitReader(pool, face.matcher.document_embedding) if face is not None else None)
     otp_steps = OtpSteps(verifications=verifications, uow=uow, clock=clock, otp=otp, totp=totp,

@@ -13,6 +13,7 @@ Errors are ``FailedPrecondition`` with codes ``model_manifest_invalid``, ``model
 from __future__ import annotations
 
 import hashlib
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -159,12 +160,15 @@ def parse_entry(entry: Mapping[str, Any]) -> ModelSpec:
 class ModelRegistry:
     """The checked manifest of one models folder. Build it with :meth:`load`; it reads files only when asked."""
 
-    def __init__(self, models_dir: Path, specs: Mapping[str, ModelSpec]) -> None:
+    def __init__(self, models_dir: Path, specs: Mapping[str, ModelSpec], cache_dir: Path | None = None) -> None:
         self.models_dir = models_dir
         self._specs = dict(specs)
+        #: Where folded graphs are kept between starts, named by their pinned sha256 (folding SFace takes most of
+        #: a second); None folds at every start.
+        self.cache_dir = cache_dir
 
     @classmethod
-    def load(cls, models_dir: str | Path) -> ModelRegistry:
+    def load(cls, models_dir: str | Path, *, cache_dir: Path | None = None) -> ModelRegistry:
         """Read ``models_dir/manifest.toml``, validate every entry and refuse unlisted ``.onnx`` files.
 
         Hashes are checked by :meth:`verify` (all files) or :meth:`model_bytes` (one file, before use).
@@ -196,7 +200,7 @@ class ModelRegistry:
                 f"model files not declared in {MANIFEST}: {', '.join(unlisted)}"
                 " (declare them with `idverify models add` or remove them)",
             )
-        return cls(root, specs)
+        return cls(root, specs, cache_dir)
 
     def ids(self) -> list[str]:
         return sorted(self._specs)
@@ -234,6 +238,9 @@ class ModelRegistry:
         data = self.file_bytes(model_id)
         if spec.fold == "none":
             return data
+        cached = self._cached(spec.folded_sha256)
+        if cached is not None:
+            return cached
         steps = set(spec.fold.split("+"))
         folded = fold_model(data, rewrite_prelu="prelu" in steps, dynamic_batch="batch" in steps)
         if spec.folded_sha256 is not None and sha256_hex(folded) != spec.folded_sha256:
@@ -242,7 +249,29 @@ class ModelRegistry:
                 f"model {model_id!r}: folded graph has sha256 {sha256_hex(folded)}, manifest says "
                 f"{spec.folded_sha256} (a different onnx version may serialise differently)",
             )
+        self._keep(spec.folded_sha256, folded)
         return folded
+
+    def _cached(self, folded_sha256: str | None) -> bytes | None:
+        """The folded graph kept by an earlier start, if its bytes still hash to the pinned sha256."""
+        if self.cache_dir is None or folded_sha256 is None:
+            return None
+        try:
+            data = (self.cache_dir / f"{folded_sha256}.onnx").read_bytes()
+        except OSError:
+            return None
+        return data if sha256_hex(data) == folded_sha256 else None
+
+    def _keep(self, folded_sha256: str | None, folded: bytes) -> None:
+        if self.cache_dir is None or folded_sha256 is None:
+            return
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache_dir / f".{folded_sha256}.{os.getpid()}.tmp"
+            tmp.write_bytes(folded)
+            tmp.replace(self.cache_dir / f"{folded_sha256}.onnx")  # atomic: a reader never sees half a file
+        except OSError:
+            pass  # a read-only cache only costs the fold at the next start
 
     def verify(self) -> dict[str, str]:
         """Check every declared file (and folded result); returns id -> sha256. Raises on the first failure."""

@@ -130,10 +130,11 @@ class FacePipeline:
         embedder_id: str = DEFAULT_EMBEDDER,
         limits: QualityLimits | None = None,
         runners: RunnerFactory | None = None,
+        cache_dir: Path | None = None,
     ) -> FacePipeline:
         """Load and verify the declared models (sha256, folding) and open their runners (in-process onnxruntime
         sessions unless ``runners`` says otherwise, e.g. a KServe V2 model server)."""
-        registry = ModelRegistry.load(models_dir)
+        registry = ModelRegistry.load(models_dir, cache_dir=cache_dir)
         config = SessionConfig(intra_op_threads=threads, inter_op_threads=1, allow_gpu=allow_gpu)
         return cls(
             load_detector(registry, detector_id, config, runners),
