@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     from idverify import cli_client
 
     cli_client.register(sub)
-    for module in ("idverify.tokens.cli", "idverify.ml.models_cli", "idverify.ml.pad.build"):
+    for module in ("idverify.tokens.cli", "idverify.ml.models_cli", "idverify.ml.pad.build", "idverify.outbox.cli"):
         try:
             registered = __import__(module, fromlist=["register"])
         except ImportError:

@@ -141,6 +141,22 @@ class SqlOutboxQueue:
             result = conn.execute(delete(t).where(t.c.status == DELIVERED, t.c.finished_at < before))
         return int(result.rowcount)
 
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Rows per (status, channel), for operators."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(t.c.status, t.c.channel, func.count()).group_by(t.c.status, t.c.channel))
+            return {(status, channel): int(n) for status, channel, n in rows}
+
+    def requeue_dead(self, message_ids: list[str] | None, *, now: datetime) -> int:
+        """Give dead letters (all, or those named) a fresh set of tries from ``now``. Rows whose sealed payload was
+        already cleared cannot be sent again and are left dead. Returns how many were requeued."""
+        query = (update(t).where(t.c.status == DEAD, t.c.payload.is_not(None))
+                 .values(status=PENDING, attempts=0, next_attempt_at=now, finished_at=None, claim_token=None))
+        if message_ids is not None:
+            query = query.where(t.c.message_id.in_(message_ids))
+        with self._transaction() as conn:
+            return int(conn.execute(query).rowcount)
+
     def get(self, message_id: str) -> OutboxRecord | None:
         with self._engine.connect() as conn:
             r = conn.execute(select(t).where(t.c.message_id == message_id)).first()
