@@ -1,8 +1,17 @@
 """Structured logs (structlog, JSON lines by default) with a redaction step that backs up the rule that personal
 data, secrets, codes, tokens, images and embeddings never reach logs.
 
-The redactor drops the values of sensitive keys wherever they appear and masks long digit runs (phone and ID
-numbers) inside any string, so a mistake elsewhere does not leak them.
+The redactor is precise rather than blunt, so logs still say what operators need:
+
+- the values of sensitive keys are dropped wherever they appear, nested mappings and lists included. ``code`` is
+  such a key (a one-time code) *unless* its value is a gRPC status name, which is what the RPC line logs;
+- inside any other string, long digit runs (phone and ID numbers), standalone 6-8 digit runs (one-time codes) and
+  JWS compact tokens are masked; ISO timestamps, hex hashes and ids survive (their digits touch letters);
+- bytes become their length.
+
+``configure`` binds nothing itself: the RPC interceptor binds ``request_id``, ``rpc`` and ``caller`` with
+``structlog.contextvars`` for the duration of a request, so every line logged while serving it carries them,
+including lines from the standard library's ``logging``.
 """
 
 from __future__ import annotations
@@ -10,38 +19,73 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
-from typing import Any
+from collections.abc import Mapping, MutableMapping
+from typing import Any, TextIO
 
 import structlog
 
 SENSITIVE_KEYS = frozenset({
-    "phone", "phone_e164", "to", "code", "otp", "token", "jwt", "secret", "password", "api_key", "key",
-    "image", "images", "frame", "embedding", "template", "id_number", "document_number", "name", "full_name",
-    "payout_account", "authorization", "private_key", "body", "provisioning_uri",
+    "phone", "phone_e164", "phone_number", "to", "code", "otp", "otp_code", "token", "jwt", "secret", "password",
+    "api_key", "key", "image", "images", "frame", "frames", "photo", "selfie", "embedding", "template", "id_number",
+    "document_number", "name", "full_name", "payout_account", "authorization", "private_key", "body",
+    "provisioning_uri", "x-api-key",
 })
+#: gRPC status names: the only values a ``code`` key may show (the RPC line's status, not a one-time code).
+STATUS_NAMES = frozenset({
+    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+    "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+    "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+})
+#: Keys whose values are produced by the logging pipeline itself, never by callers.
+_PIPELINE_KEYS = frozenset({"timestamp", "level", "request_id", "logger"})
 _DIGITS = re.compile(r"(?<![0-9A-Za-z])\+?\d[\d -]{5,}\d[Xx]?(?![0-9A-Za-z])")
+_SHORT_CODE = re.compile(r"(?<![0-9A-Za-z.])\d{6,8}(?![0-9A-Za-z])")
+#: A calendar date (YYYY-MM-DD or YYYY-MM) is not a phone number: ISO timestamps stay readable.
+_DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 _JWS = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_MAX_DEPTH = 6
+
+
+def _mask_digits(match: re.Match[str]) -> str:
+    return match.group(0) if _DATE.match(match.group(0)) else "[digits]"
 
 
 def redact_value(text: str) -> str:
     text = _JWS.sub("[token]", text)
-    return _DIGITS.sub("[digits]", text)
+    text = _DIGITS.sub(_mask_digits, text)
+    return _SHORT_CODE.sub("[digits]", text)
+
+
+def _clean(key: str, value: Any, depth: int = 0) -> Any:
+    lowered = key.lower()
+    if lowered in SENSITIVE_KEYS:
+        if lowered == "code" and isinstance(value, str) and value in STATUS_NAMES:
+            return value
+        return "[redacted]"
+    if isinstance(value, str):
+        return redact_value(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"[{len(value)} bytes]"
+    if depth >= _MAX_DEPTH:
+        return "[nested]" if isinstance(value, Mapping | list | tuple | set) else value
+    if isinstance(value, Mapping):
+        return {k: _clean(str(k), v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_clean(key, v, depth + 1) for v in value]
+    return value
 
 
 def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event):
-        if key.lower() in SENSITIVE_KEYS:
-            event[key] = "[redacted]"
-        elif isinstance(event[key], str) and key not in {"timestamp", "level", "request_id"}:
-            event[key] = redact_value(event[key])
-        elif isinstance(event[key], bytes | bytearray | memoryview):
-            event[key] = f"[{len(event[key])} bytes]"
+        if key not in _PIPELINE_KEYS:
+            event[key] = _clean(key, event[key])
     return event
 
 
-def configure(level: str = "INFO", fmt: str = "json") -> None:
-    """Route structlog and the standard library's logging through one redacting pipeline to stderr."""
+def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
+    """Route structlog and the standard library's logging through one redacting pipeline to ``stream``
+    (standard error unless given)."""
+    out = stream or sys.stderr
     renderer: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -53,12 +97,12 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(processors=[
-        structlog.stdlib.ProcessorFormatter.remove_processors_meta, *shared[1:], renderer]))
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta, *shared, renderer]))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

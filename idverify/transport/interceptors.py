@@ -105,6 +105,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             request_id = supplied if isinstance(supplied, str) and _REQUEST_ID.match(supplied) else uuid.uuid4().hex
             context.send_initial_metadata((("x-request-id", request_id),))
             rid_token = _request_id.set(request_id)
+            bound = dict(structlog.contextvars.bind_contextvars(request_id=request_id, rpc=short))
             caller: Caller | None = None
             code = grpc.StatusCode.OK
             reason = ""
@@ -115,6 +116,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                     if allowed is None or not caller.has_any(allowed):
                         raise PermissionDenied("role_not_allowed", "this caller's roles do not allow this call")
                     caller_token = _caller.set(caller)
+                    bound.update(structlog.contextvars.bind_contextvars(caller=caller.caller_id))
                     try:
                         if streaming:
                             request = malformed.checked(request)
@@ -163,6 +165,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                     "rpc", method=short, code=code.name, reason=reason, ms=round(elapsed * 1000, 2),
                     caller=caller.caller_id if caller else None, request_id=request_id,
                 )
+                structlog.contextvars.reset_contextvars(**bound)
                 _request_id.reset(rid_token)
 
         return wrapped

@@ -1,0 +1,141 @@
+"""Logs that help and leak nothing: the RPC line shows its status code, every line of a request carries the
+request id (structlog and the standard library's logging alike), and a whole verification leaves no phone number,
+ID number, one-time code, token or image bytes in the captured logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from collections.abc import Iterator
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import structlog
+
+from idverify import logging_setup
+from idverify.api.v1 import common_pb2, token_pb2, token_pb2_grpc, verification_pb2, verification_pb2_grpc
+from idverify.domain.callers import Role
+from idverify.transport.auth import ApiKeyEntry, Authenticator, hash_api_key
+from idverify.transport.interceptors import ServiceInterceptor
+from tests.transport.conftest import running_app
+from tests.transport.test_server import context, start_request
+
+V = verification_pb2
+PHONE, ID_NUMBER, ACCOUNT = "13800138000", "11010519491231002X", "6222020000000001"
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    out = io.StringIO()
+    logging_setup.configure("DEBUG", "json", stream=out)
+    try:
+        yield out
+    finally:
+        logging_setup.configure("WARNING")
+        structlog.contextvars.clear_contextvars()
+
+
+def lines(out: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+
+
+def test_redaction_keeps_status_codes_and_drops_personal_data() -> None:
+    event = logging_setup.redact(None, "info", {
+        "event": "rpc", "code": "NOT_FOUND", "reason": "session_not_found",
+        "nested": {"code": "123456", "phone": "+8613800138000", "items": [b"\xff\xd8", "eyJhbGciOi.eyJzdWIiOi.c2ln"]},
+        "note": "sent 654321 to +86 138 0013 8000", "image": b"\xff\xd8\xff", "at": "2026-11-29T16:10:19.704597Z",
+        "chain_hash": "0123456789abcdef" * 4})
+    assert event["code"] == "NOT_FOUND"
+    assert event["nested"] == {"code": "[redacted]", "phone": "[redacted]", "items": ["[2 bytes]", "[token]"]}
+    assert event["note"] == "sent [digits] to [digits]"
+    assert event["image"] == "[redacted]"
+    assert (event["at"], event["chain_hash"]) == ("2026-11-29T16:10:19.704597Z", "0123456789abcdef" * 4)
+    assert logging_setup.redact(None, "info", {"code": "123456"})["code"] == "[redacted]"
+
+
+def test_every_line_of_a_request_carries_its_request_id(captured: io.StringIO) -> None:
+    method = "/idverify.v1.TokenService/GetJwks"
+    std = logging.getLogger("idverify.test.std")
+
+    def behaviour(request: bytes, context: grpc.ServicerContext) -> bytes:
+        structlog.get_logger("idverify.test").info("inside_request", step=1)
+        std.warning("stdlib line inside the request")
+        return b""
+
+    handler = grpc.method_handlers_generic_handler("idverify.v1.TokenService", {
+        "GetJwks": grpc.unary_unary_rpc_method_handler(behaviour, request_deserializer=lambda b: b,
+                                                       response_serializer=lambda b: b)})
+    auth = Authenticator([ApiKeyEntry("lender-a", frozenset({Role.LOAN_SERVICE}), hash_api_key_bytes("k-1"))], {})
+    server = grpc.server(futures.ThreadPoolExecutor(2), interceptors=[ServiceInterceptor(auth)])
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = channel.unary_unary(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
+            call(b"", metadata=[("x-api-key", "k-1"), ("x-request-id", "req-abc")])
+            call(b"", metadata=[("x-api-key", "k-1"), ("x-request-id", "req-def")])
+            with pytest.raises(grpc.RpcError) as err:
+                call(b"", metadata=[("x-api-key", "wrong"), ("x-request-id", "req-ghi")])
+            assert err.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        server.stop(None)
+    logged = lines(captured)
+    inside = [e for e in logged if e["event"] in {"inside_request", "stdlib line inside the request"}]
+    assert [(e["request_id"], e["caller"], e["rpc"]) for e in inside] == [
+        ("req-abc", "lender-a", "GetJwks")] * 2 + [("req-def", "lender-a", "GetJwks")] * 2
+    rpc = [(e["request_id"], e["code"]) for e in logged if e["event"] == "rpc"]
+    assert rpc == [("req-abc", "OK"), ("req-def", "OK"), ("req-ghi", "UNAUTHENTICATED")]
+
+
+def hash_api_key_bytes(key: str) -> bytes:
+    return bytes.fromhex(hash_api_key(key))
+
+
+def test_a_whole_verification_logs_no_personal_data(captured: io.StringIO, tmp_path: Path) -> None:
+    with running_app(tmp_path, IDVERIFY_LOG_LEVEL="DEBUG", IDVERIFY_FACE="off") as running:
+        stub = verification_pb2_grpc.VerificationServiceStub(running.channel)
+        tokens = token_pb2_grpc.TokenServiceStub(running.channel)
+        with pytest.raises(grpc.RpcError):  # an ID number where a phone belongs: refused, and not logged
+            stub.StartVerification(V.StartVerificationRequest(context=context(), phone_e164=ID_NUMBER,
+                                                              payout_account=ACCOUNT), metadata=running.md())
+        request = start_request()
+        request.payout_account = ACCOUNT
+        sid = stub.StartVerification(request, metadata=running.md()).verification.session_id
+        stub.SendOtp(V.SendOtpRequest(context=context(), session_id=sid), metadata=running.md())
+        running.sms_sent()
+        sent = [json.loads(x) for x in (running.data_dir / "sms-outbox.jsonl").read_text().splitlines()]
+        match = re.search(r"\b(\d{6})\b", sent[-1]["body"])
+        assert match is not None
+        code = match.group(1)
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        stub.CheckOtp(V.CheckOtpRequest(context=context(), session_id=sid, code=wrong, channel=V.OTP_CHANNEL_SMS),
+                      metadata=running.md())
+        stub.CheckOtp(V.CheckOtpRequest(context=context(), session_id=sid, code=code, channel=V.OTP_CHANNEL_SMS),
+                      metadata=running.md())
+        image = b"\xff\xd8\xff\xe0" + ID_NUMBER.encode() + bytes(range(256)) * 64
+        with pytest.raises(grpc.RpcError):  # documents are off here: refused after the bytes reached the server
+            stub.SubmitDocument(V.SubmitDocumentRequest(context=context(), session_id=sid, front_image=image),
+                                metadata=running.md())
+        done = stub.CompleteVerification(V.CompleteVerificationRequest(context=context(), session_id=sid),
+                                         metadata=running.md())
+        tokens.RedeemToken(token_pb2.RedeemTokenRequest(
+            token=done.token, loan_application_id="L-1", amount=common_pb2.Money(value="1000.00", currency="CNY"),
+            payout_account=ACCOUNT), metadata=running.md("loan_service"))
+        running.sms_sent()
+    text = captured.getvalue()
+    logged = lines(captured)
+    rpcs = [e for e in logged if e["event"] == "rpc"]
+    assert {e["method"] for e in rpcs} >= {"StartVerification", "SendOtp", "CheckOtp", "CompleteVerification",
+                                          "RedeemToken", "SubmitDocument"}
+    assert {e["code"] for e in rpcs} >= {"OK", "INVALID_ARGUMENT", "UNIMPLEMENTED"}
+    assert all(e["request_id"] for e in rpcs)
+    assert any(e["event"] == "audit_checkpoint" for e in logged), "checkpoints are exported to the log"
+    for secret in (PHONE, ID_NUMBER, ACCOUNT, code, done.token, done.token.split(".")[1]):
+        assert secret not in text
+    assert "\\u00ff\\u00d8" not in text and "ffd8ffe0" not in text
