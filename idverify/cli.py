@@ -204,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     from idverify import cli_client
 
     cli_client.register(sub)
-    for module in ("idverify.tokens.cli", "idverify.ml.models_cli", "idverify.ml.pad.build", "idverify.outbox.cli"):
+    for module in ("idverify.tokens.cli", "idverify.ml.models_cli", "idverify.ml.pad.build", "idverify.demo.run",
+                   "idverify.cli_face", "idverify.outbox.cli"):
         try:
             registered = __import__(module, fromlist=["register"])
         except ImportError:
