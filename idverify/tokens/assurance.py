@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from idverify.domain.errors import FailedPrecondition
@@ -68,7 +69,11 @@ def decide_assurance(passed: Collection[Factor | str], *, pad_ran: bool) -> Assu
     Raises ``FailedPrecondition("no_factor_passed")`` when no identifying factor passed (liveness alone does not
     identify anyone), and ``ValueError`` for a string that is not a ``Factor`` value.
     """
-    factors = frozenset(Factor(f) for f in passed)
+    return _decide(frozenset(Factor(f) for f in passed), pad_ran)
+
+
+@lru_cache(maxsize=512)  # a handful of factor combinations recur; every token issue asks (bench/bench_tokens.py)
+def _decide(factors: frozenset[Factor], pad_ran: bool) -> Assurance:
     amr = {_AMR_OF[f] for f in factors if f in _AMR_OF}
     if not amr:
         raise FailedPrecondition("no_factor_passed", "no identifying verification factor passed")

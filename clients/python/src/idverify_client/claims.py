@@ -90,10 +90,17 @@ def payout_account_hash(jti: str, account: str) -> str:
     return b64url(hashlib.sha256(f"{jti}:{normalised}".encode()).digest())
 
 
+#: The common case of :func:`is_identifier`, decided without a per-character loop: printable ASCII, no leading or
+#: trailing space.
+_ASCII_IDENTIFIER: Final = re.compile(r"[!-~](?:[ -~]{0,126}[!-~])?")
+
+
 def is_identifier(value: object) -> bool:
     """An identifier chosen by the lender or the service (loan application, applicant, session): a non-empty string
     of at most 128 characters, no control, format or separator characters other than inner spaces (the same rule as
     ``idverify.domain.values.clean_identifier``)."""
+    if isinstance(value, str) and value.isascii():
+        return _ASCII_IDENTIFIER.fullmatch(value) is not None
     return (
         isinstance(value, str)
         and 0 < len(value) <= MAX_IDENTIFIER_LENGTH
