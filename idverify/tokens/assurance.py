@@ -40,6 +40,7 @@ ACR_HIGH: Final = "urn:idverify:acr:high"
 #: Lowest first.
 ACR_ORDER: Final = (ACR_LOW, ACR_SUBSTANTIAL, ACR_HIGH)
 
+_ALL_FACTORS: Final = frozenset(Factor)
 _FACE_MATCH: Final = frozenset({Factor.FACE_MATCH_DOCUMENT, Factor.FACE_MATCH_ENROLLED})
 _POSSESSION: Final = frozenset({Factor.SMS_OTP, Factor.TOTP, Factor.DEVICE_KEY})
 _AMR_OF: Final = {
@@ -69,7 +70,8 @@ def decide_assurance(passed: Collection[Factor | str], *, pad_ran: bool) -> Assu
     Raises ``FailedPrecondition("no_factor_passed")`` when no identifying factor passed (liveness alone does not
     identify anyone), and ``ValueError`` for a string that is not a ``Factor`` value.
     """
-    return _decide(frozenset(Factor(f) for f in passed), pad_ran)
+    factors = passed if type(passed) is frozenset and passed <= _ALL_FACTORS else frozenset(Factor(f) for f in passed)
+    return _decide(factors, pad_ran)
 
 
 @lru_cache(maxsize=512)  # a handful of factor combinations recur; every token issue asks (bench/bench_tokens.py)
