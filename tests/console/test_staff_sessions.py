@@ -3,6 +3,8 @@ gives a short-lived session credential that acts with that staff member's identi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
 from sqlalchemy import text
@@ -116,3 +118,34 @@ def test_an_ended_expired_or_forged_session_is_refused(running: Running) -> None
     with running.app.engine.connect() as conn:  # only digests are stored, never the credential
         stored = conn.execute(text("SELECT credential_sha256 FROM staff_sessions")).scalars().all()
     assert len(stored) == 2 and later.session_credential not in stored
+
+
+def test_withdrawing_the_staff_members_api_key_ends_their_session(tmp_path: Path) -> None:
+    import os
+
+    import pyotp
+
+    from idverify.transport.auth import hash_api_key
+    from tests.transport.conftest import start_app
+
+    keys_file = tmp_path / "api-keys.txt"
+    keys_file.write_text(f"alice:support:{hash_api_key('alice-key-1')}\nbob:admin:{hash_api_key('bob-key-1')}\n")
+    app = start_app(tmp_path / "data", IDVERIFY_API_KEYS_FILE=str(keys_file))
+    channel = grpc.insecure_channel(f"127.0.0.1:{app.grpc.port}")
+    try:
+        cases = case_pb2_grpc.CaseServiceStub(channel)
+        uri = cases.EnrollStaffTotp(case_pb2.EnrollStaffTotpRequest(),
+                                    metadata=[("x-api-key", "alice-key-1")]).provisioning_uri
+        session = cases.StartStaffSession(case_pb2.StartStaffSessionRequest(
+            totp_code=code_at(pyotp.parse_uri(uri), 0)), metadata=[("x-api-key", "alice-key-1")])
+        assert session.staff_id == "alice"
+        assert cases.ListCases(case_pb2.ListCasesRequest(), metadata=bearer(session.session_credential)).cases == []
+        # Alice's key is withdrawn (and the same key now names someone else): her session goes with it.
+        keys_file.write_text(f"mallory:admin:{hash_api_key('alice-key-1')}\nbob:admin:{hash_api_key('bob-key-1')}\n")
+        os.utime(keys_file, ns=(0, keys_file.stat().st_mtime_ns + 1_000_000_000))
+        with pytest.raises(grpc.RpcError) as err:
+            cases.ListCases(case_pb2.ListCasesRequest(), metadata=bearer(session.session_credential))
+        assert reason_of(err.value) == "staff_session_invalid"
+    finally:
+        channel.close()
+        app.stop(grace_s=1)
