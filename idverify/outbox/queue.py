@@ -68,6 +68,8 @@ class SqlOutboxQueue:
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
+        """Reads too: on SQLite every transaction here begins IMMEDIATE, so each queues on the writer lock rather
+        than in SQLite's sleeping busy handler."""
         lock = writer_lock(self._engine)
         if lock is not None:
             lock.acquire()
@@ -130,7 +132,7 @@ class SqlOutboxQueue:
         query = select(func.count(), func.min(t.c.created_at)).where(t.c.status == PENDING)
         if channel is not None:
             query = query.where(t.c.channel == channel)
-        with self._engine.connect() as conn:
+        with self._transaction() as conn:
             count, oldest = conn.execute(query).one()
         age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
         return QueueDepth(pending=int(count), oldest_age_s=age)
@@ -143,7 +145,7 @@ class SqlOutboxQueue:
 
     def counts(self) -> dict[tuple[str, str], int]:
         """Rows per (status, channel), for operators."""
-        with self._engine.connect() as conn:
+        with self._transaction() as conn:
             rows = conn.execute(select(t.c.status, t.c.channel, func.count()).group_by(t.c.status, t.c.channel))
             return {(status, channel): int(n) for status, channel, n in rows}
 
@@ -158,7 +160,7 @@ class SqlOutboxQueue:
             return int(conn.execute(query).rowcount)
 
     def get(self, message_id: str) -> OutboxRecord | None:
-        with self._engine.connect() as conn:
+        with self._transaction() as conn:
             r = conn.execute(select(t).where(t.c.message_id == message_id)).first()
         if r is None:
             return None
@@ -167,6 +169,6 @@ class SqlOutboxQueue:
 
     def records(self) -> list[OutboxRecord]:
         """Every row, oldest first (operators' view and tests)."""
-        with self._engine.connect() as conn:
+        with self._transaction() as conn:
             ids = conn.execute(select(t.c.message_id).order_by(t.c.created_at, t.c.message_id)).scalars().all()
         return [r for r in (self.get(i) for i in ids) if r is not None]
