@@ -124,7 +124,9 @@ class RapidOcrDocumentReader:
             except Exception:  # reported; a request then fails with the engine's own error
                 logging.getLogger("idverify.ocr").exception("ocr_warm_up_failed")
 
-        thread = threading.Thread(target=run, name="ocr-warm-up", daemon=True)
+        # Not a daemon: a process that stops while onnxruntime is still warming up waits for it (seconds at most)
+        # instead of tearing the runtime's threads down mid-run, which aborts the process.
+        thread = threading.Thread(target=run, name="ocr-warm-up", daemon=False)
         thread.start()
         return thread
 
