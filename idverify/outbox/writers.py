@@ -4,7 +4,8 @@ case notifier.
 Their callers do not hand them a unit of work (``OtpService`` calls ``sender.send(to, body)``; the risk engine
 calls ``sink.send(alert)``), so each writes into the outbox of the unit of work open on this thread, which commits
 or rolls back with it. Called with none open (a caller that already committed), each opens a short unit of work of
-its own: the message is still durable and retried, but no longer atomic with the caller's change.
+its own: the message is still durable and retried, but no longer atomic with the caller's change. (Never call
+them with none open while holding a raw SQLite transaction: the second writer would wait for the first.)
 """
 
 from __future__ import annotations

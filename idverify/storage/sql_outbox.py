@@ -13,6 +13,7 @@ work open on the current thread through :func:`current_outbox`; ``SqlUnitOfWork`
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -93,7 +94,13 @@ class SqlOutbox:
     def activate(self) -> Callable[[], None]:
         """Make this the thread's current outbox; returns the function that restores the previous one."""
         token = _current.set(self)
-        return lambda: _current.reset(token)
+
+        def restore() -> None:
+            # Closed from another thread or task, the reset fails: that context never saw this outbox anyway.
+            with contextlib.suppress(ValueError):
+                _current.reset(token)
+
+        return restore
 
     def _new_id(self) -> str:
         return MESSAGE_ID_PREFIX + self._random.token_bytes(16).hex()

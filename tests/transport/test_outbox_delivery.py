@@ -13,7 +13,7 @@ import http.server
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,11 +47,11 @@ class Receiver:
     def ids(self, mode: str) -> list[str]:
         return [headers["webhook-id"] for m, headers, _ in self.arrivals if m == mode]
 
-    def wait_for(self, predicate: object, timeout_s: float = 15.0) -> None:
+    def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 15.0) -> None:
         deadline = time.monotonic() + timeout_s
-        while not predicate() and time.monotonic() < deadline:  # type: ignore[operator]
+        while not predicate() and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert predicate(), "the receiver did not get what it waited for"  # type: ignore[operator]
+        assert predicate(), "the receiver did not get what it waited for"
 
 
 @pytest.fixture
