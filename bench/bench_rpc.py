@@ -1,18 +1,20 @@
 """RedeemToken on SQLite and on PostgreSQL, interleaved in one run, beside a trivial RPC, on the real service.
 
     IDVERIFY_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
-        .venv/bin/python bench/bench_rpc.py [--calls 1500] [--rounds 5] [--clients 8] [--out bench/results/rpc.md]
+        .venv/bin/python bench/bench_rpc.py [--calls 1000] [--rounds 5] [--clients 8] [--out bench/results/rpc.md]
 
-Two child processes build the real service (`app.build`, face and documents off, the audit sealer running), one on
-SQLite (WAL, in a temporary folder) and one on PostgreSQL (a schema of its own, dropped at the end). Each writes
+Child processes build the real service (`app.build`, face and documents off, the audit sealer running): one on
+SQLite (WAL, synchronous=NORMAL as the service sets it, in a temporary folder), one on PostgreSQL (stock settings,
+a schema of its own, dropped at the end), and two bench-only durability variants so the backends can also be
+compared at equal durability (SQLite fsyncing every commit; PostgreSQL with synchronous_commit=off). Each writes
 ``calls * rounds`` completed verification sessions with issued tokens straight through the unit of work, so the
-timed part is redemption alone, and serves gRPC. The parent process runs the clients (so client and server do not
-share a GIL). Each round measures, in an order that alternates between rounds:
+timed part is redemption alone, and serves gRPC. The parent process runs the clients (so client and servers do not
+share a GIL). Each round measures, in an order reversed every other round:
 - grpc.health.v1 Check and GetJwks (authenticated, no work) on the SQLite server: the floor and the trivial RPC;
-- RedeemToken on SQLite and on PostgreSQL: JWS verify + claims + binding + the single-use UPDATE with its audit
+- RedeemToken on each server: JWS verify + claims + binding + freeze check + the single-use UPDATE with its audit
   entry, committed.
 The result reports medians over rounds (req/s, p50, p99), every round with the 1-minute load average before it, and
-the ratio PostgreSQL / SQLite of RedeemToken per round.
+the ratios of RedeemToken between the backends per round.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def serve(data_dir: str, database_url: str, n_tokens: int, ready: Any, stop: Any) -> None:
+def serve(data_dir: str, database_url: str, durability: str, n_tokens: int, ready: Any, stop: Any) -> None:
     from idverify import logging_setup
     from idverify.app import build
     from idverify.config import Settings
@@ -52,9 +54,12 @@ def serve(data_dir: str, database_url: str, n_tokens: int, ready: Any, stop: Any
                                   "IDVERIFY_GRPC_WORKERS": os.environ.get("IDVERIFY_GRPC_WORKERS", "16")})
     logging_setup.configure("ERROR")
     app = build(settings)
+    if durability:
+        set_durability(app.engine, durability)
     now = datetime.now(UTC)
-    tokens = []
+    tokens: list[str] = []
     amount = Money.parse("1000.00", "CNY")
+    rows: list[tuple[VerificationSession, TokenRecord]] = []
     for i in range(n_tokens):
         ctx = ApplicationContext.create(applicant_id=f"bench-{i}", loan_application_id=f"L-{i}", amount=amount,
                                         device_id="d", client_ip="10.0.0.1", locale="en")
@@ -65,18 +70,45 @@ def serve(data_dir: str, database_url: str, n_tokens: int, ready: Any, stop: Any
                                   loan_application_id=ctx.loan_application_id, amount_value="1000.00",
                                   currency="CNY", payout_account="6222-01", factors=[Factor.SMS_OTP],
                                   pad_ran=False, now=now)
+        rows.append((session, TokenRecord(jti=issued.jti, session_id=session.session_id,
+                                          applicant_id=ctx.applicant_id, issued_at=now,
+                                          expires_at=issued.expires_at)))
+        tokens.append(issued.token)
+    for start in range(0, n_tokens, SEED_BATCH):
         uow = app.verifications._uow()
         assert isinstance(uow, SqlUnitOfWork)
         with uow:
-            uow.sessions.add(session, SessionSecrets(payout_account="6222-01"))
-            uow.tokens.add(TokenRecord(jti=issued.jti, session_id=session.session_id,
-                                       applicant_id=ctx.applicant_id, issued_at=now, expires_at=issued.expires_at))
-        tokens.append(issued.token)
+            for session, record in rows[start : start + SEED_BATCH]:
+                uow.sessions.add(session, SessionSecrets(payout_account="6222-01"))
+                uow.tokens.add(record)
     app.start()
     keys = __import__("tomllib").loads((Path(data_dir) / "dev-api-keys.toml").read_text())
     ready.put((app.grpc.port, keys, tokens))
     stop.wait()
     app.stop(grace_s=2)
+
+
+SEED_BATCH = 200
+
+
+def set_durability(engine: Any, durability: str) -> None:
+    """Bench-only durability variants, so the two backends can also be compared at equal durability:
+    ``sqlite-full`` fsyncs every commit like PostgreSQL's default; ``pg-async`` is PostgreSQL's
+    ``synchronous_commit=off`` (a crash may lose the last fraction of a second of commits, like SQLite's NORMAL
+    on power loss). The service's own settings are the rows without a variant."""
+    from sqlalchemy import event
+
+    statement = {"sqlite-full": "PRAGMA synchronous=FULL", "pg-async": "SET synchronous_commit = off"}[durability]
+
+    @event.listens_for(engine, "connect")
+    def _durability(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(statement)
+        cur.close()
+        if durability == "pg-async":
+            dbapi_conn.commit()
+
+    engine.dispose()
 
 
 def run_clients(n_calls: int, clients: int, call: Callable[[int], object]) -> tuple[float, list[float]]:
@@ -114,9 +146,9 @@ def pct(values: list[float], q: float) -> float:
 class Server:
     """One child process serving the real service on one database."""
 
-    def __init__(self, ctx: Any, data_dir: str, url: str, n_tokens: int) -> None:
+    def __init__(self, ctx: Any, data_dir: str, url: str, durability: str, n_tokens: int) -> None:
         self.ready, self.stop = ctx.Queue(), ctx.Event()
-        self.process = ctx.Process(target=serve, args=(data_dir, url, n_tokens, self.ready, self.stop))
+        self.process = ctx.Process(target=serve, args=(data_dir, url, durability, n_tokens, self.ready, self.stop))
         self.process.start()
 
     def connect(self) -> None:
@@ -154,9 +186,15 @@ def postgres_schema(base: str) -> tuple[str, Callable[[], None]]:
     return f"{base}{sep}options=-csearch_path%3D{schema}", drop
 
 
+SQLITE_FULL = "SQLite synchronous=FULL (bench variant)"
+PG_ASYNC = "PostgreSQL synchronous_commit=off (bench variant)"
+#: Label -> durability variant ("" is the service as configured).
+VARIANTS = {"SQLite": "", "PostgreSQL": "", SQLITE_FULL: "sqlite-full", PG_ASYNC: "pg-async"}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=1500, help="calls per row and round")
+    parser.add_argument("--calls", type=int, default=1000, help="calls per row and round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "rpc.md"))
@@ -173,13 +211,19 @@ def main() -> int:
     n, per_server = opts.calls, opts.calls * opts.rounds
     ctx = mp.get_context("spawn")
     pg_url, drop_schema = postgres_schema(pg_base)
+    pg_url2, drop_schema2 = postgres_schema(pg_base)
     samples: dict[str, list[tuple[float, list[float]]]] = {}
     rounds: list[dict[str, Any]] = []
     started = datetime.now(UTC)
     try:
-        with tempfile.TemporaryDirectory() as sq_dir, tempfile.TemporaryDirectory() as pg_dir:
-            servers = {"SQLite": Server(ctx, sq_dir, f"sqlite+pysqlite:///{sq_dir}/idverify.db", per_server),
-                       "PostgreSQL": Server(ctx, pg_dir, pg_url, per_server)}
+        with tempfile.TemporaryDirectory() as tmp:
+            dirs = {label: Path(tmp) / label for label in VARIANTS}
+            for folder in dirs.values():
+                folder.mkdir()
+            urls = {"SQLite": f"sqlite+pysqlite:///{dirs['SQLite']}/idverify.db", "PostgreSQL": pg_url,
+                    SQLITE_FULL: f"sqlite+pysqlite:///{dirs[SQLITE_FULL]}/idverify.db", PG_ASYNC: pg_url2}
+            servers = {label: Server(ctx, str(dirs[label]), urls[label], VARIANTS[label], per_server)
+                       for label in VARIANTS}
             for server in servers.values():
                 server.connect()
             lite = servers["SQLite"]
@@ -204,8 +248,7 @@ def main() -> int:
                      lambda i: lite.health.Check(health_pb2.HealthCheckRequest())),
                     ("GetJwks (authenticated, trivial, SQLite server)",
                      lambda i: lite.stub.GetJwks(token_pb2.GetJwksRequest(), metadata=lite.md)),
-                    ("RedeemToken, SQLite", redeemer(servers["SQLite"], offset)),
-                    ("RedeemToken, PostgreSQL", redeemer(servers["PostgreSQL"], offset)),
+                    *((f"RedeemToken, {label}", redeemer(servers[label], offset)) for label in VARIANTS),
                 ]
                 if r % 2:
                     rows.reverse()
@@ -231,6 +274,7 @@ def main() -> int:
                 server.close()
     finally:
         drop_schema()
+        drop_schema2()
 
     def med(name: str, f: Callable[[tuple[float, list[float]]], float]) -> float:
         return statistics.median(f(s) for s in samples[name])
@@ -241,14 +285,18 @@ def main() -> int:
     names = list(samples)
     redeem_sq, redeem_pg, trivial = "RedeemToken, SQLite", "RedeemToken, PostgreSQL", names[1]
     ratios = [rd[redeem_pg] / rd[redeem_sq] for rd in rounds]
+    fsync_ratios = [rd[redeem_pg] / rd[f"RedeemToken, {SQLITE_FULL}"] for rd in rounds]
+    async_ratios = [rd[f"RedeemToken, {PG_ASYNC}"] / rd[redeem_sq] for rd in rounds]
     lines = [
         "# RPC throughput: RedeemToken on SQLite and PostgreSQL, beside a trivial RPC",
         "",
         f"- date: {started:%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPUs, "
         f"{platform.processor() or platform.machine()}; Python {platform.python_version()}",
         "- load average (1 min) before each round: " + ", ".join(f"{rd['load']:.2f}" for rd in rounds),
-        "- servers: the real service (`app.build`, sync gRPC, 16 worker threads, audit sealer on), one on SQLite "
-        "WAL in a temporary folder, one on the local PostgreSQL in a schema of its own, both running throughout",
+        "- servers: the real service (`app.build`, sync gRPC, 16 worker threads, audit sealer on), one per row: "
+        "SQLite WAL (synchronous=NORMAL, the service's setting) in a temporary folder, the local PostgreSQL 15 "
+        "(stock settings) in a schema of its own, and the two bench-only durability variants; all running "
+        "throughout",
         f"- {opts.clients} client threads in the parent process; {n} calls per row per round; {opts.rounds} rounds, "
         "the row order reversed every other round; command: "
         "`IDVERIFY_TEST_POSTGRES_URL=... .venv/bin/python bench/bench_rpc.py`",
@@ -268,8 +316,11 @@ def main() -> int:
                      + f" | {ratio:.2f} |")
     lines += [
         "",
-        f"- RedeemToken PostgreSQL / SQLite: median **{statistics.median(ratios):.2f}** "
-        f"(rounds {min(ratios):.2f}-{max(ratios):.2f}); target >= 1.0.",
+        f"- RedeemToken PostgreSQL / SQLite, both as the service configures them: median "
+        f"**{statistics.median(ratios):.2f}** (rounds {min(ratios):.2f}-{max(ratios):.2f}); target >= 1.0.",
+        f"- At equal durability: PostgreSQL / SQLite synchronous=FULL (both fsync each commit) median "
+        f"**{statistics.median(fsync_ratios):.2f}**; PostgreSQL synchronous_commit=off / SQLite (neither waits "
+        f"for the disk) median **{statistics.median(async_ratios):.2f}**.",
         f"- RedeemToken / trivial authenticated RPC: SQLite {rate(redeem_sq) / rate(trivial):.2f}, "
         f"PostgreSQL {rate(redeem_pg) / rate(trivial):.2f}.",
         f"- A redeemed token presented again with another amount: refused {refused['SQLite']} of 20 (SQLite), "
