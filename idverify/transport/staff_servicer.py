@@ -36,8 +36,9 @@ def case_message(case: DisputeCase, revoked: int = 0) -> case_pb2.Case:
                             respond_by=convert.timestamp(case.respond_by), outcome=case.outcome or "",
                             decided_by=case.decided_by or "", revoked_tokens=revoked,
                             investigator=case.investigator or "", channel=case.channel)
-    if case.closed_at is not None:
-        message.closed_at.CopyFrom(convert.timestamp(case.closed_at))
+    closed = convert.timestamp(case.closed_at) if case.closed_at is not None else None
+    if closed is not None:
+        message.closed_at.CopyFrom(closed)
     return message
 
 
