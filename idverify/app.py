@@ -50,7 +50,7 @@ from idverify.ml.model_registry import ModelSpec
 from idverify.ml.ocr import RapidOcrDocumentReader
 from idverify.ml.ocr_fields import PypinyinRomanizer
 from idverify.ml.onnx_sessions import SessionConfig
-from idverify.ml.pad.artefacts import default_cache_dir
+from idverify.ml.pad.artefacts import CACHE_ENV, default_cache_dir
 from idverify.ml.pad.onnx_pad import OnnxPad
 from idverify.ml.pipeline import FacePipeline
 from idverify.ml.pool import InferencePool, PooledFrameObserver, PooledPortraitReader
@@ -284,6 +284,12 @@ def remote_runners(settings: Settings) -> RunnerFactory | None:
     return checked
 
 
+def model_cache(settings: Settings) -> Path:
+    """The PAD build folder under the model cache (``IDVERIFY_MODEL_CACHE`` through Settings, else the default)."""
+    env = {CACHE_ENV: str(settings.model_cache_dir)} if settings.model_cache_dir is not None else {}
+    return default_cache_dir(env)
+
+
 def load_face(settings: Settings) -> FaceStack:
     """Load and verify the face models, and passive PAD when its built models are present."""
     models_dir = settings.models_dir or default_models_dir()
@@ -291,7 +297,7 @@ def load_face(settings: Settings) -> FaceStack:
         raise ConfigError(f"no face models at {models_dir} (set IDVERIFY_MODELS_DIR, or IDVERIFY_FACE=off)")
     pipeline = FacePipeline.from_models_dir(models_dir, threads=settings.inference_threads,
                                             runners=remote_runners(settings),
-                                            cache_dir=default_cache_dir(os.environ).parent / "folded")
+                                            cache_dir=model_cache(settings).parent / "folded")
     try:
         thresholds = MatchThresholds.from_mapping(pipeline.embedder_id, settings.face_thresholds)
     except ValueError as exc:
@@ -321,7 +327,7 @@ def load_pad(settings: Settings, models_dir: Path) -> OnnxPad | None:
     if settings.pad == "off":
         log.warning("passive_pad_disabled", reason="IDVERIFY_PAD=off")
         return None
-    build_dir = settings.pad_models_dir or committed_pad_dir(models_dir) or default_cache_dir(os.environ)
+    build_dir = settings.pad_models_dir or committed_pad_dir(models_dir) or model_cache(settings)
     try:
         pad = OnnxPad(models_dir / "pad.toml", build_dir,
                       session_config=SessionConfig(intra_op_threads=settings.inference_threads))

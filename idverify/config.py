@@ -118,6 +118,8 @@ class Settings:
     sms_allowed_country_codes: tuple[str, ...] = ("86",)
     models_dir: Path | None = None
     pad_models_dir: Path | None = None
+    #: Where prepared models are cached (``IDVERIFY_MODEL_CACHE``); None: ``~/.cache/idverify/models``.
+    model_cache_dir: Path | None = None
     #: "off" runs without face factors; "on" refuses to start when the face models cannot load.
     face: str = "on"
     documents: str = "on"
@@ -208,6 +210,7 @@ class Settings:
             sms_allowed_country_codes=r.words("IDVERIFY_SMS_ALLOWED_COUNTRY_CODES", ("86",)),
             models_dir=r.optional_dir("IDVERIFY_MODELS_DIR"),
             pad_models_dir=r.optional_dir("IDVERIFY_PAD_MODELS_DIR"),
+            model_cache_dir=r.optional_path("IDVERIFY_MODEL_CACHE"),
             face=r.choice("IDVERIFY_FACE", ("on", "off"), "on"),
             documents=r.choice("IDVERIFY_DOCUMENTS", ("on", "off"), "on"),
             face_thresholds=r.parsed("IDVERIFY_FACE_THRESHOLDS", _thresholds, {}),
@@ -398,6 +401,11 @@ class _Reader:
         if not path.is_file():
             raise ConfigError(f"{name}={value!r}: no such file")
         return path
+
+    def optional_path(self, name: str) -> Path | None:
+        """A folder that may not exist yet (a cache is created on first use)."""
+        value = self._get(name)
+        return None if value is None else Path(value)
 
     def optional_dir(self, name: str) -> Path | None:
         value = self._get(name)
