@@ -94,6 +94,7 @@ from idverify.tokens.server_verifier import KeyRingTokenVerifier
 from idverify.transport.admin_http import AdminHttpServer
 from idverify.transport.auth import ApiKeyEntry, ApiKeysFile, Authenticator, hash_api_key
 from idverify.transport.case_servicer import AuditServicer, CaseServicer, actor_of
+from idverify.transport.edge import PhoneRules
 from idverify.transport.face_servicer import FaceServicer
 from idverify.transport.interceptors import ServiceInterceptor, current_caller_or_none
 from idverify.transport.server import GrpcServer, Servicers, TlsFiles
@@ -591,13 +592,15 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     tls = None
     if settings.tls_cert_file is not None and settings.tls_key_file is not None:
         tls = TlsFiles(settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file)
+    phones = PhoneRules(settings.sms_allowed_country_codes)
     server = GrpcServer(
         address=settings.grpc_address,
         servicers=Servicers(
             verification=VerificationServicer(verifications, otp=otp_steps, face=face_steps, document=document_steps,
-                                              max_liveness_frames=face.liveness.max_frames if face else 20),
+                                              max_liveness_frames=face.liveness.max_frames if face else 20,
+                                              phones=phones),
             token=TokenServicer(tokens, jwks),
-            case=CaseServicer(desk, index, reads=staff_reads, sessions=staff_sessions),
+            case=CaseServicer(desk, index, reads=staff_reads, sessions=staff_sessions, phones=phones),
             audit=AuditServicer(desk, reads=staff_reads),
             face=FaceServicer(face.matcher if face else None, pool),
             person=person.servicer(verifications, desk, acting),

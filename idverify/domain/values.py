@@ -14,7 +14,7 @@ from idverify.domain.errors import InvalidArgument
 
 MAX_ID_LENGTH = 128
 #: Up to 15 integer digits and 2 decimals, digits only: no sign, exponent, spaces or grouping.
-_PLAIN_AMOUNT = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,2})?$")
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?", re.ASCII)  # fullmatch: "$" accepts a final newline
 SUPPORTED_LOCALES = ("zh-CN", "en")
 
 
@@ -71,7 +71,7 @@ class Money:
         """Parse ``"12000.00"`` / ``"CNY"``. Raises ``InvalidArgument`` (amount_invalid, currency_invalid)."""
         if not (len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()):
             raise InvalidArgument("currency_invalid", "currency must be an ISO 4217 code such as CNY")
-        if not _PLAIN_AMOUNT.match(value):
+        if not _PLAIN_AMOUNT.fullmatch(value):
             raise InvalidArgument("amount_invalid", "amount must be a plain decimal string such as 12000.00")
         try:
             amount = Decimal(value)

@@ -11,10 +11,11 @@ import re
 
 from idverify.domain.errors import InvalidArgument
 
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+# Matched with fullmatch: "$" would accept a trailing newline.
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}", re.ASCII)
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
-_CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
-_DOCUMENT_NUMBER = re.compile(r"^[0-9A-Z]{5,32}$")
+_CN_MOBILE = re.compile(r"1[3-9][0-9]{9}", re.ASCII)
+_DOCUMENT_NUMBER = re.compile(r"[0-9A-Z]{5,32}", re.ASCII)
 
 
 def normalise_phone(raw: str, *, default_country_code: str = "86") -> str:
@@ -24,11 +25,11 @@ def normalise_phone(raw: str, *, default_country_code: str = "86") -> str:
     if text.startswith("00"):
         text = "+" + text[2:]
     elif not text.startswith("+"):
-        if default_country_code == "86" and _CN_MOBILE.match(text):
+        if default_country_code == "86" and _CN_MOBILE.fullmatch(text):
             text = "+86" + text
         else:
             text = "+" + default_country_code + text.lstrip("0")
-    if not _E164.match(text):
+    if not _E164.fullmatch(text):
         raise InvalidArgument("phone_malformed", "the phone number is not a valid E.164 number")
     return text
 
@@ -37,7 +38,7 @@ def normalise_id_number(raw: str) -> str:
     """Upper case without spaces or dashes (``11010519491231002x`` -> ``11010519491231002X``).
     Raises ``InvalidArgument("id_number_malformed")``."""
     text = re.sub(r"[\s\-]", "", raw).upper()
-    if not _DOCUMENT_NUMBER.match(text):
+    if not _DOCUMENT_NUMBER.fullmatch(text):
         raise InvalidArgument("id_number_malformed", "the ID number has invalid characters or length")
     return text
 

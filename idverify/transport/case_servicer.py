@@ -19,6 +19,7 @@ from idverify.privacy.blind_index import BlindIndex
 from idverify.staff.reads import StaffReads
 from idverify.staff.sessions import StaffSessions
 from idverify.transport import convert
+from idverify.transport.edge import PhoneRules
 from idverify.transport.interceptors import current_caller
 from idverify.transport.staff_servicer import StaffAuditMethods, StaffCaseMethods, approval_message, case_message
 
@@ -59,9 +60,10 @@ def _approval(request: ApprovalRequest) -> case_pb2.Approval:
 
 class CaseServicer(StaffCaseMethods, case_pb2_grpc.CaseServiceServicer):
     def __init__(self, desk: CaseDesk, index: BlindIndex, *, reads: StaffReads | None = None,
-                 sessions: StaffSessions | None = None) -> None:
+                 sessions: StaffSessions | None = None, phones: PhoneRules | None = None) -> None:
         self._desk = desk
         self._index = index
+        self._phones = phones or PhoneRules()
         self._reads, self._sessions = reads, sessions
 
     def ReportUnauthorizedApplication(self, request: case_pb2.ReportUnauthorizedApplicationRequest,
@@ -145,7 +147,7 @@ class CaseServicer(StaffCaseMethods, case_pb2_grpc.CaseServiceServicer):
                           ) -> case_pb2.DeclareStaffLinksResponse:
         if len(request.related_applicant_ids) + len(request.phones_e164) + len(request.device_ids) > 100:
             raise InvalidArgument("staff_links_too_many", "declare at most 100 links at once")
-        keys = [("phone", self._index.phone(p)) for p in request.phones_e164]
+        keys = [("phone", self._index.phone(self._phones.parse(p, "phones_e164"))) for p in request.phones_e164]
         keys += [("device", self._index.device(clean_identifier(d, "device_id"))) for d in request.device_ids]
         recorded = self._desk.declare_staff_links(
             actor=actor_of(current_caller()), staff_id=clean_identifier(request.staff_id, "staff_id"),

@@ -102,7 +102,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             started = time.perf_counter()
             metadata = tuple(context.invocation_metadata() or ())
             supplied = next((v for k, v in metadata if k == "x-request-id"), "")
-            request_id = supplied if isinstance(supplied, str) and _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+            request_id = supplied if isinstance(supplied, str) and _REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
             context.send_initial_metadata((("x-request-id", request_id),))
             rid_token = _request_id.set(request_id)
             bound = dict(structlog.contextvars.bind_contextvars(request_id=request_id, rpc=short))

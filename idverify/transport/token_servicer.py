@@ -10,7 +10,7 @@ import grpc
 
 from idverify.api.v1 import token_pb2 as pb
 from idverify.api.v1 import token_pb2_grpc
-from idverify.transport import convert
+from idverify.transport import convert, edge
 from idverify.transport.interceptors import current_caller
 from idverify.usecases.tokens import Tokens
 
@@ -34,9 +34,9 @@ class TokenServicer(token_pb2_grpc.TokenServiceServicer):
     def RedeemToken(self, request: pb.RedeemTokenRequest, context: grpc.ServicerContext) -> pb.RedeemTokenResponse:
         done = self._tokens.redeem(
             request.token,
-            loan_application_id=request.loan_application_id,
+            loan_application_id=edge.identifier(request.loan_application_id, "loan_application_id"),
             amount=convert.money(request.amount),
-            payout_account=request.payout_account,
+            payout_account=edge.payout_account(request.payout_account),
             caller_id=current_caller().caller_id,
         )
         return pb.RedeemTokenResponse(
@@ -66,8 +66,8 @@ class TokenServicer(token_pb2_grpc.TokenServiceServicer):
         target = request.WhichOneof("target")
         count = self._tokens.revoke(
             reason=request.reason[:64],
-            jti=request.token_id if target == "token_id" else "",
-            applicant_id=request.applicant_id if target == "applicant_id" else "",
-            session_id=request.session_id if target == "session_id" else "",
+            jti=edge.identifier(request.token_id, "token_id") if target == "token_id" else "",
+            applicant_id=edge.identifier(request.applicant_id, "applicant_id") if target == "applicant_id" else "",
+            session_id=convert.session_id(request.session_id) if target == "session_id" else "",
         )
         return pb.RevokeTokensResponse(revoked_count=count)

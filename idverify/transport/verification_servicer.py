@@ -10,7 +10,8 @@ from idverify.api.v1 import verification_pb2 as pb
 from idverify.api.v1 import verification_pb2_grpc
 from idverify.domain.errors import InvalidArgument, Unimplemented
 from idverify.factors.liveness import SubmittedFrame
-from idverify.transport import convert, document_convert
+from idverify.transport import convert, document_convert, edge
+from idverify.transport.edge import PhoneRules
 from idverify.usecases.document import DocumentSteps
 from idverify.usecases.face import CaptureDeclaration, FaceSteps
 from idverify.usecases.otp import OtpSteps
@@ -24,7 +25,8 @@ def not_built(factor: str) -> Unimplemented:
 class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
     def __init__(self, verifications: Verifications, *, otp: OtpSteps | None = None, face: FaceSteps | None = None,
                  document: DocumentSteps | None = None, max_liveness_frames: int = 20,
-                 max_liveness_bytes: int = 48 * 1024 * 1024) -> None:
+                 max_liveness_bytes: int = 48 * 1024 * 1024, phones: PhoneRules | None = None) -> None:
+        self._phones = phones or PhoneRules()
         self._v = verifications
         self._document = document
         self._otp = otp
@@ -37,8 +39,8 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         session = self._v.start(
             StartRequest(
                 context=convert.context(request.context, present=request.HasField("context")),
-                phone_e164=request.phone_e164,
-                payout_account=request.payout_account,
+                phone_e164=self._phones.optional(request.phone_e164),
+                payout_account=edge.payout_account(request.payout_account),
                 first_loan=request.first_loan,
                 phone_recently_changed=request.phone_recently_changed,
                 biometric_consent=request.consent.biometric_processing,

@@ -18,7 +18,7 @@ from idverify.usecases.ids import new_id, new_reference
 from idverify.usecases.risk_signals import with_device_risk
 from idverify.usecases.units import KeepAndRaise, unit
 
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}", re.ASCII)  # fullmatch: "$" would let a trailing newline through
 
 @dataclass(frozen=True, slots=True)
 class StartRequest:
@@ -128,7 +128,7 @@ class Verifications:
         ctx = request.context
         if ctx.amount.currency not in self._policy.currencies:
             raise InvalidArgument("currency_not_supported", f"currency {ctx.amount.currency} is not supported")
-        if request.phone_e164 and not _E164.match(request.phone_e164):
+        if request.phone_e164 and not _E164.fullmatch(request.phone_e164):
             raise InvalidArgument("phone_invalid", "the phone number must be in E.164 form, e.g. +8613800138000")
         if not request.payout_account:
             raise InvalidArgument("payout_account_missing", "the payout account is required to bind the token")
