@@ -41,4 +41,4 @@ if [ ! -x .cache/buf/node_modules/.bin/buf ]; then
 fi
 .cache/buf/node_modules/.bin/buf lint
 echo "== hadolint"
-.venv/bin/hadolint Dockerfile
+.venv/bin/hadolint Dockerfile deploy/model-server/Dockerfile
