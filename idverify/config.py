@@ -125,6 +125,8 @@ class Settings:
     documents: str = "on"
     face_thresholds: Mapping[str, float] = field(default_factory=dict)
     liveness_turn_yaw: float = 0.25
+    liveness_challenges_per_verification: int = 3
+    liveness_challenges_per_hour: int = 10
     pad: str = "auto"
     pad_required: bool = False
     pad_threshold: float | None = None
@@ -215,6 +217,8 @@ class Settings:
             documents=r.choice("IDVERIFY_DOCUMENTS", ("on", "off"), "on"),
             face_thresholds=r.parsed("IDVERIFY_FACE_THRESHOLDS", _thresholds, {}),
             liveness_turn_yaw=r.number("IDVERIFY_LIVENESS_TURN_YAW", 0.25, 0.05, 1.0),
+            liveness_challenges_per_verification=r.integer("IDVERIFY_LIVENESS_CHALLENGES_PER_VERIFICATION", 3, 1, 100),
+            liveness_challenges_per_hour=r.integer("IDVERIFY_LIVENESS_CHALLENGES_PER_HOUR", 10, 1, 1000),
             pad=r.choice("IDVERIFY_PAD", ("auto", "on", "off"), "auto"),
             pad_required=r.flag("IDVERIFY_PAD_REQUIRED", False),
             pad_threshold=r.optional_number("IDVERIFY_PAD_THRESHOLD", 0.0, 1.0),

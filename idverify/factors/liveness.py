@@ -157,7 +157,7 @@ class LivenessConfig:
     max_steps: int = 4
     ttl_s: float = 60.0
     min_frames: int = 24
-    max_frames: int = 96
+    max_frames: int = 128
     duplicate_max_thumbnail_mad: float = 0.5
     duplicate_max_landmark_shift: float = 0.001
     poses: PoseThresholds = field(default_factory=PoseThresholds)

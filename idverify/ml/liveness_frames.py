@@ -41,8 +41,8 @@ BACKGROUND_SIDE = 16
 DEFAULT_SECONDARY_FACE_RATIO = 0.35
 DEFAULT_EMBEDDED_FRAMES = 8  # evenly spaced, plus the last LAST_EMBEDDED
 LAST_EMBEDDED = 3
-#: Declared pixels a whole stream may hold: 64 frames of 640 x 480 and a margin.
-DEFAULT_STREAM_PIXELS = 24_000_000
+#: Declared pixels a whole stream may hold: 128 frames (LivenessConfig's cap) of 640 x 480, rounded up.
+DEFAULT_STREAM_PIXELS = 40_000_000
 
 
 class LiveScore(Protocol):

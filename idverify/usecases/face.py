@@ -180,17 +180,17 @@ class FaceSteps:
             session = self._v.load_active(uow, context, session_id, Factor.LIVENESS)
         self._spend_budget(context, session)
         attestation = self._judge(session_id, declaration)
+        challenge = start_challenge(session_id, self._clock, self._random, self._config,
+                                    mirrored=declaration.mirrored, capture_key=capture_key)
+        challenge_id = new_id(self._random, "lc")
+        if self._captures is not None:  # its own short transaction, before the challenge row can be answered
+            self._captures.put(CaptureRecord(
+                challenge_id=challenge_id, session_id=session_id,
+                light=tuple((step.rgb, step.duration_ms) for step in challenge.light),
+                mirrored=declaration.mirrored, capture_key=capture_key, attestation=attestation,
+                expires_at=session.expires_at + TEMPLATE_GRACE))
         with unit(self._uow) as uow:
             self._v.load_active(uow, context, session_id, Factor.LIVENESS)
-            challenge = start_challenge(session_id, self._clock, self._random, self._config,
-                                        mirrored=declaration.mirrored, capture_key=capture_key)
-            challenge_id = new_id(self._random, "lc")
-            if self._captures is not None:
-                self._captures.put(CaptureRecord(
-                    challenge_id=challenge_id, session_id=session_id,
-                    light=tuple((step.rgb, step.duration_ms) for step in challenge.light),
-                    mirrored=declaration.mirrored, capture_key=capture_key, attestation=attestation,
-                    expires_at=session.expires_at + TEMPLATE_GRACE))
             uow.faces.add_challenge(StoredChallenge(
                 challenge_id=challenge_id, session_id=session_id, nonce=challenge.nonce,
                 poses=tuple(step.pose.value for step in challenge.steps), issued_at=challenge.issued_at,

@@ -137,13 +137,18 @@ def fit(pixels: Pixels, max_side: int = 640) -> Pixels:
 def turn_angles(poses: Sequence[str], *, mirrored: bool, degrees: float = 36.0, frames_per_move: int = 8
                 ) -> list[tuple[float, float]]:
     """(image yaw, image pitch) in degrees, per frame, for a head that moves through each asked pose from the
-    front and back, through intermediate angles. Poses are the applicant's (``left`` turns the nose towards
-    the image's right unless mirrored)."""
+    front and back, through intermediate angles, via the centre between two turns. Poses are the applicant's
+    (``left`` turns the nose towards the image's right unless mirrored)."""
     targets = {"left": (degrees, 0.0), "right": (-degrees, 0.0), "up": (0.0, degrees * 0.8),
                "down": (0.0, -degrees * 0.8), "centre": (0.0, 0.0)}
     out: list[tuple[float, float]] = []
     current = (0.0, 0.0)
-    for pose in poses:
+    path: list[str] = []
+    for pose in poses:  # people come back to the middle between two turns
+        if pose != "centre" and path and path[-1] != "centre":
+            path.append("centre")
+        path.append(pose)
+    for pose in path:
         yaw, pitch = targets[pose]
         if mirrored:
             yaw = -yaw
