@@ -73,6 +73,7 @@ from idverify.privacy.cipher import FieldCipher
 from idverify.privacy.keys import ConfigKeyProvider
 from idverify.risk.check import EngineRiskCheck
 from idverify.risk.engine import RiskEngine
+from idverify.risk.rules import NightBurstRule, RiskRules
 from idverify.risk.store import SqlSignalStore
 from idverify.sms.outbox import OutboxSmsSender
 from idverify.staff.authenticators import SqlStaffTotpStore, StaffLockoutCounters
@@ -506,7 +507,9 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
                     public_keys=lambda: {k.kid: k.public_key for k in key_ring.keys},
                     sign=lambda bundle: sign_bundle(key_ring, bundle), notify=notify_case)
     sink = QueuedAlertSink(uow, webhook=bool(settings.risk_webhook_url))
-    risk = EngineRiskCheck(RiskEngine(store=SqlSignalStore(), clock=clock, sink=sink, freezes=freezes.repo), index)
+    rules = RiskRules(night_burst=NightBurstRule(max_starts=settings.risk_night_burst_max_starts))
+    risk = EngineRiskCheck(RiskEngine(store=SqlSignalStore(), clock=clock, sink=sink, freezes=freezes.repo,
+                                      rules=rules), index)
     issuer = JwsTokenIssuer(
         key_ring=key_ring,
         issuer=settings.token_issuer,

@@ -131,6 +131,9 @@ class Settings:
     pad_required: bool = False
     pad_threshold: float | None = None
     inference_queue: int = 8
+    #: Starts per 10 minutes at night (Asia/Shanghai) above which night_burst steps verifications up; set it
+    #: from the lender's normal night volume (the default suits a small lender).
+    risk_night_burst_max_starts: int = 5
     risk_webhook_url: str = ""
     case_webhook_url: str = ""
     webhook_secret: Secret | None = None
@@ -223,6 +226,7 @@ class Settings:
             pad_required=r.flag("IDVERIFY_PAD_REQUIRED", False),
             pad_threshold=r.optional_number("IDVERIFY_PAD_THRESHOLD", 0.0, 1.0),
             inference_queue=r.integer("IDVERIFY_INFERENCE_QUEUE", 8, 1, 1024),
+            risk_night_burst_max_starts=r.integer("IDVERIFY_RISK_NIGHT_BURST_MAX_STARTS", 5, 1, 10_000_000),
             risk_webhook_url=r.text("IDVERIFY_RISK_WEBHOOK_URL", ""),
             case_webhook_url=r.text("IDVERIFY_CASE_WEBHOOK_URL", ""),
             webhook_secret=r.secret_text("IDVERIFY_WEBHOOK_SECRET"),
