@@ -300,12 +300,19 @@ def measure(backend: str, url: str, args: argparse.Namespace, work: Path) -> dic
     return {"backend": backend, "counts": counts, "seeded": seeded, "times": times, "load": load}
 
 
+def tree_state() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+
+    return f"{git('rev-parse', '--short', 'HEAD')}{' with uncommitted changes' if git('status', '--porcelain') else ''}"
+
+
 def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = ["# Console pages at volume", "",
              f"Command: `.venv/bin/python bench/bench_console.py --backends {args.backends} --rounds {args.rounds} "
              f"--cases {args.cases} --audit-rows {args.audit_rows}`  ",
              f"Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; machine: {platform.machine()}, "
-             f"{os.cpu_count()} cores, Python {platform.python_version()}", "",
+             f"{os.cpu_count()} cores, Python {platform.python_version()}; tree: {tree_state()}", "",
              "Each figure is one whole page request over HTTP to the console (console -> gRPC to `idverify serve` "
              "in its own process -> database, including the read's own audit entry -> HTML), after two warm-up "
              f"rounds; {args.rounds} rounds, pages interleaved. Target: under 300 ms.", ""]
