@@ -162,3 +162,62 @@ def test_signing_out_ends_the_service_session_too(running: Running, console: Tes
     assert console.get("/cases").headers["location"].startswith("/sign-in")
     ended = [e.action for e in audit_actions(running, object_id="dev-support")]
     assert ended[0] == "staff.sign_out"
+
+
+def test_a_not_fraud_resolution_needs_a_second_staff_member_and_the_requester_carries_it_out(
+        running: Running) -> None:
+    case = reported_case(running)
+    agent, checker = console_client(running), console_client(running)
+    csrf = sign_in(agent, running, "support", enroll(running, "support"))
+    back = f"/cases/{case.case_id}?purpose=callback"
+    agent.post("/approvals/request", data={"csrf": csrf, "action": "resolve_case_not_fraud",
+                                           "object_id": case.case_id, "applicant_id": "acct-1",
+                                           "reason": "applicant recognised the loan", "back": back})
+    approval_id = re.search(r"apr_[a-z0-9]+", agent.get(back).text).group(0)
+    # Carrying it out before a second staff member approved is refused by the service.
+    agent.post(f"/approvals/{approval_id}/execute", data={"csrf": csrf, "action": "resolve_case_not_fraud",
+                                                          "object_id": case.case_id})
+    assert "approval_not_approved" in agent.get("/approvals?scope=mine").text
+    checker_csrf = sign_in(checker, running, "admin", enroll(running, "admin"))
+    assert approval_id in checker.get("/approvals").text
+    checker.post(f"/approvals/{approval_id}/decide", data={"csrf": checker_csrf, "decision": "approve"})
+    agent.post(f"/approvals/{approval_id}/execute", data={"csrf": csrf, "action": "resolve_case_not_fraud",
+                                                          "object_id": case.case_id})
+    page = agent.get(back).text
+    assert '<dd id="case-state">已结案：非欺诈</dd>' in page  # zh-CN: the default language
+    resolved = case_pb2_grpc.CaseServiceStub(running.channel).GetCase(
+        case_pb2.GetCaseRequest(case_id=case.case_id, purpose="test check"), metadata=running.md("admin")).case
+    assert (resolved.state, resolved.outcome, resolved.decided_by) == ("resolved_not_fraud", "no_action", "dev-support")
+
+
+def test_enrolment_through_the_console_happens_once_and_links_are_for_admins_only(running: Running,
+                                                                                 console: TestClient) -> None:
+    page = console.get("/enroll")
+    done = console.post("/enroll", data={"csrf": form_token(page.text), "api_key": running.keys["support"]})
+    assert done.status_code == 200 and "otpauth://totp/" in done.text
+    again = console.post("/enroll", data={"csrf": form_token(page.text), "api_key": running.keys["support"]})
+    assert again.status_code == 400 and "totp_already_enrolled" in again.text and "otpauth://" not in again.text
+    import pyotp
+
+    uri = re.search(r'id="provisioning-uri" class="secret">([^<]+)<', done.text).group(1).replace("&amp;", "&")
+    csrf = sign_in(console, running, "support", pyotp.parse_uri(uri))
+    console.post("/links", data={"csrf": csrf, "staff_id": "dev-support", "applicants": "acct-1"})
+    assert "role_not_allowed" in console.get("/links").text
+
+
+def test_over_https_the_cookie_is_host_bound_and_secure_and_hsts_is_sent() -> None:
+    import grpc
+
+    from idverify.console.service import ServiceClient
+    from idverify.console.web import ConsoleConfig, build_app
+
+    channel = grpc.insecure_channel("127.0.0.1:9")  # never called: the sign-in form needs no service
+    try:
+        client = TestClient(build_app(ServiceClient(channel), config=ConsoleConfig(secure_cookies=True)),
+                            base_url="https://console.test")
+        page = client.get("/sign-in")
+        assert page.headers["strict-transport-security"].startswith("max-age=")
+        assert "secure" in page.headers["set-cookie"].lower()
+        assert ConsoleConfig(secure_cookies=True).session_cookie == "__Host-idv_session"
+    finally:
+        channel.close()
