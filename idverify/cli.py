@@ -155,7 +155,11 @@ def _audit_verify(args: argparse.Namespace) -> int:
     from idverify.audit.report import describe
     from idverify.config import Settings
 
-    log, sealer, engine, public_keys = audit_tools(Settings.from_env(os.environ))
+    from idverify import logging_setup
+
+    settings = Settings.from_env(os.environ)
+    logging_setup.configure(settings.log_level, settings.log_format)  # `seal` exports its checkpoints there
+    log, sealer, engine, public_keys = audit_tools(settings)
     if args.audit_command == "seal":
         print(f"sealed {sealer.drain()} entries")
         return 0
