@@ -150,12 +150,11 @@ def _retention(args: argparse.Namespace) -> int:
 def _audit_verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from idverify import logging_setup
     from idverify.app import audit_tools
     from idverify.audit import read_exported
     from idverify.audit.report import describe
     from idverify.config import Settings
-
-    from idverify import logging_setup
 
     settings = Settings.from_env(os.environ)
     logging_setup.configure(settings.log_level, settings.log_format)  # `seal` exports its checkpoints there
