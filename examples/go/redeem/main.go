@@ -63,6 +63,7 @@ func main() {
 		os.Exit(1)
 	}
 	_ = out.Encode(map[string]any{"redeemed": map[string]any{
-		"token_id": reply.GetTokenId(), "session_id": reply.GetSessionId(), "methods": reply.GetMethods(),
+		"token_id": reply.GetTokenId(), "redemption_id": reply.GetRedemptionId(), "session_id": reply.GetSessionId(),
+		"methods": reply.GetMethods(),
 	}})
 }
