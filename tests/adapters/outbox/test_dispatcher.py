@@ -163,12 +163,12 @@ def test_an_alert_in_a_rolled_back_transaction_is_never_sent(world: World) -> No
 def test_the_worker_threads_deliver_soon_after_a_commit_and_stop(world: World) -> None:
     hook = Recording()
     dispatcher = world.dispatcher({"webhook": hook}, poll_s=30.0, workers=2)
+    world.wake = dispatcher.wake
     dispatcher.start()
     try:
-        time.sleep(0.1)  # both workers are now waiting (30 s poll): only the wake-up can bring them
+        time.sleep(0.1)  # both workers are now waiting (30 s poll): only the commit's wake-up can bring them
         with world.uow() as uow:
             uow.outbox.webhook("risk", "risk.alert", {})
-        dispatcher.wake()  # the app's uow factory wires this as the outbox's on_commit
         deadline = time.monotonic() + 5
         while not hook.seen and time.monotonic() < deadline:
             time.sleep(0.01)
