@@ -73,7 +73,6 @@ class Applicant:
     def code(self) -> str:
         """The newest code texted to this applicant's phone (from the development SMS outbox)."""
         self.running.sms_sent()
-        self.running.sms_sent()
         path = self.running.data_dir / "sms-outbox.jsonl"
         lines = path.read_text().splitlines() if path.exists() else []
         mine = [json.loads(line) for line in lines if self.phone in line]
