@@ -91,6 +91,13 @@ TEXTS: dict[str, tuple[str, str]] = {  # key: (zh-CN, en)
     "evidence.valid": ("签名有效（密钥 {kid}）", "Signature valid (key {kid})"),
     "evidence.invalid": ("签名无效：{code}", "Signature NOT valid: {code}"),
     "evidence.download": ("下载证据包（JWS）", "Download the bundle (JWS)"),
+    "evidence.browser_pending": ("正在本浏览器中再次校验签名……", "Checking the signature again in this browser…"),
+    "evidence.browser_valid": ("本浏览器（WebCrypto Ed25519）独立校验：签名有效",
+                               "Checked independently in this browser (WebCrypto Ed25519): signature valid"),
+    "evidence.browser_invalid": ("本浏览器独立校验：签名无效！", "Checked in this browser: signature NOT valid!"),
+    "evidence.browser_unsupported": ("本浏览器不支持 Ed25519 校验，请以上方服务器端结果为准。",
+                                     "This browser cannot check Ed25519 signatures; rely on the server-side check "
+                                     "above."),
     "actions.title": ("处理", "Actions"),
     "actions.resolve_fraud": ("确认欺诈并结案", "Confirm fraud and resolve"),
     "actions.outcome": ("处理结果", "Outcome"),

@@ -57,6 +57,8 @@ class TimelineEntry:
 @dataclass(frozen=True)
 class EvidenceView:
     check: SignatureCheck
+    signed_bundle: str = ""  # checked again in the browser (WebCrypto Ed25519) against:
+    jwks_json: str = ""
     verification: dict[str, Any] = field(default_factory=dict)
     timeline: list[TimelineEntry] = field(default_factory=list)
 
@@ -95,4 +97,5 @@ def timeline_of(signed_bundle: str, jwks_json: str) -> EvidenceView:
                                      f"{entry.get('outcome')} {entry.get('reason_code') or ''} by "
                                      f"{entry.get('actor')}".strip()))
     entries.sort(key=lambda e: e.at)
-    return EvidenceView(check=check, verification=verification, timeline=entries)
+    return EvidenceView(check=check, signed_bundle=signed_bundle, jwks_json=jwks_json, verification=verification,
+                        timeline=entries)

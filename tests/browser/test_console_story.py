@@ -148,6 +148,8 @@ def stage(tmp_path: Path) -> Iterator[Stage]:
 
 
 def test_a_consumer_report_is_worked_to_a_resolved_case_and_lifted_freeze(stage: Stage) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
     running = stage.running
     # The consumer reports through the lender's app (gRPC ReportUnauthorizedApplication, app_backend key).
     case = reported_case(running)
@@ -165,9 +167,20 @@ def test_a_consumer_report_is_worked_to_a_resolved_case_and_lifted_freeze(stage:
     stage.type_into("purpose", "customer call: loan never applied for")
     stage.click(stage.by_id("open-case"))
     assert stage.by_id("signature-status").get_attribute("data-valid") == "true"
+    browser_check = stage.by_id("browser-signature-status")  # WebCrypto Ed25519, in the page itself
+    WebDriverWait(stage.driver, 10).until(lambda d: browser_check.get_attribute("data-valid") != "pending")
+    assert browser_check.get_attribute("data-valid") == "true", browser_check.text
     timeline = stage.by_id("timeline").text
     assert "sms_otp: passed" in timeline and "Token revoked" in timeline and "case.open" in timeline
     stage.shoot("case")
+    # The in-browser check can fail: one changed character of the signed payload is caught.
+    stage.driver.execute_script(
+        "const el = document.getElementById('browser-signature-status'); const [h, p, s] = "
+        "el.getAttribute('data-jws').split('.'); const c = p[5] === 'A' ? 'B' : 'A'; "
+        "el.setAttribute('data-jws', [h, p.slice(0, 5) + c + p.slice(6), s].join('.')); "
+        "el.setAttribute('data-valid', 'pending'); window.idverifyCheckEvidence();")
+    WebDriverWait(stage.driver, 10).until(lambda d: browser_check.get_attribute("data-valid") != "pending")
+    assert browser_check.get_attribute("data-valid") == "false"
     stage.click(stage.by_id("resolve-fraud"))
     assert "resolved" in stage.flash().lower()
     assert stage.by_id("case-state").text == "Resolved: fraud confirmed"
