@@ -191,14 +191,20 @@ class OutboxDispatcher:
 
     def _work(self, keeps_house: bool) -> None:
         seen = -1
+        failures = 0
         while not self._stopping.is_set():
             try:
                 if keeps_house:
                     self._housekeeping()
                 while not self._stopping.is_set() and self.run_once():
                     pass
-            except Exception:  # the database may be down: wait and try again
-                log.exception("outbox_dispatch_failed")
+                failures = 0
+            except Exception:  # the database may be down: log once per outage, wait longer each time
+                if failures == 0:
+                    log.exception("outbox_dispatch_failed")
+                failures += 1
+                self._stopping.wait(min(30.0, self._poll_s * 2 ** min(failures, 10)))
+                continue
             with self._wake:
                 if self._wakeups == seen and not self._stopping.is_set():
                     self._wake.wait(self._poll_s)

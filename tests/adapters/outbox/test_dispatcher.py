@@ -221,3 +221,41 @@ def test_two_replicas_on_one_database_deliver_each_message_once(world: World) ->
     delivered = [m.message_id for h in hooks for m in h.seen]
     assert sorted(delivered) == sorted(ids)  # every message once, none twice
     assert {r.status for r in world.queue.records()} == {"delivered"}
+
+
+def test_a_database_outage_is_logged_once_and_delivery_resumes(world: World) -> None:
+    from idverify.outbox import ClaimedMessage as Claimed
+    from idverify.outbox import OutboxDispatcher
+    from tests.fakes import SeededRandom
+
+    class FlakyQueue:
+        """The real queue, whose claims fail three times (the database is away) before it comes back."""
+
+        def __init__(self) -> None:
+            self.failures = 3
+
+        def claim(self, **kwargs: object) -> list[Claimed]:
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("database unreachable")
+            return world.queue.claim(**kwargs)  # type: ignore[arg-type]
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(world.queue, name)
+
+    with world.uow() as uow:
+        message_id = uow.outbox.webhook("risk", "risk.alert", {})
+    hook = Recording()
+    flaky = FlakyQueue()
+    dispatcher = OutboxDispatcher(flaky, {"webhook": hook}, clock=world.clock,  # type: ignore[arg-type]
+                                  random=SeededRandom(5), workers=1, poll_s=0.01)
+    with structlog.testing.capture_logs() as logs:
+        dispatcher.start()
+        try:
+            deadline = time.monotonic() + 10
+            while not hook.seen and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            dispatcher.stop()
+    assert [m.message_id for m in hook.seen] == [message_id] and flaky.failures == 0
+    assert [e["event"] for e in logs].count("outbox_dispatch_failed") == 1
