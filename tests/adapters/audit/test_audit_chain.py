@@ -43,7 +43,7 @@ def _log(key: AuditKey = KEY) -> AuditLog:
 def _sealer(engine: Engine, exported: list[Checkpoint] | None = None, key: AuditKey = KEY) -> AuditSealer:
     sink = exported if exported is not None else []
     return AuditSealer(engine=engine, key=key, signer=lambda: CheckpointSigner(SIGNING, "audit-1"),
-                       clock=FixedClock(), export=sink.append, batch_size=7)
+                       clock=FixedClock(), export=sink.append, batch_size=7, store_every_s=0)
 
 
 def _entry(i: int) -> AuditEntry:
@@ -96,6 +96,21 @@ def test_entries_not_yet_sealed_verify_by_their_mac(engine: Engine) -> None:
     _fill(engine, 3)
     report = _verify(engine)
     assert (report.ok, report.entries_checked, report.unsealed) == (True, 3, 3)
+
+
+def test_the_database_keeps_one_checkpoint_a_minute_and_the_log_gets_every_one(engine: Engine) -> None:
+    clock, exported = FixedClock(), []
+    sealer = AuditSealer(engine=engine, key=KEY, signer=lambda: CheckpointSigner(SIGNING, "audit-1"), clock=clock,
+                         export=exported.append)
+    for _ in range(4):
+        _fill(engine, 2)
+        sealer.seal_once()
+        clock.advance(seconds=20)
+    assert [cp.position for cp in exported] == [2, 4, 6, 8]
+    with engine.connect() as conn:
+        stored = conn.execute(select(tables_audit.audit_checkpoints.c.position)).scalars().all()
+    assert sorted(stored) == [2, 8]
+    assert _verify(engine, exported).ok
 
 
 def test_empty_trail_verifies(engine: Engine) -> None:
