@@ -260,11 +260,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     client = sub.add_parser("client", help="call a running server",
                             description="Call a running server. Exit status: 0 ok; 1 refused or a factor did not "
                                         "pass; 2 usage error; 3 server unreachable. --json may go anywhere.")
-    client.add_argument("--server", default=os.environ.get("IDVERIFY_SERVER", "127.0.0.1:50051"))
-    client.add_argument("--api-key", default="")
-    client.add_argument("--as", dest="role", default="", help="dev only: use var/dev-api-keys.toml's key for ROLE")
-    client.add_argument("--data-dir", default=os.environ.get("IDVERIFY_DATA_DIR", "var"))
-    client.add_argument("--timeout", type=float, default=10.0, help="seconds for the whole call, retries included")
+    # The connection options work before or after the command (`client --api-key K redeem ...` or
+    # `client redeem ... --api-key K`): the command's copies default to SUPPRESS, so they only override when given.
+    connection = argparse.ArgumentParser(add_help=False)
+    for target, default in ((client, None), (connection, argparse.SUPPRESS)):
+        target.add_argument("--server", default=default or os.environ.get("IDVERIFY_SERVER", "127.0.0.1:50051"),
+                            help="host:port of the gRPC service (IDVERIFY_SERVER)")
+        target.add_argument("--api-key", default=default or "", help="API key (else IDVERIFY_API_KEY)")
+        target.add_argument("--as", dest="role", default=default or "",
+                            help="dev only: use var/dev-api-keys.toml's key for ROLE")
+        target.add_argument("--data-dir", default=default or os.environ.get("IDVERIFY_DATA_DIR", "var"))
+        target.add_argument("--timeout", type=float, default=default or 10.0,
+                            help="seconds for the whole call, retries included")
     client.add_argument("--json", action="store_true", help="print answers as one-line JSON (also after the command)")
     commands = client.add_subparsers(dest="client_command", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -273,7 +280,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add = commands.add_parser
 
     def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        return add(name, parents=[common], **kwargs)
+        return add(name, parents=[common, connection], **kwargs)
 
     def with_context(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--applicant", required=True, help="the lender's applicant/account id")
