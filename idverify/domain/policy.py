@@ -66,9 +66,15 @@ class Policy:
     #: From this amount up, liveness counts only when passive PAD ran on it; without PAD installed such loans are
     #: refused at start (``pad_unavailable``). None: never required by amount.
     pad_required_from: AmountBand | None = None
+    #: From this amount a passed liveness must carry continuity, the light challenge and a capture key or a
+    #: platform attestation (docs/liveness.md); completion is refused otherwise (``liveness_evidence_missing``).
+    strong_liveness_from: AmountBand | None = None
 
     def requires_pad(self, amount: Money) -> bool:
         return self.pad_required_from is not None and self.pad_required_from.applies(amount)
+
+    def requires_strong_liveness(self, amount: Money) -> bool:
+        return self.strong_liveness_from is not None and self.strong_liveness_from.applies(amount)
 
     def mentioned(self) -> frozenset[Factor]:
         """Every factor this policy can ever require."""
@@ -120,7 +126,7 @@ class Policy:
     def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
         """Build a policy from parsed TOML/JSON. Unknown keys and unknown factor names are errors."""
         known = {"base", "amount_bands", "new_device", "first_loan", "phone_recently_changed", "enrolled_face",
-                 "session_ttl_s", "currencies", "pad_required_from"}
+                 "session_ttl_s", "currencies", "pad_required_from", "strong_liveness_from"}
         unknown = set(data) - known
         if unknown:
             raise PolicyError(f"unknown policy keys: {', '.join(sorted(unknown))}")
@@ -141,6 +147,8 @@ class Policy:
             currencies=tuple(str(c) for c in data.get("currencies", default.currencies)),
             pad_required_from=_band(-1, {**data["pad_required_from"], "factors": ["liveness"]})
             if "pad_required_from" in data else None,
+            strong_liveness_from=_band(-1, {**data["strong_liveness_from"], "factors": ["liveness"]})
+            if "strong_liveness_from" in data else None,
         )
 
 

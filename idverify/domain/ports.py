@@ -71,6 +71,7 @@ class TokenIssuer(Protocol):
         key_thumbprint: str,
         now: datetime,
         phone_change: str = "",
+        liveness_evidence: Collection[str] | None = None,
     ) -> IssuedToken: ...
 
 

@@ -140,3 +140,6 @@ class FactorResult:
     model_id: str = ""
     #: For liveness: whether passive presentation-attack detection ran on the frames (the token says so).
     pad_ran: bool = False
+    #: For a passed liveness: the evidence that ran and passed ("continuity", "light", "capture_key",
+    #: "attestation", "pad"; docs/liveness.md), which the token states.
+    evidence: tuple[str, ...] = ()

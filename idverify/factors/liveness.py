@@ -39,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -453,6 +453,18 @@ def evaluate(challenge: Challenge, frames: Sequence[FrameObservation], now: date
         evidence=_evidence(passed, light_ran, challenge, evidence, pad_ran) if passed else (),
         light_correlation=light_correlation,
     )
+
+
+#: The evidence a liveness needs to count as strong (docs/liveness.md, section 7).
+STRONG_EVIDENCE = frozenset({"continuity", "light"})
+BOUND_CAPTURE = frozenset({"capture_key", "attestation"})
+
+
+def strong_liveness(evidence: Collection[str]) -> bool:
+    """Continuity and the light challenge ran and passed, and the frames were signed by a capture key or the app
+    was attested by its platform."""
+    have = set(evidence)
+    return have >= STRONG_EVIDENCE and bool(BOUND_CAPTURE & have)
 
 
 def _evidence(passed: bool, light_ran: bool, challenge: Challenge, evidence: CaptureEvidence,

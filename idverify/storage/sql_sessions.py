@@ -112,6 +112,7 @@ class SqlSessionRepository:
                     "threshold": r.threshold,
                     "model_id": r.model_id,
                     "pad_ran": r.pad_ran,
+                    "evidence": ",".join(r.evidence),
                 }
                 for i, r in enumerate(new)
             ],
@@ -147,6 +148,7 @@ class SqlSessionRepository:
                     threshold=r["threshold"],
                     model_id=r["model_id"],
                     pad_ran=r["pad_ran"],
+                    evidence=tuple(e for e in (r["evidence"] or "").split(",") if e),
                 )
                 for r in results
             ),

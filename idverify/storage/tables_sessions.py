@@ -76,6 +76,8 @@ factor_results = Table(
     Column("threshold", Float, nullable=False, server_default="0"),
     Column("model_id", String(64), nullable=False, server_default=""),
     Column("pad_ran", Boolean, nullable=False, server_default=text("false")),
+    # For a passed liveness: the evidence that ran, comma-separated (migration 0007).
+    Column("evidence", String(128), nullable=False, server_default=""),
 )
 Index("uq_factor_results_session_seq", factor_results.c.session_id, factor_results.c.seq, unique=True)
 

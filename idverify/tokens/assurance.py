@@ -10,14 +10,17 @@ photographs, and sometimes a SIM-swapped phone.
 * ``urn:idverify:acr:substantial`` - a face match (against the document photo or an enrolled face) backed by the
   liveness factor, AND a possession factor (SMS OTP or TOTP).
 * ``urn:idverify:acr:high`` - substantial, with passive presentation-attack detection having run inside the
-  liveness factor, plus a document check.
+  liveness factor, plus a document check; and, when the caller states the liveness evidence (the server always
+  does), a *strong* liveness: one continuous capture, the screen-colour challenge, and frames signed by a
+  per-capture key or an app attested by its platform (docs/liveness.md, section 7).
 
 ``amr`` holds RFC 8176 values for what ran and passed: ``face`` (a face match), ``sms`` (SMS one-time code),
 ``otp`` (TOTP app code), ``hwk`` (a registered device key, held in the phone's hardware where it has it, signed
 the verification's nonce), ``mfa`` (see below), and the private value ``doc`` (an identity document was checked: a
 Chinese ID number or an MRZ; RFC 8176 registers nothing for this). Liveness has no RFC 8176 value; a liveness
 challenge without a face match says nothing about *who* is there, so it adds no ``amr`` value and shows only in
-``acr``.
+``acr``. When a face match and liveness passed and the liveness frames were signed by the capture page's
+per-capture key, ``swk`` (proof of possession of a software-secured key) is added.
 
 ``mfa`` means two independent categories: inherence (a face match backed by liveness) and possession (SMS or
 TOTP). A document check is not counted: ID data is exactly what this fraudster already holds. SMS plus TOTP is two
@@ -33,6 +36,7 @@ from typing import Final
 
 from idverify.domain.errors import FailedPrecondition
 from idverify.domain.values import Factor
+from idverify.factors.liveness import strong_liveness
 
 ACR_LOW: Final = "urn:idverify:acr:low"
 ACR_SUBSTANTIAL: Final = "urn:idverify:acr:substantial"
@@ -61,21 +65,24 @@ class Assurance:
     amr: tuple[str, ...]
 
 
-def decide_assurance(passed: Collection[Factor | str], *, pad_ran: bool) -> Assurance:
+def decide_assurance(passed: Collection[Factor | str], *, pad_ran: bool,
+                     liveness_evidence: Collection[str] | None = None) -> Assurance:
     """The assurance reached by the factors in ``passed`` (``Factor`` members or their values).
 
     ``pad_ran``: passive presentation-attack detection ran on the liveness frames and the liveness factor passed
-    with it; it counts only together with ``Factor.LIVENESS``.
+    with it; it counts only together with ``Factor.LIVENESS``. ``liveness_evidence``: what the passed liveness
+    carried (``LivenessResult.evidence``); None when the caller does not state it (then only ``pad_ran`` counts).
 
     Raises ``FailedPrecondition("no_factor_passed")`` when no identifying factor passed (liveness alone does not
     identify anyone), and ``ValueError`` for a string that is not a ``Factor`` value.
     """
     factors = passed if type(passed) is frozenset and passed <= _ALL_FACTORS else frozenset(Factor(f) for f in passed)
-    return _decide(factors, pad_ran)
+    evidence = None if liveness_evidence is None else frozenset(liveness_evidence)
+    return _decide(factors, pad_ran, evidence)
 
 
 @lru_cache(maxsize=512)  # a handful of factor combinations recur; every token issue asks (bench/bench_tokens.py)
-def _decide(factors: frozenset[Factor], pad_ran: bool) -> Assurance:
+def _decide(factors: frozenset[Factor], pad_ran: bool, evidence: frozenset[str] | None) -> Assurance:
     amr = {_AMR_OF[f] for f in factors if f in _AMR_OF}
     if not amr:
         raise FailedPrecondition("no_factor_passed", "no identifying verification factor passed")
@@ -85,7 +92,9 @@ def _decide(factors: frozenset[Factor], pad_ran: bool) -> Assurance:
     if not (inherence and possession):
         return Assurance(ACR_LOW, tuple(sorted(amr)))
     amr.add("mfa")
-    high = pad_ran and Factor.DOCUMENT in factors
+    if evidence is not None and "capture_key" in evidence:
+        amr.add("swk")
+    high = pad_ran and Factor.DOCUMENT in factors and (evidence is None or strong_liveness(evidence))
     return Assurance(ACR_HIGH if high else ACR_SUBSTANTIAL, tuple(sorted(amr)))
 
 

@@ -134,6 +134,7 @@ class JwsTokenIssuer:
         now: datetime | None = None,
         ttl_s: int | None = None,
         phone_change: str = "",
+        liveness_evidence: Collection[str] | None = None,
     ) -> IssuedToken:
         """Sign a token for one loan application.
 
@@ -163,7 +164,7 @@ class JwsTokenIssuer:
             raise InvalidArgument("payout_account_invalid", "payout account must be letters and digits")
         if key_thumbprint and not DIGEST_B64_PATTERN.fullmatch(key_thumbprint):
             raise InvalidArgument("key_thumbprint_invalid", "key_thumbprint must be a base64url SHA-256 thumbprint")
-        assurance = decide_assurance(factors, pad_ran=pad_ran)
+        assurance = decide_assurance(factors, pad_ran=pad_ran, liveness_evidence=liveness_evidence)
 
         iat = int(at.timestamp())
         jti = b64url(self._random.token_bytes(16))
@@ -189,6 +190,10 @@ class JwsTokenIssuer:
         }
         if key_thumbprint:
             claims["cnf"] = {"jkt": key_thumbprint}
+        if liveness_evidence is not None:
+            # What the passed liveness rested on (docs/liveness.md, section 7): "continuity", "light",
+            # "capture_key", "attestation", "pad".
+            claims["liveness"] = sorted(set(liveness_evidence))
         if phone_change:
             # A recent SIM swap or port of the applicant's phone, and who reported it ("lender", "carrier:<name>"):
             # the loan service may weigh an SMS code from that phone accordingly.

@@ -279,7 +279,7 @@ class FaceSteps:
                 Factor.LIVENESS, Outcome.PASSED if verdict.passed else Outcome.FAILED,
                 "ok" if verdict.passed else (verdict.primary_reason or "liveness_failed"), now,
                 score=verdict.aggregate_score or 0.0, threshold=self._pad.threshold if self._pad else 0.0,
-                model_id=self._detector, pad_ran=verdict.pad_ran)
+                model_id=self._detector, pad_ran=verdict.pad_ran, evidence=verdict.evidence)
             session = self._v.record_in(uow, session, result)
             matches: tuple[FactorResult, ...] = ()
             if verdict.passed and verdict.selfie_embedding is not None:

@@ -14,6 +14,7 @@ from idverify.domain.ports import Clock, IssuedToken, Random, TokenIssuer
 from idverify.domain.repositories import SessionSecrets, TokenRecord, UnitOfWork
 from idverify.domain.session import RiskAssessment, Status, VerificationSession
 from idverify.domain.values import ApplicationContext, Factor, FactorResult, Outcome
+from idverify.factors.liveness import strong_liveness
 from idverify.usecases.ids import new_id, new_reference
 from idverify.usecases.risk_signals import with_device_risk
 from idverify.usecases.units import KeepAndRaise, unit
@@ -315,6 +316,13 @@ class Verifications:
                     and not any(r.factor is Factor.LIVENESS and r.outcome is Outcome.PASSED and r.pad_ran
                                 for r in completed.results)):
                 raise FailedPrecondition("pad_unavailable", "this amount needs liveness with passive PAD")
+            evidence = next((r.evidence for r in reversed(completed.results)
+                             if r.factor is Factor.LIVENESS and r.outcome is Outcome.PASSED), ())
+            if (self._policy.requires_strong_liveness(context.amount) and Factor.LIVENESS in completed.required
+                    and not strong_liveness(evidence)):
+                raise FailedPrecondition("liveness_evidence_missing",
+                                         "this amount needs liveness with the light challenge and a capture key "
+                                         "or attestation")
             secrets = uow.sessions.secrets(session_id)
             proved_key = uow.devices.proof(session_id)
             if proved_key and key_thumbprint and key_thumbprint != proved_key:
@@ -333,6 +341,7 @@ class Verifications:
                 key_thumbprint=proved_key or key_thumbprint,
                 phone_change=uow.devices.phone_change(session_id),
                 now=now,
+                liveness_evidence=evidence if Factor.LIVENESS in completed.passed else None,
             )
             completed = uow.sessions.update(completed)
             uow.tokens.add(

@@ -1,4 +1,5 @@
-"""liveness captures and challenge budget (issue 20)
+"""liveness captures (colour sequence, mirrored, capture key, attestation) and the liveness evidence of a factor
+result (issue 20)
 
 Revision ID: 0007_liveness
 Revises: 0006_audit
@@ -31,9 +32,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('liveness_captures', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_liveness_captures_session_id'), ['session_id'], unique=False)
+    with op.batch_alter_table('factor_results', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('evidence', sa.String(length=128), server_default='', nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('factor_results', schema=None) as batch_op:
+        batch_op.drop_column('evidence')
     with op.batch_alter_table('liveness_captures', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_liveness_captures_session_id'))
     op.drop_table('liveness_captures')
