@@ -28,8 +28,22 @@ from bench.load.invariants import Verdict, check
 from bench.load.stack import ROOT, Stack
 
 
-def tree_rss_mib(pid: int) -> float:
-    """Resident memory of a process and all its descendants (a replica's parent and workers), MiB."""
+def database_stats(stack: Stack) -> dict[str, int]:
+    """Commits, rows written and size of the run's database (PostgreSQL's own counters, so PgBouncer is no
+    matter): what one verification costs the database."""
+    import psycopg
+
+    url = stack.direct_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        row = conn.execute(
+            "SELECT xact_commit, tup_inserted, tup_updated, tup_deleted, pg_database_size(datname) "
+            "FROM pg_stat_database WHERE datname = current_database()").fetchone()
+    assert row is not None
+    return dict(zip(("commits", "inserted", "updated", "deleted", "bytes"), (int(x) for x in row), strict=True))
+
+
+def _children() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -38,6 +52,35 @@ def tree_rss_mib(pid: int) -> float:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def tree_cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds of processes and their live descendants."""
+    children, total, todo = _children(), 0.0, list(pids)
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            continue
+        todo.extend(children.get(current, []))
+    return total
+
+
+def database_backends(stack: Stack) -> list[int]:
+    import psycopg
+
+    url = stack.direct_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [int(r[0]) for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants (a replica's parent and workers), MiB."""
+    children = _children()
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
@@ -84,12 +127,29 @@ def run_one(replicas: int, args: argparse.Namespace, photos: list[tuple[bytes, b
                         stack.api_keys, outbox, Mix(face_share=args.face_share if photos else 0.0), photos)
         sampler = RssSampler([r.process.pid for r in reps], args.sample_s)
         load_before = os.getloadavg()
+        db_before = database_stats(stack)
+        service_pids = [r.process.pid for r in reps]
+        cpu_before = tree_cpu_s(service_pids), time.process_time()
         sampler.start()
         elapsed = asyncio.run(driver.run(args.users, args.duration, args.max_flows))
         sampler.stop()
+        # Backends are opened during the run (PgBouncer connects lazily): their whole CPU time is the run's.
+        cpu = {"replicas": tree_cpu_s(service_pids) - cpu_before[0],
+               "postgres_backends": tree_cpu_s(database_backends(stack)),
+               "nginx_pgbouncer": tree_cpu_s([p.pid for p in stack.helpers]),
+               "load_clients": time.process_time() - cpu_before[1]}
+        time.sleep(11.0)  # idle backends report their statistics to pg_stat_database within 10 s
+        db_after = database_stats(stack)
         load_after = os.getloadavg()
         verdicts = check(stack, driver.rec, stack.env)
-    return summarise(replicas, args, driver.rec, elapsed, sampler, verdicts, load_before, load_after)
+    result = summarise(replicas, args, driver.rec, elapsed, sampler, verdicts, load_before, load_after)
+    started = max(1, len(driver.rec.started))
+    result["database_per_started_verification"] = {k: round((db_after[k] - db_before[k]) / started, 1)
+                                                   for k in db_before}
+    result["cpu_seconds"] = {k: round(v, 1) for k, v in cpu.items()}
+    result["replica_cpu_ms_per_completed_verification"] = round(
+        1000 * cpu["replicas"] / max(1, len(driver.rec.completed)), 1)
+    return result
 
 
 def summarise(replicas: int, args: argparse.Namespace, rec: Recorder, elapsed: float, sampler: RssSampler,
@@ -138,6 +198,14 @@ def markdown(results: list[dict[str, Any]], command: str) -> str:
                   "| RPC | calls | per s | p50 ms | p99 ms |", "|---|---|---|---|---|"]
         lines += [f"| {name} | {v['count']} | {v['per_s']} | {v['p50_ms']} | {v['p99_ms']} |"
                   for name, v in r["rpcs"].items()]
+        if "cpu_seconds" in r:
+            lines += ["", f"CPU seconds during the run: {r['cpu_seconds']}; replicas' CPU per completed verification "
+                          f"(whole mix, face share included): {r['replica_cpu_ms_per_completed_verification']} ms"]
+        if "database_per_started_verification" in r:
+            db = r["database_per_started_verification"]
+            lines += ["", f"Database per started verification (all flows included): {db['commits']} commits, "
+                          f"{db['inserted']} rows inserted, {db['updated']} updated, {db['deleted']} deleted, "
+                          f"{db['bytes']} bytes of growth"]
         if r["errors"]:
             lines += ["", "Errors: " + "; ".join(f"{k}: {n}" for k, n in r["errors"].items())]
         lines += ["", "Invariants:"] + [f"- {'PASS' if v['ok'] else 'FAIL'} {v['name']}: {v['detail']}"

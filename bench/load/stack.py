@@ -152,6 +152,12 @@ class Stack:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.db_port}/{self._db}"
 
     @property
+    def helpers(self) -> list[subprocess.Popen[bytes]]:
+        """nginx and PgBouncer."""
+        replicas = {r.process.pid for r in self._replicas}
+        return [p for p in self._procs if p.pid not in replicas]
+
+    @property
     def replica_list(self) -> list[Replica]:
         return list(self._replicas)
 
