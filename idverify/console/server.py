@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 import threading
@@ -66,8 +67,12 @@ def run(env: Mapping[str, str]) -> int:
     server = ConsoleServer(console_app(settings, channel), settings)
     print(f"idverify console on {'https' if settings.https else 'http'}://{settings.host_port[0]}:{server.port}/ "
           f"(service {settings.service_target})", file=sys.stderr, flush=True)
+    # uvicorn drains on SIGINT/SIGTERM, then re-raises the signal for the handler that was there before it: this
+    # one, so a requested stop exits 0 as `idverify serve` does.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda _signum, _frame: None)
     try:
-        server._server.run(sockets=[server.socket])  # foreground; uvicorn handles SIGINT/SIGTERM
+        server._server.run(sockets=[server.socket])
     finally:
         channel.close()
     return 0
