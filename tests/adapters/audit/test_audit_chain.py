@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,9 @@ from idverify.audit import (
 from idverify.audit.entry import chain_link
 from idverify.domain.errors import FailedPrecondition
 from idverify.storage import tables_audit
+from idverify.storage.engine import make_engine
+from idverify.storage.tables import metadata
+from tests.conftest import postgres_schema
 from tests.fakes import FixedClock
 
 KEY = AuditKey(bytes(range(32)))
@@ -300,3 +305,40 @@ def test_exported_checkpoints_are_read_back_from_the_log(engine: Engine, tmp_pat
     log_file.write_text("\n".join(lines) + "\n")
     assert read_exported(log_file) == exported
     assert _verify(engine, read_exported(log_file)).ok
+
+
+@pytest.fixture
+def pg_engine() -> Iterator[Engine]:
+    """PostgreSQL only: sequence values committed out of order cannot happen on SQLite (one writer at a time)."""
+    base = os.environ.get("IDVERIFY_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("IDVERIFY_TEST_POSTGRES_URL is not set (CI sets it); PostgreSQL-only test skipped")
+    with postgres_schema(base) as url:
+        eng = make_engine(url)
+        metadata.create_all(eng)
+        try:
+            yield eng
+        finally:
+            eng.dispose()
+
+
+def test_an_entry_committed_after_a_later_one_was_sealed_is_swept_into_the_chain(pg_engine: Engine) -> None:
+    log = _log()
+    slow = pg_engine.connect()
+    slow_tx = slow.begin()
+    early = log.append(slow, _entry(1))  # takes the lower seq, commits last
+    with pg_engine.begin() as conn:
+        late = log.append(conn, _entry(2))
+    assert early.seq < late.seq
+    sealer = AuditSealer(engine=pg_engine, key=KEY, signer=lambda: CheckpointSigner(SIGNING, "audit-1"),
+                         clock=FixedClock(), export=[].append, sweep_every=1)
+    assert sealer.seal_once().sealed == 1
+    slow_tx.commit()
+    slow.close()
+    assert sealer.seal_once().sealed == 1
+    report = _verify(pg_engine)
+    assert (report.ok, report.entries_checked, report.unsealed) == (True, 2, 0)
+    with pg_engine.connect() as conn:
+        order = conn.execute(select(tables_audit.audit_chain.c.entry_seq)
+                             .order_by(tables_audit.audit_chain.c.position)).scalars().all()
+    assert order == [late.seq, early.seq]
