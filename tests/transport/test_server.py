@@ -20,6 +20,7 @@ from idverify.api.v1 import (
     case_pb2,
     case_pb2_grpc,
     common_pb2,
+    person_pb2,
     token_pb2,
     token_pb2_grpc,
     verification_pb2,
@@ -73,7 +74,7 @@ def test_every_rpc_in_the_contract_has_a_role_entry() -> None:
     from idverify.api.v1 import audit_pb2, case_pb2, face_pb2
 
     methods = set()
-    for module in (verification_pb2, token_pb2, case_pb2, audit_pb2, face_pb2):
+    for module in (verification_pb2, token_pb2, case_pb2, audit_pb2, face_pb2, person_pb2):
         for service in module.DESCRIPTOR.services_by_name.values():
             methods |= {f"/{service.full_name}/{m.name}" for m in service.methods}
     assert methods == set(ALLOWED)
