@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from idverify.console.i18n import pick_locale, reason_text, text
-from idverify.console.security import SecurityHeaders
+from idverify.console.security import BodyLimit, SecurityHeaders
 from idverify.console.service import ServiceClient, ServiceError, StaffCalls
 from idverify.console.sessions import ConsoleSession, SessionStore
 from idverify.console.views import case_row, timeline_of
@@ -372,7 +372,8 @@ def build_app(client: ServiceClient, store: SessionStore | None = None,
         Mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_found})
-    app.add_middleware(SecurityHeaders, hsts=console.config.secure_cookies)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders, hsts=console.config.secure_cookies)  # outermost: headers on 413s too
     return app
 
 

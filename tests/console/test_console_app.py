@@ -221,3 +221,9 @@ def test_over_https_the_cookie_is_host_bound_and_secure_and_hsts_is_sent() -> No
         assert ConsoleConfig(secure_cookies=True).session_cookie == "__Host-idv_session"
     finally:
         channel.close()
+
+
+def test_an_oversized_form_is_refused_before_anything_reads_it(running: Running, console: TestClient) -> None:
+    page = console.get("/sign-in")
+    huge = console.post("/sign-in", data={"csrf": form_token(page.text), "api_key": "k" * 100_000, "code": "1"})
+    assert huge.status_code == 413 and huge.headers["x-content-type-options"] == "nosniff"
