@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, text
 from idverify.app_person import person_side
 from idverify.attestation.capture_key import EcdsaCaptureKeys
 from idverify.attestation.platform import NoPlatformAttestor
-from idverify.audit import Actor, AuditEntry, AuditKey, AuditLog, AuditSealer, CheckpointSigner
+from idverify.audit import Actor, AuditEntry, AuditKey, AuditLog, AuditSealer, Checkpoint, CheckpointSigner
 from idverify.cases.approval_service import ApprovalService
 from idverify.cases.approvals import ApprovalRules
 from idverify.cases.desk import CaseDesk
@@ -231,8 +231,8 @@ def build_outbox(settings: Settings, engine: Engine, protector: SealedFields, cl
     signed webhooks to the risk and case receivers, log lines where no receiver is configured."""
     deliveries: dict[str, Delivery] = {"sms": SmsDelivery(build_sms_sender(settings, clock, random), protector),
                                        "log": LogDelivery()}
-    urls = {name: url for name, url in (("risk", settings.risk_webhook_url), ("case", settings.case_webhook_url))
-            if url}
+    urls = {name: url for name, url in (("risk", settings.risk_webhook_url), ("case", settings.case_webhook_url),
+                                        ("audit", settings.audit_webhook_url)) if url}
     if urls:
         assert settings.webhook_secret is not None  # Settings refuses a webhook URL without it
         deliveries["webhook"] = StandardWebhookDelivery(urls, settings.webhook_secret.reveal(), clock,
@@ -463,7 +463,11 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         assert signing.private_key is not None
         return CheckpointSigner(signing.private_key, signing.kid)
 
-    sealer = AuditSealer(engine=engine, key=audit_key, signer=checkpoint_signer, clock=clock)
+    def publish_checkpoint(conn: Connection, checkpoint: Checkpoint) -> None:
+        outbox_on(conn).webhook("audit", "audit.checkpoint", checkpoint.to_json())
+
+    sealer = AuditSealer(engine=engine, key=audit_key, signer=checkpoint_signer, clock=clock,
+                         publish=publish_checkpoint if settings.audit_webhook_url else None)
 
     def acting() -> Actor:
         caller = current_caller_or_none()

@@ -136,6 +136,8 @@ class Settings:
     risk_night_burst_max_starts: int = 5
     risk_webhook_url: str = ""
     case_webhook_url: str = ""
+    #: Receiver of signed audit checkpoints (``audit.checkpoint`` webhooks, one a minute), outside this database.
+    audit_webhook_url: str = ""
     webhook_secret: Secret | None = None
     #: The outbox (side effects after commit): tries before a dead letter, backoff base and cap, workers, poll.
     outbox_max_attempts: int = 15
@@ -229,6 +231,7 @@ class Settings:
             risk_night_burst_max_starts=r.integer("IDVERIFY_RISK_NIGHT_BURST_MAX_STARTS", 5, 1, 10_000_000),
             risk_webhook_url=r.text("IDVERIFY_RISK_WEBHOOK_URL", ""),
             case_webhook_url=r.text("IDVERIFY_CASE_WEBHOOK_URL", ""),
+            audit_webhook_url=r.text("IDVERIFY_AUDIT_WEBHOOK_URL", ""),
             webhook_secret=r.secret_text("IDVERIFY_WEBHOOK_SECRET"),
             outbox_max_attempts=r.integer("IDVERIFY_OUTBOX_MAX_ATTEMPTS", 15, 1, 100),
             outbox_backoff_s=r.number("IDVERIFY_OUTBOX_BACKOFF_S", 5.0, 0.1, 3600.0),
@@ -260,7 +263,8 @@ class Settings:
         if self.tls_client_ca_file is not None and self.tls_cert_file is None:
             raise ConfigError("IDVERIFY_TLS_CLIENT_CA_FILE needs IDVERIFY_TLS_CERT_FILE and IDVERIFY_TLS_KEY_FILE")
         for name, url in (("IDVERIFY_RISK_WEBHOOK_URL", self.risk_webhook_url),
-                          ("IDVERIFY_CASE_WEBHOOK_URL", self.case_webhook_url)):
+                          ("IDVERIFY_CASE_WEBHOOK_URL", self.case_webhook_url),
+                          ("IDVERIFY_AUDIT_WEBHOOK_URL", self.audit_webhook_url)):
             if url and not url.startswith(("https://", "http://")):
                 raise ConfigError(f"{name} must be an http(s) URL")
             if url and (self.webhook_secret is None or len(self.webhook_secret.reveal()) < 16):

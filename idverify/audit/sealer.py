@@ -76,10 +76,14 @@ class AuditSealer:
 
     def __init__(self, *, engine: Engine, key: AuditKey, signer: Callable[[], CheckpointSigner], clock: Clock,
                  export: Callable[[Checkpoint], None] = log_checkpoint, batch_size: int = 2000,
-                 sweep_every: int = 10, grace_s: float = 120.0, store_every_s: float = 60.0) -> None:
+                 sweep_every: int = 10, grace_s: float = 120.0, store_every_s: float = 60.0,
+                 publish: Callable[[Connection, Checkpoint], None] | None = None) -> None:
+        """``publish``: called in the sealing transaction with each checkpoint the database keeps (once a minute),
+        e.g. to queue it in the transactional outbox for a webhook receiver outside this database."""
         if batch_size < 1 or sweep_every < 1 or grace_s <= 0 or not 0 <= store_every_s < grace_s:
             raise ValueError("batch_size and sweep_every must be positive, 0 <= store_every_s < grace_s")
         self._store_every = timedelta(seconds=store_every_s)
+        self._publish = publish
         self._last_stored: datetime | None = None
         self._engine, self._key, self._signer, self._clock = engine, key, signer, clock
         self._export, self._batch, self._sweep_every, self._grace = export, batch_size, sweep_every, grace_s
@@ -182,6 +186,8 @@ class AuditSealer:
                 position=checkpoint.position, at=checkpoint.at, chain_hash=checkpoint.chain_hash,
                 max_entry_seq=checkpoint.max_entry_seq, kid=checkpoint.kid, signature=checkpoint.signature))
             self._last_stored = checkpoint.at
+            if self._publish is not None:
+                self._publish(conn, checkpoint)
         return SealResult(len(links), tuple(unauthentic), checkpoint)
 
     def _checkpoint(self, position: int, chain_hash: str, max_seq: int) -> Checkpoint:

@@ -118,6 +118,18 @@ def test_the_database_keeps_one_checkpoint_a_minute_and_the_log_gets_every_one(e
     assert _verify(engine, exported).ok
 
 
+def test_stored_checkpoints_are_published_in_the_sealing_transaction(engine: Engine) -> None:
+    published: list[tuple[bool, int]] = []
+    sealer = AuditSealer(engine=engine, key=KEY, signer=lambda: CheckpointSigner(SIGNING, "audit-1"),
+                         clock=FixedClock(), export=[].append,
+                         publish=lambda conn, cp: published.append((conn.in_transaction(), cp.position)))
+    _fill(engine, 3)
+    sealer.seal_once()
+    _fill(engine, 1)
+    sealer.seal_once()  # within the minute: exported to the log only
+    assert published == [(True, 3)]
+
+
 def test_empty_trail_verifies(engine: Engine) -> None:
     assert _verify(engine).ok
     assert _sealer(engine).drain() == 0
