@@ -120,7 +120,9 @@ def check_rigid(tracks: Sequence[Track], frontal: Sequence[int], turned: Sequenc
 
     ``frontal``: indices of the capture's frontal frames (the reference); ``turned``: indices of frames classified
     as left/right turns. A rigid head turned so that the nose moves by ``|dyaw|`` shows a narrower face box
-    (the far cheek turns away); a flat warp of a photo moves the nose and keeps the box.
+    (the far cheek turns away); a flat warp of a photo moves the nose and keeps the box. Judged per turn
+    direction on the median of the turned frames (yaw change at least ``rigid_min_yaw``): the detector's box lags
+    a moving head by a frame or so, and one frame should not decide.
     """
     reference = [_aspect(tracks[i]) for i in frontal]
     ref_yaws = [tracks[i].yaw for i in frontal]
@@ -129,12 +131,17 @@ def check_rigid(tracks: Sequence[Track], frontal: Sequence[int], turned: Sequenc
         return []
     base_aspect = statistics.median(a for a, _ in known)
     base_yaw = statistics.median(y for _, y in known)
-    for i in turned:
-        aspect, yaw = _aspect(tracks[i]), tracks[i].yaw
-        if aspect is None or yaw is None:
-            continue
-        change = abs(yaw - base_yaw)
-        if change >= config.rigid_min_yaw and aspect / base_aspect > 1.0 - config.rigid_slope * change:
+    for side in (1, -1):  # each turn direction on its own: the median turned frame, not the noisiest one
+        changes, ratios = [], []
+        for i in turned:
+            aspect, yaw = _aspect(tracks[i]), tracks[i].yaw
+            if aspect is None or yaw is None:
+                continue
+            change = (yaw - base_yaw) * side
+            if change >= config.rigid_min_yaw:
+                changes.append(change)
+                ratios.append(aspect / base_aspect)
+        if ratios and statistics.median(ratios) > 1.0 - config.rigid_slope * statistics.median(changes):
             return [GEOMETRY]
     return []
 
