@@ -153,10 +153,15 @@ def test_a_consumer_report_is_worked_to_a_resolved_case_and_lifted_freeze(stage:
     running = stage.running
     # The consumer reports through the lender's app (gRPC ReportUnauthorizedApplication, app_backend key).
     case = reported_case(running)
-    agent, analyst, admin = enroll(running, "support"), enroll(running, "risk_analyst"), enroll(running, "admin")
+    analyst, admin = enroll(running, "risk_analyst"), enroll(running, "admin")
 
-    # The support agent signs in with their own key and code, in English.
-    stage.go("/locale?to=en&next=/sign-in")
+    # The support agent enrols their own authenticator with their own key, then signs in with it, in English.
+    stage.go("/locale?to=en&next=/enroll")
+    stage.type_into("api_key", running.keys["support"])
+    stage.shoot("enroll")  # before submitting: the page then shows a secret
+    stage.click(stage.by_id("enroll"))
+    agent = pyotp.parse_uri(stage.by_id("provisioning-uri").text)
+    stage.go("/sign-in")
     stage.shoot("sign-in")
     stage.sign_in("support", agent, 0)
     stage.go("/cases")
