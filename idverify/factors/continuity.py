@@ -28,7 +28,7 @@ class ContinuityConfig:
     max_box_scale: float = 0.25  # relative change of the face width
     max_landmark_shift: float = 0.25  # face widths
     max_background_mad: float = 28.0  # grey levels, mean over the capture's consecutive pairs
-    max_pose_step: float = 0.15  # head_pose ratio units between consecutive frames
+    max_pose_step: float = 0.2  # head_pose ratio units between consecutive frames
     rigid_min_yaw: float = 0.2  # turns smaller than this (from the frontal reference) are not judged
     rigid_slope: float = 0.3  # a turned frame's outline aspect must be <= 1 - slope * |yaw change|
 
