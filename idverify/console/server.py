@@ -36,7 +36,7 @@ class ConsoleServer:
 
     def __init__(self, app: Starlette, settings: ConsoleSettings) -> None:
         host, port = settings.host_port
-        self.socket = socket.create_server((host, port))
+        self.socket = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
         # Accepted connections inherit this on Linux: without it a response written in two parts waits for the
         # browser's delayed ACK (about 40 ms a page, measured with bench/bench_console.py).
         self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
