@@ -2,16 +2,21 @@
 # Multi-stage build: wheels are built in the first stage; the runtime stage has no compiler, runs as a non-root
 # user, includes the bundled models, and reports health through the gRPC health service.
 
-FROM python:3.11-slim-bookworm AS build
+# BASE_IMAGE: any Debian bookworm image with python3 and python3-venv (python:3.11-slim-bookworm by default; a
+# bookworm root file system from mmdebstrap imported with `podman import` works the same, see docs/scaling.md).
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY pyproject.toml constraints.txt README.md ./
+COPY clients/python ./clients/python
 COPY idverify ./idverify
 COPY models ./models
-RUN python -m venv /opt/idverify \
-    && /opt/idverify/bin/pip install --no-cache-dir -c constraints.txt .
+RUN python3 -m venv /opt/idverify \
+    && /opt/idverify/bin/pip install --no-cache-dir -c constraints.txt ./clients/python .
 
-FROM python:3.11-slim-bookworm AS runtime
+FROM ${BASE_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 idverify \
     && useradd --system --uid 10001 --gid idverify --home-dir /var/lib/idverify --create-home idverify
 COPY --from=build /opt/idverify /opt/idverify
