@@ -6,6 +6,7 @@ install) and filled by this environment's pip through ``--python``. Downloads co
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,12 @@ def pip(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
 
 
 def build_wheel(project: Path, out: Path) -> Path:
-    """The wheel of one project (no dependencies), built as `pip wheel` would for any user."""
+    """The wheel of one project (no dependencies), built as `pip wheel` would for any user.
+
+    setuptools builds in the tree's build/ folder and never empties it: a module deleted from the source would ship
+    from a stale copy, so the folder (ignored, output only) goes first.
+    """
+    shutil.rmtree(project / "build", ignore_errors=True)
     pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(out), str(project), timeout=300)
     name = "idverify_client" if project == CLIENT_PROJECT else "idverify"
     (wheel,) = out.glob(f"{name}-*.whl")
