@@ -5,8 +5,9 @@
 
 Child processes build the real service (`app.build`, face and documents off, the audit sealer running): one on
 SQLite (WAL, synchronous=NORMAL as the service sets it, in a temporary folder), one on PostgreSQL (stock settings,
-a schema of its own, dropped at the end), and two bench-only durability variants so the backends can also be
-compared at equal durability (SQLite fsyncing every commit; PostgreSQL with synchronous_commit=off). Each writes
+a schema of its own, dropped at the end), and three bench-only variants: two so the backends can also be compared
+at equal durability (SQLite fsyncing every commit; PostgreSQL with synchronous_commit=off), and PostgreSQL with the
+audit append skipped, to show what the audit costs on this path. Each writes
 ``calls * rounds`` completed verification sessions with issued tokens straight through the unit of work, so the
 timed part is redemption alone, and serves gRPC. The parent process runs the clients (so client and servers do not
 share a GIL). Each round measures, in an order reversed every other round:
@@ -53,8 +54,12 @@ def serve(data_dir: str, database_url: str, durability: str, n_tokens: int, read
                                   "IDVERIFY_DATABASE_URL": database_url,
                                   "IDVERIFY_GRPC_WORKERS": os.environ.get("IDVERIFY_GRPC_WORKERS", "16")})
     logging_setup.configure("ERROR")
+    if durability == "no-audit":  # what the audit append costs on this path: the same server without it
+        from idverify.audit.log import AuditLog
+
+        AuditLog.append = lambda self, conn, entry: None  # type: ignore[assignment, method-assign, return-value]
     app = build(settings)
-    if durability:
+    if durability in {"sqlite-full", "pg-async"}:
         set_durability(app.engine, durability)
     now = datetime.now(UTC)
     tokens: list[str] = []
@@ -189,7 +194,9 @@ def postgres_schema(base: str) -> tuple[str, Callable[[], None]]:
 SQLITE_FULL = "SQLite synchronous=FULL (bench variant)"
 PG_ASYNC = "PostgreSQL synchronous_commit=off (bench variant)"
 #: Label -> durability variant ("" is the service as configured).
-VARIANTS = {"SQLite": "", "PostgreSQL": "", SQLITE_FULL: "sqlite-full", PG_ASYNC: "pg-async"}
+PG_NO_AUDIT = "PostgreSQL without the audit append (bench variant)"
+VARIANTS = {"SQLite": "", "PostgreSQL": "", SQLITE_FULL: "sqlite-full", PG_ASYNC: "pg-async",
+            PG_NO_AUDIT: "no-audit"}
 
 
 def main() -> int:
@@ -212,6 +219,7 @@ def main() -> int:
     ctx = mp.get_context("spawn")
     pg_url, drop_schema = postgres_schema(pg_base)
     pg_url2, drop_schema2 = postgres_schema(pg_base)
+    pg_url3, drop_schema3 = postgres_schema(pg_base)
     samples: dict[str, list[tuple[float, list[float]]]] = {}
     rounds: list[dict[str, Any]] = []
     started = datetime.now(UTC)
@@ -221,7 +229,8 @@ def main() -> int:
             for folder in dirs.values():
                 folder.mkdir()
             urls = {"SQLite": f"sqlite+pysqlite:///{dirs['SQLite']}/idverify.db", "PostgreSQL": pg_url,
-                    SQLITE_FULL: f"sqlite+pysqlite:///{dirs[SQLITE_FULL]}/idverify.db", PG_ASYNC: pg_url2}
+                    SQLITE_FULL: f"sqlite+pysqlite:///{dirs[SQLITE_FULL]}/idverify.db", PG_ASYNC: pg_url2,
+                    PG_NO_AUDIT: pg_url3}
             servers = {label: Server(ctx, str(dirs[label]), urls[label], VARIANTS[label], per_server)
                        for label in VARIANTS}
             for server in servers.values():
@@ -275,6 +284,7 @@ def main() -> int:
     finally:
         drop_schema()
         drop_schema2()
+        drop_schema3()
 
     def med(name: str, f: Callable[[tuple[float, list[float]]], float]) -> float:
         return statistics.median(f(s) for s in samples[name])
@@ -287,6 +297,7 @@ def main() -> int:
     ratios = [rd[redeem_pg] / rd[redeem_sq] for rd in rounds]
     fsync_ratios = [rd[redeem_pg] / rd[f"RedeemToken, {SQLITE_FULL}"] for rd in rounds]
     async_ratios = [rd[f"RedeemToken, {PG_ASYNC}"] / rd[redeem_sq] for rd in rounds]
+    audit_share = [rd[redeem_pg] / rd[f"RedeemToken, {PG_NO_AUDIT}"] for rd in rounds]
     lines = [
         "# RPC throughput: RedeemToken on SQLite and PostgreSQL, beside a trivial RPC",
         "",
@@ -295,7 +306,7 @@ def main() -> int:
         "- load average (1 min) before each round: " + ", ".join(f"{rd['load']:.2f}" for rd in rounds),
         "- servers: the real service (`app.build`, sync gRPC, 16 worker threads, audit sealer on), one per row: "
         "SQLite WAL (synchronous=NORMAL, the service's setting) in a temporary folder, the local PostgreSQL 15 "
-        "(stock settings) in a schema of its own, and the two bench-only durability variants; all running "
+        "(stock settings) in a schema of its own, and the three bench-only variants; all running "
         "throughout",
         f"- {opts.clients} client threads in the parent process; {n} calls per row per round; {opts.rounds} rounds, "
         "the row order reversed every other round; command: "
@@ -321,6 +332,8 @@ def main() -> int:
         f"- At equal durability: PostgreSQL / SQLite synchronous=FULL (both fsync each commit) median "
         f"**{statistics.median(fsync_ratios):.2f}**; PostgreSQL synchronous_commit=off / SQLite (neither waits "
         f"for the disk) median **{statistics.median(async_ratios):.2f}**.",
+        f"- PostgreSQL with the audit append / without it: median **{statistics.median(audit_share):.2f}** "
+        f"(rounds {min(audit_share):.2f}-{max(audit_share):.2f}).",
         f"- RedeemToken / trivial authenticated RPC: SQLite {rate(redeem_sq) / rate(trivial):.2f}, "
         f"PostgreSQL {rate(redeem_pg) / rate(trivial):.2f}.",
         f"- A redeemed token presented again with another amount: refused {refused['SQLite']} of 20 (SQLite), "
