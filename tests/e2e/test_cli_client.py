@@ -83,7 +83,8 @@ def test_jwks_prints_the_key_set_as_json_and_refusals_as_json_too(server: Server
     refused = server.cli("redeem", "--token", "not-a-token", "--loan", "L", "--amount", "1.00",
                          "--payout-account", "1", "--json")
     assert refused.returncode == 1
-    assert json.loads(refused.stdout)["error"]["reason"] in {"token_invalid", "token_malformed"}
+    error = json.loads(refused.stdout)["error"]
+    assert error["reason"] in {"token_invalid", "token_malformed"} and len(error["request_id"]) >= 16
 
 
 @pytest.mark.slow

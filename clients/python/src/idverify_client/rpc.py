@@ -119,7 +119,8 @@ def error_from_rpc(err: grpc.RpcError) -> RpcError:
             text = error_details_pb2.LocalizedMessage()
             detail.Unpack(text)
             message = text.message or message
-    request_id = trailers.get(REQUEST_ID_METADATA)
+    initial: Any = err.initial_metadata() or ()  # type: ignore[attr-defined]
+    request_id = trailers.get(REQUEST_ID_METADATA) or dict(initial).get(REQUEST_ID_METADATA)
     return error_for(code.name, _safe_reason(reason), message, retry_after_s=retry_after,
                      request_id=str(request_id) if request_id else None)
 
