@@ -311,7 +311,8 @@ def load_face(settings: Settings) -> FaceStack:
             pad.live_threshold if pad is not None else 0.5)
         pad_policy = PadPolicy(threshold=threshold, required=settings.pad_required)
     liveness = LivenessConfig(same_person_threshold=thresholds.liveness_same_person,
-                              poses=PoseThresholds(turn_yaw=settings.liveness_turn_yaw))
+                              poses=PoseThresholds(turn_yaw=settings.liveness_turn_yaw),
+                              light_required=settings.liveness_light_check)
     observer = OnnxLivenessFrames(pipeline.detector, pipeline.embedder, max_frames=liveness.max_frames, pad=pad)
     return FaceStack(matcher=FaceMatcher(pipeline, thresholds), observer=observer, thresholds=thresholds,
                      liveness=liveness, pad_policy=pad_policy, detector_id=pipeline.detector.model_id,

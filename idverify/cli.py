@@ -174,7 +174,9 @@ def _console(args: argparse.Namespace) -> int:
     return run(os.environ)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, client_only: bool = False) -> argparse.ArgumentParser:
+    """The whole command line; ``client_only`` skips importing the other commands' modules (some load onnx or
+    SQLAlchemy), so `idverify client ...` starts in a fraction of the time."""
     parser = argparse.ArgumentParser(prog="idverify", description="Identity verification for consumer lending.")
     parser.add_argument("--version", action="version", version=f"idverify {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -208,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     from idverify import cli_client
 
     cli_client.register(sub)
+    if client_only:
+        return parser
     for module in ("idverify.tokens.cli", "idverify.ml.models_cli", "idverify.ml.pad.build", "idverify.demo.run",
                    "idverify.cli_face", "idverify.outbox.cli"):
         try:
@@ -230,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from idverify.config import ConfigError
 
     want_json, rest = take_json_flag(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(client_only=rest[:1] == ["client"])
     args = parser.parse_args(rest)
     if want_json or not hasattr(args, "json"):
         args.json = want_json

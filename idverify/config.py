@@ -125,6 +125,9 @@ class Settings:
     documents: str = "on"
     face_thresholds: Mapping[str, float] = field(default_factory=dict)
     liveness_turn_yaw: float = 0.25
+    #: False only in development, for a fake camera that cannot show the screen's light on a face (idverify demo
+    #: --fake-camera, the browser test); production refuses it.
+    liveness_light_check: bool = True
     liveness_challenges_per_verification: int = 3
     liveness_challenges_per_hour: int = 10
     pad: str = "auto"
@@ -222,6 +225,7 @@ class Settings:
             documents=r.choice("IDVERIFY_DOCUMENTS", ("on", "off"), "on"),
             face_thresholds=r.parsed("IDVERIFY_FACE_THRESHOLDS", _thresholds, {}),
             liveness_turn_yaw=r.number("IDVERIFY_LIVENESS_TURN_YAW", 0.25, 0.05, 1.0),
+            liveness_light_check=r.flag("IDVERIFY_LIVENESS_LIGHT_CHECK", True),
             liveness_challenges_per_verification=r.integer("IDVERIFY_LIVENESS_CHALLENGES_PER_VERIFICATION", 3, 1, 100),
             liveness_challenges_per_hour=r.integer("IDVERIFY_LIVENESS_CHALLENGES_PER_HOUR", 10, 1, 1000),
             pad=r.choice("IDVERIFY_PAD", ("auto", "on", "off"), "auto"),
@@ -253,6 +257,8 @@ class Settings:
                     raise ConfigError(f"{name} is required in production (32 random bytes, base64)")
             if self.sms_sender == "outbox":
                 raise ConfigError("IDVERIFY_SMS_SENDER=outbox is for development only; use twilio in production")
+            if not self.liveness_light_check:
+                raise ConfigError("IDVERIFY_LIVENESS_LIGHT_CHECK=false is for development only (a fake camera)")
             if not self.api_keys and not self.mtls_callers and self.api_keys_file is None:
                 raise ConfigError("IDVERIFY_API_KEYS, IDVERIFY_API_KEYS_FILE or IDVERIFY_MTLS_CALLERS must name "
                                   "at least one caller")
