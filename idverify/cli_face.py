@@ -1,10 +1,15 @@
 """``idverify face ...``: the face and document factors from the command line, against a running server.
 
 * ``challenge``: open a liveness challenge and print its id, nonce and asked poses;
-* ``liveness``: answer it with a folder of frames (sorted by name) or a video file (sampled every ``--every-ms``);
+* ``liveness``: answer it with a folder of frames (``frames.jsonl`` or name order) or a video file (sampled every
+  ``--every-ms``). Frames get sequence numbers; no capture key is registered. A recording cannot follow a new
+  challenge's colour sequence, so against a server with the light check on (the default) the answer fails with
+  ``liveness_light_challenge``: this is for sandboxes and servers with ``IDVERIFY_LIVENESS_LIGHT_CHECK=false``;
 * ``enroll``: store the account holder's face from a verification whose liveness passed (needs ``--consent``);
 * ``compare``: CompareFaces on two images (operator tool, role risk_analyst or admin; nothing stored);
 * ``submit-document``: a document with what the applicant typed and what the lender holds on record.
+
+``idverify insightface-pack DIR`` declares a licensed insightface model pack (docs/insightface.md).
 
 Credentials as for ``idverify client``: ``--api-key``, ``IDVERIFY_API_KEY``, or in development the role's key from
 ``<data-dir>/dev-api-keys.toml``. Exit status 0 when the call succeeded and its factor passed (or the faces
@@ -14,11 +19,13 @@ matched), 1 when it ran but did not pass, 2 for an error.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 import tomllib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -76,12 +83,28 @@ def _factor_passed(reply: Any) -> bool:
     return bool(reply.result.outcome == common_pb2.FACTOR_OUTCOME_PASSED)
 
 
-def frames_from_folder(folder: Path) -> list[bytes]:
-    """Every JPEG or PNG in ``folder``, sorted by file name. Raises SystemExit when there is none."""
+@dataclass(frozen=True)
+class RecordedFrame:
+    """A frame to send: its bytes, capture time (ms from the first frame) and light step (0: none)."""
+
+    image: bytes
+    at_ms: int
+    light_step: int = 0
+
+
+def frames_from_folder(folder: Path, every_ms: int) -> list[RecordedFrame]:
+    """The frames of a folder. With a ``frames.jsonl`` (one ``{"file", "t_ms", "light_step"}`` object a line, as
+    ``scripts/make_samples.py`` writes) its order and times; else every JPEG or PNG in name order, ``every_ms``
+    apart. Raises SystemExit when there is none."""
+    listing = folder / "frames.jsonl"
+    if listing.exists():
+        rows = [json.loads(line) for line in listing.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [RecordedFrame((folder / str(r["file"])).read_bytes(), int(r["t_ms"]), int(r.get("light_step", 0)))
+                for r in rows]
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise SystemExit(f"idverify face: no .jpg or .png frames in {folder}")
-    return [p.read_bytes() for p in files]
+    return [RecordedFrame(p.read_bytes(), n * every_ms) for n, p in enumerate(files)]
 
 
 def frames_from_video(path: Path, every_ms: int, limit: int) -> list[tuple[int, bytes]]:
@@ -109,20 +132,22 @@ def frames_from_video(path: Path, every_ms: int, limit: int) -> list[tuple[int, 
     return frames
 
 
-def timed_frames(args: argparse.Namespace) -> list[tuple[int, bytes]]:
-    """The frames to send, each with a capture time in epoch ms ending now (a recording made just before)."""
+def timed_frames(args: argparse.Namespace) -> list[RecordedFrame]:
+    """The frames to send, with capture times in epoch ms ending now (a recording made just before)."""
     if args.video:
-        sampled = frames_from_video(Path(args.video), args.every_ms, args.max_frames)
+        recorded = [RecordedFrame(image, at) for at, image in
+                    frames_from_video(Path(args.video), args.every_ms, args.max_frames)]
     else:
-        sampled = [(n * args.every_ms, image) for n, image in enumerate(frames_from_folder(Path(args.frames)))]
-    start = int(time.time() * 1000) - sampled[-1][0]
-    return [(start + at, image) for at, image in sampled[: args.max_frames]]
+        recorded = frames_from_folder(Path(args.frames), args.every_ms)[: args.max_frames]
+    start = int(time.time() * 1000) - recorded[-1].at_ms
+    return [RecordedFrame(f.image, start + f.at_ms, f.light_step) for f in recorded]
 
 
 def _challenge(args: argparse.Namespace) -> int:
     def call(channel: grpc.Channel, md: list[tuple[str, str]]) -> Any:
         return _verification(channel).StartLivenessChallenge(
-            V.StartLivenessChallengeRequest(context=_context(args), session_id=args.session), metadata=md)
+            V.StartLivenessChallengeRequest(context=_context(args), session_id=args.session, mirrored=args.mirrored),
+            metadata=md)
 
     return _call(args, "app_backend", call, lambda _reply: True)
 
@@ -131,11 +156,11 @@ def _liveness(args: argparse.Namespace) -> int:
     frames = timed_frames(args)
 
     def requests() -> Iterator[V.SubmitLivenessFramesRequest]:
-        for n, (at_ms, image) in enumerate(frames):
+        for n, frame in enumerate(frames):
             yield V.SubmitLivenessFramesRequest(
                 context=_context(args) if n == 0 else None, session_id=args.session,
-                challenge_id=args.challenge_id, nonce=args.nonce, captured_at_ms=at_ms, image=image,
-                mirrored=args.mirrored)
+                challenge_id=args.challenge_id, nonce=args.nonce, captured_at_ms=frame.at_ms, image=frame.image,
+                sequence=n, light_step=frame.light_step)
 
     def call(channel: grpc.Channel, md: list[tuple[str, str]]) -> Any:
         return _verification(channel).SubmitLivenessFrames(requests(), metadata=md)
@@ -179,6 +204,21 @@ def _submit_document(args: argparse.Namespace) -> int:
     return _call(args, "app_backend", call, _factor_passed)
 
 
+def _insightface_pack(args: argparse.Namespace) -> int:
+    from idverify.domain.errors import IdVerifyError
+    from idverify.ml.insightface_pack import declare_pack
+
+    try:
+        declared = declare_pack(Path(args.pack_dir), Path(args.models_dir), licence=args.licence, source=args.source,
+                                pack=args.pack or None)
+    except IdVerifyError as exc:
+        print(f"error: {exc.code}: {exc}", file=sys.stderr)
+        return 2
+    for item in declared:
+        print(f"declared {item.model_id}\t{item.task}\t{item.file}\tsha256 {item.sha256}")
+    return 0
+
+
 def _with_context(p: argparse.ArgumentParser, session: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--applicant", required=True, help="the lender's applicant/account id")
     p.add_argument("--loan", required=True, help="loan application id")
@@ -199,7 +239,9 @@ def register(sub: Any) -> None:
     face.add_argument("--json", action="store_true", help="print responses on one line")
     commands = face.add_subparsers(dest="face_command", required=True)
 
-    _with_context(commands.add_parser("challenge", help="open a liveness challenge")).set_defaults(func=_challenge)
+    p = _with_context(commands.add_parser("challenge", help="open a liveness challenge"))
+    p.add_argument("--mirrored", action="store_true", help="the frames will be mirrored like a selfie preview")
+    p.set_defaults(func=_challenge)
     p = _with_context(commands.add_parser("liveness", help="answer a challenge with frames or a video"))
     p.add_argument("--challenge-id", required=True)
     p.add_argument("--nonce", required=True)
@@ -207,8 +249,7 @@ def register(sub: Any) -> None:
     source.add_argument("--frames", help="folder of .jpg/.png frames, in name order")
     source.add_argument("--video", help="video file (anything OpenCV reads)")
     p.add_argument("--every-ms", type=int, default=300, help="time between frames (video: sampling interval)")
-    p.add_argument("--max-frames", type=int, default=20)
-    p.add_argument("--mirrored", action="store_true", help="the frames are mirrored like a selfie preview")
+    p.add_argument("--max-frames", type=int, default=96)
     p.set_defaults(func=_liveness)
     p = _with_context(commands.add_parser("enroll", help="enrol the face of a verification whose liveness passed"))
     p.add_argument("--consent", action="store_true", help="the applicant consented to storing their face")
@@ -229,3 +270,11 @@ def register(sub: Any) -> None:
             p.add_argument(f"--{prefix}-{name.replace('_', '-')}", dest=f"{prefix}_{name}", default="",
                            help=f"{who}: {name}")
     p.set_defaults(func=_submit_document)
+
+    pack = sub.add_parser("insightface-pack", help="declare a licensed insightface model pack (docs/insightface.md)")
+    pack.add_argument("pack_dir", help="the pack folder, e.g. .../buffalo_l")
+    pack.add_argument("--licence", required=True, help="your licence for the pack (required)")
+    pack.add_argument("--source", required=True, help="where the pack came from (required)")
+    pack.add_argument("--pack", default="", help="the pack layout when the folder is named otherwise")
+    pack.add_argument("--models-dir", default="models")
+    pack.set_defaults(func=_insightface_pack)

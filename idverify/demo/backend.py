@@ -42,7 +42,34 @@ HTTP_OF = {grpc.StatusCode.INVALID_ARGUMENT: 400, grpc.StatusCode.FAILED_PRECOND
            grpc.StatusCode.RESOURCE_EXHAUSTED: 429, grpc.StatusCode.UNAVAILABLE: 503,
            grpc.StatusCode.UNIMPLEMENTED: 501, grpc.StatusCode.DEADLINE_EXCEEDED: 504,
            grpc.StatusCode.ALREADY_EXISTS: 409, grpc.StatusCode.UNAUTHENTICATED: 401}
-MAX_FRAMES = 64
+MAX_FRAMES = 128
+CAPTURE_RULES = ("min_frames", "max_frames", "min_interval_ms", "max_interval_ms", "max_median_interval_ms",
+                 "max_frame_pixels", "min_frames_per_light_step")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One captured frame as the page sends it (docs/liveness.md, section 3)."""
+
+    image: bytes
+    captured_at_ms: int
+    sequence: int
+    light_step: int
+    signature: bytes
+
+    @classmethod
+    def from_json(cls, n: int, raw: object) -> Frame:
+        """Raises HttpError(400) for a frame that is not an object of the documented fields."""
+        if not isinstance(raw, dict):
+            raise HttpError(400, "bad_request", f"frame {n} must be an object")
+        try:
+            numbers = [int(raw.get(k, 0)) for k in ("captured_at_ms", "sequence", "light_step")]
+        except (TypeError, ValueError):
+            raise HttpError(400, "bad_request", f"frame {n}: captured_at_ms, sequence, light_step are integers"
+                            ) from None
+        signature = raw.get("signature") or ""
+        return cls(decode_image(raw.get("image"), f"frame {n}"), numbers[0], numbers[1], numbers[2],
+                   decode_image(signature, f"frame {n} signature") if signature else b"")
 
 
 @dataclass
@@ -122,7 +149,7 @@ class AppBackend:
         self._outbox = outbox_file
         self._observe_poses = observe_poses
         self._flows: dict[str, Flow] = {}
-        self._challenges: dict[str, list[str]] = {}
+        self._challenges: dict[str, tuple[list[str], bool]] = {}
         self._lock = threading.Lock()
 
     def routes(self) -> dict[tuple[str, str], Callable[[JsonBody], tuple[int, JsonBody]]]:
@@ -220,32 +247,38 @@ class AppBackend:
 
     def liveness_start(self, body: JsonBody) -> tuple[int, JsonBody]:
         flow = self._flow(body)
+        mirrored = body.get("mirrored") is True
+        key = body.get("capture_key_jwk") or ""
         challenge = self._call(self._stub.StartLivenessChallenge, V.StartLivenessChallengeRequest(
-            context=flow.context(), session_id=flow.session_id)).challenge
+            context=flow.context(), session_id=flow.session_id, mirrored=mirrored,
+            capture_key_jwk=key if isinstance(key, str) else json.dumps(key))).challenge
         poses = [POSE_NAMES.get(s.pose, "unknown") for s in challenge.steps]
         with self._lock:
-            self._challenges[challenge.challenge_id] = poses
+            self._challenges[challenge.challenge_id] = (poses, mirrored)
+        rules = challenge.capture
         return 200, {"challenge_id": challenge.challenge_id, "nonce": challenge.nonce,
                      "steps": [{"pose": p, "guidance": s.guidance} for p, s in zip(poses, challenge.steps,
                                                                                      strict=True)],
+                     "light_steps": [{"rgb": s.rgb, "duration_ms": s.duration_ms} for s in challenge.light_steps],
+                     "capture": {name: getattr(rules, name) for name in CAPTURE_RULES},
+                     "capture_key_registered": challenge.capture_key_registered,
                      "issued_at_ms": _millis(challenge.issued_at), "deadline_ms": _millis(challenge.deadline)}
 
     def liveness_frames(self, body: JsonBody) -> tuple[int, JsonBody]:
         flow = self._flow(body)
         challenge_id, nonce = _text(body, "challenge_id"), _text(body, "nonce")
-        mirrored = body.get("mirrored") is True
         raw = body.get("frames")
         if not isinstance(raw, list) or not 0 < len(raw) <= MAX_FRAMES:
             raise HttpError(400, "liveness_frame_count", f"send 1 to {MAX_FRAMES} frames")
-        frames = [(int(f.get("captured_at_ms", 0)), decode_image(f.get("image"), f"frame {n}"))
-                  for n, f in enumerate(raw) if isinstance(f, dict)]
+        frames = [Frame.from_json(n, f) for n, f in enumerate(raw)]
 
         def stream() -> Iterator[V.SubmitLivenessFramesRequest]:
-            for n, (at_ms, image) in enumerate(frames):
+            for n, frame in enumerate(frames):
                 yield V.SubmitLivenessFramesRequest(
                     context=flow.context() if n == 0 else None, session_id=flow.session_id,
-                    challenge_id=challenge_id, nonce=nonce, captured_at_ms=at_ms, image=image,
-                    mirrored=mirrored)
+                    challenge_id=challenge_id, nonce=nonce, captured_at_ms=frame.captured_at_ms,
+                    image=frame.image, sequence=frame.sequence, light_step=frame.light_step,
+                    signature=frame.signature)
 
         answer = self._call(self._stub.SubmitLivenessFrames, stream())
         result = factor_result(answer.result)
@@ -253,8 +286,8 @@ class AppBackend:
                       face_matches=[factor_result(m) for m in answer.face_matches])
         if self._observe_poses is not None and body.get("calibration_consent") is True:
             with self._lock:
-                asked = self._challenges.get(challenge_id, [])
-            self._observe_poses(asked, mirrored, frames, result)
+                asked, mirrored = self._challenges.get(challenge_id, ([], False))
+            self._observe_poses(asked, mirrored, [(f.captured_at_ms, f.image) for f in frames], result)
         return 200, result
 
     def complete(self, body: JsonBody) -> tuple[int, JsonBody]:

@@ -25,7 +25,7 @@ from idverify.domain.errors import InvalidToken
 
 
 class LoanService:
-    """``disburse`` verifies, redeems and records one payout per loan."""
+    """``disburse`` verifies, redeems and records one payout per redemption."""
 
     def __init__(self, channel: grpc.Channel, api_key: str, verifier: TokenVerifier) -> None:
         self._stub = token_pb2_grpc.TokenServiceStub(channel)  # type: ignore[no-untyped-call]
@@ -53,8 +53,12 @@ class LoanService:
                 payout_account=payout), metadata=self._metadata, timeout=30)
         except grpc.RpcError as err:
             raise rpc_refusal(err) from None
+        # RedeemToken is idempotent for its caller (a retry after a lost answer gets the same redemption back), so
+        # the loan service's own ledger, keyed by the redemption, is what pays out once.
         with self._lock:
-            self._paid[loan_id] = redeemed.token_id
+            if redeemed.redemption_id in self._paid:
+                raise HttpError(409, "loan_already_paid", "this loan was already paid out for this token")
+            self._paid[redeemed.redemption_id] = loan_id
         return 200, {"disbursed": True, "loan_application_id": loan_id, "amount": amount, "currency": currency,
                      "token_id": redeemed.token_id, "acr": verified.acr, "amr": list(verified.amr),
                      "offline_verified": True, "redeemed": True}

@@ -5,10 +5,13 @@ What this proves: the page, the demo app backend and the loan service work toget
 camera API, the selfie matched against the card's portrait, a token verified offline and redeemed), and a
 different person's face against the same card fails the face match with the applicant's text.
 
-What it does not prove: that a real head turn passes. Chromium's fake camera plays a video composited from still
-portraits, whose most turned faces reach an image yaw of 0.13-0.18 in a 640x480 frame, so the demo runs with
-``--fake-camera`` (head-turn threshold 0.125 instead of 0.25). Up and down cannot be composited from these
-photos, and Dorsey's only turn left, so the test asks for new challenges until one its photos can answer.
+What it does not prove: that a real head turn, a real face under the screen's light or PAD on a real camera
+pass. Chromium's fake camera plays a video composited from still portraits, so the demo runs with
+``--fake-camera``: head-turn threshold 0.125 instead of 0.25 (the most turned faces in these photos reach an image
+yaw of 0.13-0.18 in a 640x480 frame), light challenge off (a photograph cannot reflect the screen's colours), and
+a larger challenge budget, because up and down cannot be composited from these photos and Dorsey's only turn
+left: the test asks for challenges until one its photos can answer. Frames are pre-screened with the public PAD
+models. Continuity, timing, sequence, capture-key signatures, replay, identity and PAD run as configured.
 See docs/demo.md.
 """
 
@@ -135,24 +138,38 @@ def submit_card(page: Page, card: tuple[Path, Path]) -> None:
     page.step_is("liveness", timeout=120)
 
 
+#: Failures a starved host causes (the fake camera or the page's timers stall: gaps over 200 ms, one camera frame
+#: sent twice, a jump across a stalled stretch). The test tries again on these alone, at most three times.
+LOAD_REASONS = {"liveness_timing", "liveness_static_or_replayed", "liveness_discontinuous"}
+
+
 def answer_liveness(page: Page, person: Person, faces: Path, camera: Path, pipeline: FacePipeline,
-                    pad: OnnxPad) -> list[str]:
-    """Ask for challenges until one these photos can answer, write its video, run the capture; the asked poses."""
-    for _ in range(60):
-        page.until("document.getElementById('get-challenge').disabled === false")
-        page.driver.execute_script("document.getElementById('challenge').dataset.poses = ''")
-        page.click("get-challenge")
-        poses = str(page.until("document.getElementById('challenge').dataset.poses")).split(",")
-        if person.can_show(poses):
+                    pad: OnnxPad) -> tuple[list[str], list[list[str]]]:
+    """Ask for challenges until one these photos can answer, write its video, run the capture; (the asked poses,
+    the results shown). Tries again when a failure is one a starved host causes."""
+    for _attempt in range(3):
+        for _ in range(60):
+            page.until("document.getElementById('get-challenge').disabled === false")
+            page.driver.execute_script("document.getElementById('challenge').dataset.poses = ''")
+            page.click("get-challenge")
+            poses = str(page.until("document.getElementById('challenge').dataset.poses")).split(",")
+            if person.can_show(poses):
+                break
+        else:
+            raise AssertionError(f"no challenge these photos can answer in 60 draws (last: {poses})")
+        plan = page.driver.execute_script("return window.capturePlan(window.captureState.challenge)")
+        head_turn_video(camera, faces, person, poses, plan, pipeline, pad)
+        page.shot("4-liveness-challenge")
+        page.click("start-capture")
+        page.until("['passed', 'failed', 'error'].includes(document.body.dataset.capture)", timeout=120)
+        results: list[list[str]] = page.driver.execute_script(
+            "return [...document.querySelectorAll('#liveness-result .result')].map(e => [e.dataset.factor, "
+            "e.dataset.outcome, e.textContent]).concat([[document.body.dataset.capture === 'error' ? "
+            "'error:' + (document.body.dataset.lastReason || '') : (document.body.dataset.reasons || '')]])")
+        reasons = set(filter(None, results[-1][0].split(",")))
+        if not reasons or not reasons <= LOAD_REASONS:
             break
-    else:
-        raise AssertionError(f"no challenge these photos can answer in 60 draws (last: {poses})")
-    plan = page.driver.execute_script(f"return window.capturePlan({len(poses)})")
-    head_turn_video(camera, faces, person, poses, plan, pipeline, pad)
-    page.shot("4-liveness-challenge")
-    page.click("start-capture")
-    page.until("['passed', 'failed', 'error'].includes(document.body.dataset.capture)", timeout=120)
-    return poses
+    return poses, results
 
 
 def test_the_account_holder_completes_the_flow_and_the_loan_service_redeems_the_token(
@@ -161,10 +178,7 @@ def test_the_account_holder_completes_the_flow_and_the_loan_service_redeems_the_
     page = Page(browser, Path(SCREENSHOTS) if SCREENSHOTS else tmp_path / "shots")
     apply_and_pass_sms(page, demo.url)
     submit_card(page, id_card)
-    poses = answer_liveness(page, DICAPRIO, faces, camera_file, pipeline, pad)
-    results = browser.execute_script(
-        "return [...document.querySelectorAll('#liveness-result .result')].map(e => [e.dataset.factor, "
-        "e.dataset.outcome, e.textContent]).concat([[document.body.dataset.reasons]])")
+    poses, results = answer_liveness(page, DICAPRIO, faces, camera_file, pipeline, pad)
     assert browser.execute_script("return document.body.dataset.capture") == "passed", (poses, results)
     assert results[0][:2] == ["liveness", "passed"]
     assert ["face_match_document", "passed"] in [r[:2] for r in results]
@@ -190,10 +204,7 @@ def test_another_persons_face_against_the_same_card_fails_the_face_match_with_th
     page = Page(browser, tmp_path / "shots")
     apply_and_pass_sms(page, demo.url)
     submit_card(page, id_card)
-    poses = answer_liveness(page, DORSEY, faces, camera_file, pipeline, pad)
-    results = browser.execute_script(
-        "return [...document.querySelectorAll('#liveness-result .result')].map(e => [e.dataset.factor, "
-        "e.dataset.outcome, e.textContent]).concat([[document.body.dataset.reasons]])")
+    poses, results = answer_liveness(page, DORSEY, faces, camera_file, pipeline, pad)
     assert browser.execute_script("return document.body.dataset.capture") == "failed", (poses, results)
     assert results[0][:2] == ["liveness", "passed"], results
     mismatch = [r for r in results if r[0] == "face_match_document"]

@@ -3,9 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { handle: null, required: [], challenge: null, stream: null, config: {} };
-// Liveness capture schedule (ms). Each asked pose gets SETTLE ms to get there, then FRAMES_PER_STEP frames.
-const PREROLL_MS = 1000, SETTLE_MS = 1200, FRAME_GAP_MS = 300, FRAMES_PER_STEP = 3, PREROLL_FRAMES = 2;
+const state = { handle: null, required: [], challenge: null, stream: null, key: null, config: {} };
 
 function locale() { return $("locale").value; }
 function t(key) { return (TEXTS[locale()] || TEXTS["zh-CN"])[key] || key; }
@@ -75,63 +73,87 @@ function resultBlock(title, result) {
   return div;
 }
 
+// The lender's app knows its installation; the page keeps a random id per browser (challenge limits count per
+// device).
+function deviceId() {
+  let id = localStorage.getItem("idverify-demo-device");
+  if (!id) {
+    id = "web-" + Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+    localStorage.setItem("idverify-demo-device", id);
+  }
+  return id;
+}
+
 function nextAfterOtp() {
   if (state.required.includes("document")) { show("document"); }
   else if (state.required.includes("liveness")) { show("liveness"); }
   else { show("done"); }
 }
 
-// ---- capture key: one non-extractable ECDSA P-256 key per challenge signs every frame with the nonce ----
+// ---- capture key: one non-extractable ECDSA P-256 key per challenge; its public half is registered with the
+// challenge and every frame is signed (docs/liveness.md, section 3) ----
 async function captureKey() {
   if (!window.crypto || !crypto.subtle) { return null; }
-  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
-  const publicJwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
-  return { pair, publicJwk };
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
+  return { privateKey: pair.privateKey, jwk: JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }) };
 }
 function b64(bytes) {
   let s = "";
-  new Uint8Array(bytes).forEach((b) => { s += String.fromCharCode(b); });
+  const view = new Uint8Array(bytes);
+  for (let i = 0; i < view.length; i += 0x8000) { s += String.fromCharCode(...view.subarray(i, i + 0x8000)); }
   return btoa(s);
 }
-async function signFrame(key, nonce, seq, capturedAt, jpeg) {
+function uint64be(value) {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(value));
+  return out;
+}
+// sha256(image) || nonce (ASCII) || sequence (8 bytes BE) || captured_at_ms (8 bytes BE); WebCrypto returns the
+// IEEE P1363 form (r || s) the server expects.
+async function signFrame(key, nonce, sequence, capturedAt, jpeg) {
   if (!key) { return ""; }
-  const digest = await crypto.subtle.digest("SHA-256", jpeg);
-  const text = new TextEncoder().encode(`${nonce}.${seq}.${capturedAt}.${b64(digest)}`);
-  return b64(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key.pair.privateKey, text));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", jpeg));
+  const nonceBytes = new TextEncoder().encode(nonce);
+  const data = new Uint8Array(digest.length + nonceBytes.length + 16);
+  data.set(digest, 0);
+  data.set(nonceBytes, digest.length);
+  data.set(uint64be(sequence), digest.length + nonceBytes.length);
+  data.set(uint64be(capturedAt), digest.length + nonceBytes.length + 8);
+  return b64(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key.privateKey, data));
 }
 
-async function grabFrame(video) {
-  const canvas = $("grab");
-  canvas.width = video.videoWidth;
-  canvas.height = video.videoHeight;
-  // Frames are taken from the camera unmirrored (only the preview is mirrored), so `mirrored` is false once.
-  canvas.getContext("2d").drawImage(video, 0, 0);
-  const capturedAt = Date.now();
-  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
-  return { capturedAt, jpeg: await blob.arrayBuffer() };
-}
-
-// [offset ms from the camera start, step index (-1: before the first step), frame (true) or guidance (false)].
-function capturePlan(stepCount) {
-  const plan = [];
-  let t = PREROLL_MS;
-  for (let i = 0; i < PREROLL_FRAMES; i += 1) { plan.push([t, -1, true]); t += FRAME_GAP_MS; }
-  for (let s = 0; s < stepCount; s += 1) {
-    plan.push([t, s, false]);
-    t += SETTLE_MS;
-    for (let i = 0; i < FRAMES_PER_STEP; i += 1) { plan.push([t, s, true]); t += FRAME_GAP_MS; }
-  }
-  return plan;
+// The capture plan for a challenge (docs/liveness.md, section 2): a short lead-in, the light steps (each colour
+// full-screen for its duration), then the head poses; one frame every `interval` ms throughout, as one
+// continuous capture that fits the server's frame rules. Returns {interval, lead, light: [[from, to]],
+// poses: [[from, to]], end}, in ms from the camera start.
+function capturePlan(challenge) {
+  const rules = challenge.capture;
+  const interval = Math.max(rules.min_interval_ms + 1, Math.min(90, rules.max_median_interval_ms - 5));
+  const lead = 300;
+  const light = [];
+  let t = lead;
+  for (const step of challenge.light_steps) { light.push([t, t + step.duration_ms]); t += step.duration_ms; }
+  const budget = (rules.max_frames - 2) * interval - t;
+  const perPose = Math.max(800, Math.min(2000, Math.floor(budget / challenge.steps.length)));
+  const poses = challenge.steps.map((_, i) => [t + i * perPose, t + (i + 1) * perPose]);
+  return { interval, lead, light, poses, end: t + challenge.steps.length * perPose };
 }
 window.capturePlan = capturePlan;
+window.captureState = state;
 
-function colourAt(challenge, index) {
-  const colours = challenge.colours || [];
-  return colours.length ? colours[index % colours.length] : null;
+function phaseAt(plan, offset) {
+  const light = plan.light.findIndex(([from, to]) => offset >= from && offset < to);
+  if (light >= 0) { return { light: light + 1, pose: -1 }; }
+  const pose = plan.poses.findIndex(([from, to]) => offset >= from && offset < to);
+  return { light: 0, pose };
 }
+
+function hex(rgb) { return "#" + rgb.toString(16).padStart(6, "0"); }
 
 async function runCapture() {
   const challenge = state.challenge;
+  message("info", "");
   const video = $("preview");
   try {
     state.stream = state.stream || await navigator.mediaDevices.getUserMedia(
@@ -142,44 +164,67 @@ async function runCapture() {
   }
   video.srcObject = state.stream;
   await video.play();
-  const key = await captureKey();
-  const frames = [];
-  let seq = 0;
-  const take = async () => {
-    const colour = colourAt(challenge, seq);
-    const flash = $("flash");
-    if (colour) { flash.style.background = colour; flash.hidden = false; await sleep(120); }
-    const { capturedAt, jpeg } = await grabFrame(video);
-    frames.push({ image: b64(jpeg), captured_at_ms: capturedAt, seq, colour: colour || "",
-                  signature: await signFrame(key, challenge.nonce, seq, capturedAt, jpeg) });
-    seq += 1;
-    flash.hidden = true;
-  };
-  $("guidance").textContent = t("get_ready");
-  document.body.dataset.capture = "running";
-  // Every frame is taken at a planned time from the start (not after the previous one's work), so the
-  // capture keeps to the schedule however slow the device is.
-  const start = performance.now();
-  const at = (offset) => sleep(Math.max(0, start + offset - performance.now()));
+  const plan = capturePlan(challenge);
+  const flash = $("flash");
   const items = document.querySelectorAll("#challenge li");
-  for (const [offset, stepIndex, isFrame] of capturePlan(challenge.steps.length)) {
-    await at(offset);
-    if (!isFrame) {
-      items.forEach((li, n) => { li.className = n === stepIndex ? "active" : ""; });
-      $("guidance").textContent = challenge.steps[stepIndex].guidance;
-    } else {
-      await take();
+  const pending = [];
+  document.body.dataset.capture = "running";
+  $("guidance").textContent = t("get_ready");
+  // Frames are grabbed on a fixed clock (drawImage is quick); encoding and signing run beside it, so a slow
+  // device keeps the interval. The camera's pixels are not mirrored (only the preview is): mirrored = false.
+  const start = performance.now();
+  let shown = { light: -1, pose: -2 };
+  let last = -Infinity, lastFrame = -1, presented = 0;
+  // Count the frames the camera delivers, so one camera frame is never sent twice (a slow device may wake the
+  // page faster than its camera delivers).
+  const counting = "requestVideoFrameCallback" in video;
+  const onFrame = (_now, meta) => { presented = meta.presentedFrames; video.requestVideoFrameCallback(onFrame); };
+  if (counting) { video.requestVideoFrameCallback(onFrame); }
+  for (let sequence = 0; ; sequence += 1) {
+    // On the planned clock, but never closer than the server's smallest interval after a late frame.
+    const due = Math.max(start + sequence * plan.interval, last + challenge.capture.min_interval_ms + 4);
+    if (due - start >= plan.end) { break; }
+    await sleep(Math.max(0, due - performance.now()));
+    for (let waited = 0; counting && presented === lastFrame && waited < 100; waited += 5) { await sleep(5); }
+    lastFrame = presented;
+    const phase = phaseAt(plan, performance.now() - start);
+    if (phase.light !== shown.light || phase.pose !== shown.pose) {
+      if (phase.light > 0) {
+        flash.style.background = hex(challenge.light_steps[phase.light - 1].rgb);
+        flash.hidden = false;
+      } else {
+        flash.hidden = true;
+      }
+      if (phase.pose >= 0) {
+        items.forEach((li, n) => { li.className = n === phase.pose ? "active" : ""; });
+        $("guidance").textContent = challenge.steps[phase.pose].guidance;
+      }
+      shown = phase;
+      await new Promise((resolve) => requestAnimationFrame(resolve));
     }
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    const capturedAt = Date.now();
+    last = performance.now();
+    pending.push(new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85)).then(async (blob) => {
+      const jpeg = await blob.arrayBuffer();
+      return { image: b64(jpeg), captured_at_ms: capturedAt, sequence, light_step: phase.light,
+               signature: await signFrame(state.key, challenge.nonce, sequence, capturedAt, jpeg) };
+    }));
   }
+  flash.hidden = true;
   $("guidance").textContent = t("sending");
   document.body.dataset.capture = "sending";
   state.stream.getTracks().forEach((track) => track.stop());
   state.stream = null;
+  const frames = await Promise.all(pending);
   let result;
   try {
     result = await api("liveness/frames", {
-      challenge_id: challenge.challenge_id, nonce: challenge.nonce, mirrored: false, frames,
-      capture_public_key: key ? key.publicJwk : null, calibration_consent: $("calibration").checked,
+      challenge_id: challenge.challenge_id, nonce: challenge.nonce, frames,
+      calibration_consent: $("calibration").checked,
     });
   } catch (e) {
     document.body.dataset.capture = "error";
@@ -203,7 +248,7 @@ function wire() {
   $("start").addEventListener("click", () => busy($("start"), async () => {
     if (!$("consent").checked) { message("error", t("consent_needed")); return; }
     const started = await api("start", { phone: $("phone").value, amount: $("amount").value,
-                                         consent: true, locale: locale() });
+                                         consent: true, locale: locale(), device_id: deviceId() });
     state.handle = started.handle;
     state.required = started.required;
     document.body.dataset.loan = started.loan_id;
@@ -230,7 +275,8 @@ function wire() {
   }));
   $("get-challenge").addEventListener("click", () => busy($("get-challenge"), async () => {
     $("liveness-result").replaceChildren();
-    const challenge = await api("liveness/start", {});
+    state.key = await captureKey();
+    const challenge = await api("liveness/start", { mirrored: false, capture_key_jwk: state.key ? state.key.jwk : "" });
     state.challenge = challenge;
     const list = $("challenge");
     list.replaceChildren(...challenge.steps.map((s) => {

@@ -16,7 +16,7 @@ const TEXTS = {
     loan_paid: "放款成功:令牌已离线验证并核销。", loan_refused: "放款被拒绝:",
     otp_sent: "验证码已发送。", retry: "重新检测", network: "网络错误,请重试。",
     face_document: "与身份证照片比对", face_enrolled: "与已登记人脸比对", liveness: "活体检测",
-    skip_document: "本次申请无需身份证。"
+    skip_document: "本次申请无需身份证。", light_hint: "请正视屏幕,保持不动"
   },
   en: {
     title: "Identity verification demo", language: "Language", step_start: "Apply", step_otp: "SMS code",
@@ -37,6 +37,6 @@ const TEXTS = {
     loan_paid: "Loan paid out: the token was verified offline and redeemed.", loan_refused: "Payout refused: ",
     otp_sent: "The code was sent.", retry: "Try again", network: "Network error. Please try again.",
     face_document: "Match with the ID card photo", face_enrolled: "Match with your enrolled face",
-    liveness: "Liveness", skip_document: "This application needs no ID card."
+    liveness: "Liveness", skip_document: "This application needs no ID card.", light_hint: "Look at the screen and hold still"
   }
 };
