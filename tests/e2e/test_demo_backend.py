@@ -33,10 +33,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 def call(url: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET",  # noqa: S310
+    request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET",
                                      headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - a 127.0.0.1 test server
+        with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
@@ -106,8 +106,8 @@ def test_completing_before_the_factors_passed_gives_the_services_reason_and_text
 def test_the_page_never_receives_a_key_and_static_files_stay_in_their_folder(demo: Demo, tmp_path: Path) -> None:
     keys = json.loads(json.dumps(__import__("tomllib").loads(
         (demo.app.settings.data_dir / "dev-api-keys.toml").read_text())))
-    page = urllib.request.urlopen(demo.url, timeout=10).read().decode()  # noqa: S310
-    script = urllib.request.urlopen(demo.url + "app.js", timeout=10).read().decode()  # noqa: S310
+    page = urllib.request.urlopen(demo.url, timeout=10).read().decode()
+    script = urllib.request.urlopen(demo.url + "app.js", timeout=10).read().decode()
     _, config = call(demo.url + "api/config")
     for key in keys.values():
         assert key not in page + script + json.dumps(config)
