@@ -74,8 +74,11 @@ type CompareFacesRequest struct {
 	sizeCache     protoimpl.SizeCache
 	unknownFields protoimpl.UnknownFields
 
-	ImageA     []byte     `protobuf:"bytes,1,opt,name=image_a,json=imageA,proto3" json:"image_a,omitempty"`
-	ImageB     []byte     `protobuf:"bytes,2,opt,name=image_b,json=imageB,proto3" json:"image_b,omitempty"`
+	// The selfie (JPEG or PNG): exactly one face.
+	ImageA []byte `protobuf:"bytes,1,opt,name=image_a,json=imageA,proto3" json:"image_a,omitempty"`
+	// The reference: a document photo (its largest face is used) or a second selfie, as comparison says.
+	ImageB []byte `protobuf:"bytes,2,opt,name=image_b,json=imageB,proto3" json:"image_b,omitempty"`
+	// Which threshold applies (selfie vs document, selfie vs enrolled face).
 	Comparison Comparison `protobuf:"varint,3,opt,name=comparison,proto3,enum=idverify.v1.Comparison" json:"comparison,omitempty"`
 }
 
@@ -141,7 +144,8 @@ type CompareFacesResponse struct {
 	Score     float64 `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
 	Threshold float64 `protobuf:"fixed64,3,opt,name=threshold,proto3" json:"threshold,omitempty"`
 	ModelId   string  `protobuf:"bytes,4,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
-	// Why no comparison could be made (no face, ambiguous, quality), empty when it was.
+	// Always empty: a comparison that cannot be made fails the call instead (see CompareFaces). Kept for wire
+	// compatibility.
 	ReasonCode string `protobuf:"bytes,5,opt,name=reason_code,json=reasonCode,proto3" json:"reason_code,omitempty"`
 }
 

@@ -17,6 +17,9 @@ const _ = grpc.SupportPackageIsVersion7
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type FaceServiceClient interface {
+	// Compares the face in image_a (the selfie) with the face in image_b. A comparison that cannot be made is an
+	// error, not an answer: INVALID_ARGUMENT with the reason face_not_found (no face in an image),
+	// face_ambiguous (more than one face in the selfie) or a quality reason (face_too_small, face_blurry, ...).
 	CompareFaces(ctx context.Context, in *CompareFacesRequest, opts ...grpc.CallOption) (*CompareFacesResponse, error)
 }
 
@@ -41,6 +44,9 @@ func (c *faceServiceClient) CompareFaces(ctx context.Context, in *CompareFacesRe
 // All implementations must embed UnimplementedFaceServiceServer
 // for forward compatibility
 type FaceServiceServer interface {
+	// Compares the face in image_a (the selfie) with the face in image_b. A comparison that cannot be made is an
+	// error, not an answer: INVALID_ARGUMENT with the reason face_not_found (no face in an image),
+	// face_ambiguous (more than one face in the selfie) or a quality reason (face_too_small, face_blurry, ...).
 	CompareFaces(context.Context, *CompareFacesRequest) (*CompareFacesResponse, error)
 	mustEmbedUnimplementedFaceServiceServer()
 }

@@ -49,7 +49,10 @@ class FaceServiceServicer:
     """
 
     def CompareFaces(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Compares the face in image_a (the selfie) with the face in image_b. A comparison that cannot be made is an
+        error, not an answer: INVALID_ARGUMENT with the reason face_not_found (no face in an image),
+        face_ambiguous (more than one face in the selfie) or a quality reason (face_too_small, face_blurry, ...).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
