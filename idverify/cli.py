@@ -43,8 +43,8 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"idverify: configuration error: {exc}", file=sys.stderr)
         return 2
-    except (OSError, RuntimeError) as exc:
-        problem = listen_problem(exc, settings.grpc_address, settings.admin_address)
+    except Exception as exc:  # only the recognised start-up problems become one line; the rest is re-raised
+        problem = startup_problem(exc, settings)
         if problem is None:
             raise
         print(f"idverify: configuration error: {problem}", file=sys.stderr)
@@ -69,6 +69,33 @@ def _serve(args: argparse.Namespace) -> int:
     stop.wait()
     app.stop(grace_s=args.grace)
     return 0
+
+
+def _raised_in(exc: BaseException, package: str) -> bool:
+    """True when the exception came out of ``package``'s code (a missing DBAPI driver raised inside SQLAlchemy)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if f"/{package}/" in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def startup_problem(exc: BaseException, settings: Settings) -> str | None:
+    """One line naming the variable for what stops the start-up: a listen address (``listen_problem``), a database
+    URL SQLAlchemy cannot use or reach, a data folder that cannot be created. None for anything else (a bug).
+    The database URL itself is never printed: it may hold a password."""
+    problem = listen_problem(exc, settings.grpc_address, settings.admin_address)
+    if problem is not None:
+        return problem
+    if type(exc).__module__.split(".")[0] in {"sqlalchemy", "psycopg", "alembic"} or _raised_in(exc, "sqlalchemy"):
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        return (f"IDVERIFY_DATABASE_URL cannot be used ({type(exc).__name__}: {first}); accepted: "
+                "sqlite+pysqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DATABASE, reachable at start-up")
+    if isinstance(exc, OSError) and exc.filename and Path(str(exc.filename)).is_relative_to(settings.data_dir):
+        return (f"IDVERIFY_DATA_DIR={settings.data_dir}: {exc.strerror}: {exc.filename}; accepted: a folder this "
+                "user can create and write")
+    return None
 
 
 def listen_problem(exc: BaseException, grpc_address: str, admin_address: str) -> str | None:

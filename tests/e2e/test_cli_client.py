@@ -118,6 +118,12 @@ def test_serve_names_the_variable_for_bad_settings_and_busy_ports(tmp_path: Path
     bad_yaw = run_cli("serve", env={**base, "IDVERIFY_LIVENESS_TURN_YAW": "left"}, cwd=tmp_path)
     assert bad_yaw.returncode == 2 and "Traceback" not in bad_yaw.stderr
     assert "IDVERIFY_LIVENESS_TURN_YAW='left' is not a number (accepted: 0.05 to 1.0)" in bad_yaw.stderr
+    bad_url = run_cli("serve", env={**base, "IDVERIFY_DATABASE_URL": "mysql://root:hunter2pw@db/x"}, cwd=tmp_path)
+    assert bad_url.returncode == 2 and "Traceback" not in bad_url.stderr
+    assert "IDVERIFY_DATABASE_URL cannot be used (" in bad_url.stderr and "hunter2pw" not in bad_url.stderr
+    no_folder = run_cli("serve", env={**base, "IDVERIFY_DATA_DIR": "/proc/no-such-folder"}, cwd=tmp_path)
+    assert no_folder.returncode == 2 and "Traceback" not in no_folder.stderr
+    assert "IDVERIFY_DATA_DIR=/proc/no-such-folder: " in no_folder.stderr
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
