@@ -7,9 +7,11 @@ face skin and of the background (:class:`LightSample`); this module draws the se
 Signal and decision rule (docs/liveness.md, section 6): per step, the median face and background colour; per
 channel, the face's log change relative to the white step net of the background's; brightness removed by
 subtracting the mean over channels. The expected pattern is the screen colour's own log-chroma relative to white.
-Pass when their Pearson correlation is at least ``min_correlation`` and the face's mean chroma response is at least
-``min_response``. Thresholds were set on synthetic sequences (real photographs with a simulated reflection); see
-docs/reports/liveness-attacks.md.
+Pass when their Pearson correlation is at least ``min_correlation``, the face's mean chroma response is at least
+``min_response``, and in at least ``min_step_agreement`` of the coloured steps the face's shift points closest (by
+cosine) to the colour shown among the whole palette (so a capture made under another sequence that happens to
+correlate, yellow where red was asked, still fails). Thresholds were set on synthetic sequences (real
+photographs with a simulated reflection); see docs/reports/liveness-attacks.md.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class LightConfig:
     min_frames_per_step: int = 2
     min_correlation: float = 0.6
     min_response: float = 0.01
+    #: Share of the coloured steps whose face response is closest to the colour shown (of the whole palette).
+    min_step_agreement: float = 0.75
 
     def __post_init__(self) -> None:
         if not 2 <= self.min_colours <= self.max_colours <= 12:
@@ -67,7 +71,7 @@ class LightVerdict:
     passed: bool
     correlation: float | None
     response: float | None
-    reason: str | None  # "too_few_frames", "no_response", "wrong_pattern"
+    reason: str | None  # "too_few_frames", "no_response", "wrong_pattern", "wrong_colours"
 
 
 def draw_sequence(random: Random, config: LightConfig) -> tuple[LightStep, ...]:
@@ -122,17 +126,32 @@ def evaluate_light(steps: Sequence[LightStep], samples: Sequence[LightSample], c
     observed: list[float] = []
     expected: list[float] = []
     reference = _expected(steps[0])
+    agreeing = 0
     for step, (face, background) in zip(steps[1:], medians[1:], strict=True):
         f, b, e = _chroma(face), _chroma(background), _expected(step)
-        observed.extend((f[c] - face_ref[c]) - (b[c] - bg_ref[c]) for c in range(3))
+        seen = [(f[c] - face_ref[c]) - (b[c] - bg_ref[c]) for c in range(3)]
+        observed.extend(seen)
         expected.extend(e[c] - reference[c] for c in range(3))
+        agreeing += _closest_colour(seen) == step.rgb
     response = math.fsum(abs(v) for v in observed) / len(observed)
     correlation = _pearson(observed, expected)
     if response < config.min_response:
         return LightVerdict(False, correlation, response, "no_response")
     if correlation is None or correlation < config.min_correlation:
         return LightVerdict(False, correlation, response, "wrong_pattern")
+    if agreeing < config.min_step_agreement * (len(steps) - 1):
+        return LightVerdict(False, correlation, response, "wrong_colours")
     return LightVerdict(True, correlation, response, None)
+
+
+def _closest_colour(seen: Sequence[float]) -> int:
+    """The palette colour whose expected chroma shift points most nearly the way the face's did (cosine)."""
+    def cosine(rgb: int) -> float:
+        e = _expected(LightStep(rgb, 0))
+        norm = math.sqrt(math.fsum(v * v for v in e) * math.fsum(v * v for v in seen))
+        return math.fsum(a * b for a, b in zip(e, seen, strict=True)) / norm if norm > 0 else -1.0
+
+    return max(PALETTE, key=cosine)
 
 
 def _pearson(a: Sequence[float], b: Sequence[float]) -> float | None:

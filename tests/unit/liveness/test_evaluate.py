@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from idverify.factors.head_pose import HeadPose
+from idverify.factors.light_challenge import LightConfig, LightSample, LightStep, evaluate_light
 from idverify.factors.liveness import (
     AttestationVerdict,
     CaptureEvidence,
@@ -20,12 +21,14 @@ from idverify.factors.liveness import (
     evaluate,
 )
 from tests.unit.liveness.builders import (
+    BACKGROUND_RGB,
     CONFIG,
     PERSON_B,
     a_moment_later,
     capture,
     challenge_for,
     embedding_of,
+    lit_face,
     submission,
     with_frame,
 )
@@ -395,3 +398,19 @@ def test_pose_classes(yaw: float, pitch: float, mirrored: bool, expected: Pose |
 def test_embeddings_from_another_model_cannot_prove_identity() -> None:
     frames = with_frame(submission(CHALLENGE), 2, embedding=embedding_of((1.0, 0.0, 0.0, 0.0), 2, "other-model"))
     assert codes(frames) == (LivenessReason.IDENTITY_CHANGED,)
+
+
+def test_a_capture_whose_colours_correlate_but_do_not_match_step_by_step_fails() -> None:
+    """Yellow where red was asked and cyan where green was: the pattern correlates, the colours do not match."""
+    asked = (LightStep(0xFFFFFF, 400), LightStep(0xFF0000, 400), LightStep(0x00FF00, 400), LightStep(0x0000FF, 400),
+             LightStep(0xFF00FF, 400))
+    shown = (LightStep(0xFFFFFF, 400), LightStep(0xFFFF00, 400), LightStep(0x00FFFF, 400), LightStep(0x0000FF, 400),
+             LightStep(0xFF00FF, 400))
+    samples = [LightSample(i, lit_face(step), BACKGROUND_RGB) for i, step in enumerate(shown, start=1)
+               for _ in range(3)]
+    verdict = evaluate_light(asked, samples, LightConfig())
+    assert verdict.correlation is not None
+    assert verdict.correlation >= LightConfig().min_correlation
+    assert not verdict.passed
+    assert verdict.reason == "wrong_colours"
+    assert evaluate_light(shown, samples, LightConfig()).passed
