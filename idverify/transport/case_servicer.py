@@ -186,4 +186,5 @@ class AuditServicer(StaffAuditMethods, audit_pb2_grpc.AuditServiceServicer):
         report = self._desk.verify_chain()
         return audit_pb2.VerifyAuditChainResponse(ok=report.ok, entries_checked=report.entries_checked,
                                                   first_bad_seq=report.first_bad_seq or 0,
-                                                  problem=report.problem or "")
+                                                  problem=report.problem or "", position=report.position or 0,
+                                                  detail=report.detail, unsealed=report.unsealed)

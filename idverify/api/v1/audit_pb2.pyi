@@ -56,16 +56,22 @@ class VerifyAuditChainRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class VerifyAuditChainResponse(_message.Message):
-    __slots__ = ("ok", "entries_checked", "first_bad_seq", "problem")
+    __slots__ = ("ok", "entries_checked", "first_bad_seq", "problem", "position", "detail", "unsealed")
     OK_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_CHECKED_FIELD_NUMBER: _ClassVar[int]
     FIRST_BAD_SEQ_FIELD_NUMBER: _ClassVar[int]
     PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    UNSEALED_FIELD_NUMBER: _ClassVar[int]
     ok: bool
     entries_checked: int
     first_bad_seq: int
     problem: str
-    def __init__(self, ok: _Optional[bool] = ..., entries_checked: _Optional[int] = ..., first_bad_seq: _Optional[int] = ..., problem: _Optional[str] = ...) -> None: ...
+    position: int
+    detail: str
+    unsealed: int
+    def __init__(self, ok: _Optional[bool] = ..., entries_checked: _Optional[int] = ..., first_bad_seq: _Optional[int] = ..., problem: _Optional[str] = ..., position: _Optional[int] = ..., detail: _Optional[str] = ..., unsealed: _Optional[int] = ...) -> None: ...
 
 class SearchAuditEventsRequest(_message.Message):
     __slots__ = ("purpose", "object_id", "actor", "action", "before_seq", "page_size")

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17idverify/v1/audit.proto\x12\x0bidverify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x01\n\nAuditEvent\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x13\n\x0bobject_type\x18\x05 \x01(\t\x12\x11\n\tobject_id\x18\x06 \x01(\t\x12\x0f\n\x07outcome\x18\x07 \x01(\t\x12\x13\n\x0breason_code\x18\x08 \x01(\t\x12\x0f\n\x07purpose\x18\t \x01(\t\x12\x12\n\nentry_hash\x18\n \x01(\t\"b\n\x16ListAuditEventsRequest\x12\x11\n\tobject_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x11\n\tafter_seq\x18\x03 \x01(\x03\x12\x0f\n\x07purpose\x18\x04 \x01(\t\"B\n\x17ListAuditEventsResponse\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.idverify.v1.AuditEvent\"\x19\n\x17VerifyAuditChainRequest\"g\n\x18VerifyAuditChainResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x17\n\x0f\x65ntries_checked\x18\x02 \x01(\x03\x12\x15\n\rfirst_bad_seq\x18\x03 \x01(\x03\x12\x0f\n\x07problem\x18\x04 \x01(\t\"\x84\x01\n\x18SearchAuditEventsRequest\x12\x0f\n\x07purpose\x18\x01 \x01(\t\x12\x11\n\tobject_id\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x12\n\nbefore_seq\x18\x05 \x01(\x03\x12\x11\n\tpage_size\x18\x06 \x01(\x05\"]\n\x19SearchAuditEventsResponse\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.idverify.v1.AuditEvent\x12\x17\n\x0fnext_before_seq\x18\x02 \x01(\x03\x32\xb1\x02\n\x0c\x41uditService\x12\\\n\x0fListAuditEvents\x12#.idverify.v1.ListAuditEventsRequest\x1a$.idverify.v1.ListAuditEventsResponse\x12_\n\x10VerifyAuditChain\x12$.idverify.v1.VerifyAuditChainRequest\x1a%.idverify.v1.VerifyAuditChainResponse\x12\x62\n\x11SearchAuditEvents\x12%.idverify.v1.SearchAuditEventsRequest\x1a&.idverify.v1.SearchAuditEventsResponseB*P\x01Z&idverify/gen/go/idverify/v1;idverifyv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17idverify/v1/audit.proto\x12\x0bidverify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x01\n\nAuditEvent\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x13\n\x0bobject_type\x18\x05 \x01(\t\x12\x11\n\tobject_id\x18\x06 \x01(\t\x12\x0f\n\x07outcome\x18\x07 \x01(\t\x12\x13\n\x0breason_code\x18\x08 \x01(\t\x12\x0f\n\x07purpose\x18\t \x01(\t\x12\x12\n\nentry_hash\x18\n \x01(\t\"b\n\x16ListAuditEventsRequest\x12\x11\n\tobject_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x11\n\tafter_seq\x18\x03 \x01(\x03\x12\x0f\n\x07purpose\x18\x04 \x01(\t\"B\n\x17ListAuditEventsResponse\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.idverify.v1.AuditEvent\"\x19\n\x17VerifyAuditChainRequest\"\x9b\x01\n\x18VerifyAuditChainResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x17\n\x0f\x65ntries_checked\x18\x02 \x01(\x03\x12\x15\n\rfirst_bad_seq\x18\x03 \x01(\x03\x12\x0f\n\x07problem\x18\x04 \x01(\t\x12\x10\n\x08position\x18\x05 \x01(\x03\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\x12\x10\n\x08unsealed\x18\x07 \x01(\x03\"\x84\x01\n\x18SearchAuditEventsRequest\x12\x0f\n\x07purpose\x18\x01 \x01(\t\x12\x11\n\tobject_id\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x12\n\nbefore_seq\x18\x05 \x01(\x03\x12\x11\n\tpage_size\x18\x06 \x01(\x05\"]\n\x19SearchAuditEventsResponse\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.idverify.v1.AuditEvent\x12\x17\n\x0fnext_before_seq\x18\x02 \x01(\x03\x32\xb1\x02\n\x0c\x41uditService\x12\\\n\x0fListAuditEvents\x12#.idverify.v1.ListAuditEventsRequest\x1a$.idverify.v1.ListAuditEventsResponse\x12_\n\x10VerifyAuditChain\x12$.idverify.v1.VerifyAuditChainRequest\x1a%.idverify.v1.VerifyAuditChainResponse\x12\x62\n\x11SearchAuditEvents\x12%.idverify.v1.SearchAuditEventsRequest\x1a&.idverify.v1.SearchAuditEventsResponseB*P\x01Z&idverify/gen/go/idverify/v1;idverifyv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,12 +41,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=453
   _globals['_VERIFYAUDITCHAINREQUEST']._serialized_start=455
   _globals['_VERIFYAUDITCHAINREQUEST']._serialized_end=480
-  _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_start=482
-  _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_end=585
-  _globals['_SEARCHAUDITEVENTSREQUEST']._serialized_start=588
-  _globals['_SEARCHAUDITEVENTSREQUEST']._serialized_end=720
-  _globals['_SEARCHAUDITEVENTSRESPONSE']._serialized_start=722
-  _globals['_SEARCHAUDITEVENTSRESPONSE']._serialized_end=815
-  _globals['_AUDITSERVICE']._serialized_start=818
-  _globals['_AUDITSERVICE']._serialized_end=1123
+  _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_start=483
+  _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_end=638
+  _globals['_SEARCHAUDITEVENTSREQUEST']._serialized_start=641
+  _globals['_SEARCHAUDITEVENTSREQUEST']._serialized_end=773
+  _globals['_SEARCHAUDITEVENTSRESPONSE']._serialized_start=775
+  _globals['_SEARCHAUDITEVENTSRESPONSE']._serialized_end=868
+  _globals['_AUDITSERVICE']._serialized_start=871
+  _globals['_AUDITSERVICE']._serialized_end=1176
 # @@protoc_insertion_point(module_scope)
