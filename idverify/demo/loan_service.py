@@ -46,7 +46,9 @@ class LoanService:
         try:
             verified = self._verifier.verify(token, expected=ExpectedBinding(loan_id, amount, currency, payout))
         except InvalidToken as exc:
-            raise HttpError(403, exc.code, "the token was refused offline") from None
+            # The loan service's own log would hold the exact check; the demo shows it (it is not secret).
+            raise HttpError(403, exc.code, f"the token was refused offline ({exc.internal_reason or exc.code})"
+                            ) from None
         try:
             redeemed = self._stub.RedeemToken(token_pb2.RedeemTokenRequest(
                 token=token, loan_application_id=loan_id, amount=common_pb2.Money(currency=currency, value=amount),

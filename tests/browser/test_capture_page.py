@@ -185,7 +185,9 @@ def test_the_account_holder_completes_the_flow_and_the_loan_service_redeems_the_
     page.step_is("done")
     page.shot("5-liveness-passed")
     page.click("complete")
-    paid = page.until("document.getElementById('loan-paid') && document.getElementById('loan-paid').textContent")
+    page.until("document.getElementById('loan-result').textContent || !document.getElementById('error').hidden")
+    paid = browser.execute_script("return document.getElementById('loan-result').textContent + "
+                                  "document.getElementById('error').textContent")
     assert "verified offline and redeemed" in paid
     assert "urn:idverify:acr:" in paid
     assert browser.execute_script("return document.getElementById('token').textContent").startswith("eyJ")
