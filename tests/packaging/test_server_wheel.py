@@ -35,7 +35,8 @@ def _environment(client_wheel: Path, server_wheel: Path) -> Path:
     venv = REPO / ".cache" / "packaging" / f"server-{key.hexdigest()[:16]}"
     python = venv / "bin" / "python"
     if not python.exists():
-        shutil.rmtree(venv, ignore_errors=True)
+        for stale in venv.parent.glob("server-*"):  # one cached environment at a time: each is about 600 MB
+            shutil.rmtree(stale, ignore_errors=True)
         fresh_venv(venv)
         try:
             install(python, str(client_wheel), str(server_wheel))
