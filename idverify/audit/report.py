@@ -11,10 +11,10 @@ def describe(report: ChainReport) -> str:
               f"{report.checkpoints_checked} checkpoints")
     if report.ok:
         return f"audit trail verifies: {counts}"
-    where = []
     if report.first_bad_seq is not None:
-        where.append(f"entry seq {report.first_bad_seq}")
-    if report.position is not None:
-        where.append(f"chain position {report.position}")
-    place = " / ".join(where) or "the chain head"
-    return f"audit trail broken at {place}: {report.problem}. {report.detail} ({counts})"
+        place = f"seq {report.first_bad_seq}"
+        also = f" at chain position {report.position}" if report.position is not None else " (not yet sealed)"
+    else:
+        place = "the chain head" if report.position is None else f"chain position {report.position}"
+        also = ""
+    return f"audit trail broken at {place}: {report.problem}{also}. {report.detail} ({counts})"
