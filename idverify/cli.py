@@ -68,6 +68,15 @@ def _serve(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
     stop.wait()
     app.stop(grace_s=args.grace)
+    if args.worker_index is not None:
+        # Drained and stopped: leave now. A warm-up thread still loading a model (the OCR warm-up is not a daemon)
+        # would otherwise hold the exit past the supervisor's kill deadline and turn a clean drain into a failure.
+        import logging
+
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 
