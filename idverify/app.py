@@ -28,6 +28,7 @@ from idverify.cases.desk import CaseDesk
 from idverify.cases.freeze_service import FreezeService
 from idverify.cases.repository import RiskObservationApplicantKeys
 from idverify.cases.service import CaseService
+from idverify.cases.verifications import SqlReportedVerifications, SqlVerificationProofs
 from idverify.config import ConfigError, Secret, Settings
 from idverify.domain.callers import Caller, Role
 from idverify.domain.errors import FailedPrecondition, IdVerifyError
@@ -71,6 +72,7 @@ from idverify.outbox.writers import COMPLETION_NOTICE, OTP_CODE
 from idverify.privacy.blind_index import BlindIndex
 from idverify.privacy.cipher import FieldCipher
 from idverify.privacy.keys import ConfigKeyProvider
+from idverify.privacy.sealing import SealedFields
 from idverify.risk.check import EngineRiskCheck
 from idverify.risk.engine import RiskEngine
 from idverify.risk.rules import NightBurstRule, RiskRules
@@ -83,8 +85,6 @@ from idverify.storage import migrate
 from idverify.storage.counters import SqlCounterStore
 from idverify.storage.engine import ensure_sqlite_folder, make_engine
 from idverify.storage.otp_store import SqlOtpStore, SqlTotpStore
-from idverify.storage.sealing import SealedFields
-from idverify.storage.sql_disputes import SqlReportedVerifications, SqlVerificationProofs
 from idverify.storage.sql_liveness import SqlLivenessCaptures
 from idverify.storage.sql_outbox import SqlOutbox
 from idverify.storage.unit_of_work import AuditEvent, SqlUnitOfWork
@@ -510,7 +510,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     notify_case = QueuedCaseNotifier(uow, webhook=bool(settings.case_webhook_url), outbox_on=outbox_on)
     desk = CaseDesk(engine=engine, audit=audit, clock=clock, cases=cases, freezes=freezes, approvals=approvals,
                     public_keys=lambda: {k.kid: k.public_key for k in key_ring.keys},
-                    sign=lambda bundle: sign_bundle(key_ring, bundle), notify=notify_case)
+                    sign=lambda bundle: sign_bundle(key_ring, bundle), notify=notify_case, uow=uow)
     sink = QueuedAlertSink(uow, webhook=bool(settings.risk_webhook_url))
     rules = RiskRules(night_burst=NightBurstRule(max_starts=settings.risk_night_burst_max_starts))
     risk = EngineRiskCheck(RiskEngine(store=SqlSignalStore(), clock=clock, sink=sink, freezes=freezes.repo,

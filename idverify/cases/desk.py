@@ -7,7 +7,8 @@ personal data, a purpose that goes into the audit trail.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +22,11 @@ from idverify.cases.freeze import Freeze
 from idverify.cases.freeze_service import FreezeService
 from idverify.cases.model import DisputeCase
 from idverify.cases.service import CaseService
+from idverify.cases.verifications import evidence_of
 from idverify.domain.errors import FailedPrecondition, InvalidArgument
 from idverify.domain.ports import Clock
 from idverify.privacy.erasure import DEFAULT_TARGETS, erase_applicant
-from idverify.storage.sql_disputes import evidence_of
+from idverify.storage.sql_sessions import mark_disputed
 from idverify.storage.sql_tokens import SqlTokenRepository
 from idverify.storage.tables import metadata
 from idverify.storage.tables_audit import audit_entries
@@ -32,6 +34,7 @@ from idverify.storage.tables_cases import dispute_cases
 from idverify.storage.tables_faces import face_templates, liveness_challenges, session_faces
 from idverify.storage.tables_otp import otp_challenges, totp_credentials
 from idverify.storage.tables_sessions import factor_results, issued_tokens, verification_sessions
+from idverify.storage.unit_of_work import SqlUnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,25 +49,37 @@ class CaseDesk:
                  freezes: FreezeService, approvals: ApprovalService,
                  public_keys: Callable[[], Mapping[str, Ed25519PublicKey]],
                  sign: Callable[[dict[str, Any]], str],
-                 notify: Callable[[dict[str, object], Connection], None] | None = None) -> None:
-        """``notify(event, conn)`` queues a case event in the outbox on the report's own connection."""
+                 notify: Callable[[dict[str, object], Connection], None] | None = None,
+                 uow: Callable[[], SqlUnitOfWork] | None = None) -> None:
+        """``notify(event, conn)`` queues a case event in the outbox on the report's own connection. ``uow``: each
+        operation runs in one unit of work (its writer lock, outage mapping and outbox); without it, in a plain
+        transaction on ``engine``."""
         self._notify = notify
+        self._uow = uow
         self._engine, self._audit, self._clock = engine, audit, clock
         self.cases, self.freezes, self.approvals = cases, freezes, approvals
         self._public_keys, self._sign = public_keys, sign
 
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """One transaction for one desk operation: the unit of work's connection when there is one."""
+        if self._uow is None:
+            with self._engine.begin() as conn:
+                yield conn
+        else:
+            with self._uow() as uow:
+                yield uow.connection
+
     def report(self, *, actor: Actor, applicant_id: str, channel: str, reference: str | None,
                loan_application_id: str | None, description: str) -> Report:
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             case, freeze = self.cases.report_unauthorized(
                 conn, applicant_id=applicant_id, channel=channel, reference=reference,
                 loan_application_id=loan_application_id, description=description)
             revoked = SqlTokenRepository(conn).revoke(now=self._clock.now(), reason="dispute",
                                                       applicant_id=applicant_id)
             if case.session_id:  # the disputed verification says so wherever it is read (GetVerification, evidence)
-                s = verification_sessions
-                conn.execute(s.update().where(s.c.session_id == case.session_id)
-                             .values(reason_code="disputed", version=s.c.version + 1))
+                mark_disputed(conn, case.session_id)
             self._audit.append(conn, AuditEntry(actor=actor, action="tokens.revoked", object_type="applicant",
                                                 object_id=applicant_id, outcome="ok", reason_code="dispute",
                                                 details={"count": revoked, "case_id": case.case_id}))
@@ -75,12 +90,12 @@ class CaseDesk:
         return Report(case=case, freeze=freeze, revoked_tokens=revoked)
 
     def get_case(self, *, staff: StaffMember, case_id: str, purpose: str) -> DisputeCase:
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             return self.cases.get_case(conn, case_id, staff=staff, purpose=purpose)
 
     def resolve(self, *, staff: StaffMember, case_id: str, fraud_confirmed: bool, outcome: str,
                 approval_id: str | None) -> DisputeCase:
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             case = self.cases.repo.get(conn, case_id)
             if case.state.value == "opened":
                 self.cases.start_investigation(conn, case_id, staff=staff)
@@ -88,21 +103,21 @@ class CaseDesk:
                                       approval_id=approval_id)
 
     def freeze(self, *, actor: Actor, applicant_id: str, reason: str, by_consumer: bool) -> Freeze:
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             return self.freezes.freeze(conn, applicant_id=applicant_id,
                                        origin="consumer" if by_consumer else "staff", actor=actor, reason=reason)
 
     def unfreeze_by_consumer(self, *, applicant_id: str, session_id: str) -> Freeze:
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             return self.freezes.unfreeze_by_consumer(conn, applicant_id=applicant_id, verification_id=session_id)
 
     def unfreeze_by_staff(self, *, staff: StaffMember, applicant_id: str, approval_id: str) -> Freeze:
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             return self.freezes.unfreeze_by_staff(conn, applicant_id=applicant_id, staff=staff,
                                                   approval_id=approval_id)
 
     def frozen(self, applicant_id: str) -> Freeze | None:
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             return self.freezes.status(conn, applicant_id)
 
     def request_approval(self, *, staff: StaffMember, action: str, object_id: str, applicant_id: str,
@@ -111,18 +126,18 @@ class CaseDesk:
             kind = ApprovalAction(action)
         except ValueError:
             raise InvalidArgument("approval_action_invalid", "unknown action for approval") from None
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             return self.approvals.request(conn, staff=staff, action=kind, object_id=object_id,
                                           applicant_id=applicant_id, reason=reason)
 
     def decide_approval(self, *, staff: StaffMember, approval_id: str, approve: bool) -> ApprovalRequest:
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             return self.approvals.decide(conn, approval_id, staff=staff, approve=approve)
 
     def evidence(self, *, staff: StaffMember, case_id: str, purpose: str) -> tuple[str, dict[str, Any]]:
         """A signed bundle for one case: the case, the disputed verification (no personal or biometric data) and
         the audit entries about it. The export itself is audited with its purpose."""
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             case = self.cases.get_case(conn, case_id, staff=staff, purpose=purpose)
             session = evidence_of(conn, case.session_id) if case.session_id else {}
             ids = [i for i in (case.case_id, case.session_id, case.applicant_id) if i]
@@ -154,7 +169,7 @@ class CaseDesk:
         query = select(a).where(a.c.seq > after_seq).order_by(a.c.seq).limit(size)
         if object_id:
             query = query.where(a.c.object_id == object_id)
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
             self._audit.append(conn, AuditEntry(actor=actor, action="audit.read", object_type="audit",
                                                 object_id=object_id or "*", outcome="ok", purpose=purpose,
@@ -165,7 +180,7 @@ class CaseDesk:
                         blind_indexes: Sequence[str]) -> dict[str, int]:
         """Delete the applicant's data, children before parents, in one transaction; the audit chain stays.
         Refused (``erasure_blocked_open_case``) while a dispute case of theirs is open: it is evidence."""
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             open_case = conn.execute(select(dispute_cases.c.case_id).where(
                 dispute_cases.c.applicant_id == applicant_id,
                 dispute_cases.c.state.in_(("opened", "investigating"))).limit(1)).first()
@@ -192,7 +207,7 @@ class CaseDesk:
                             own_keys: Sequence[tuple[str, str]]) -> int:
         """Record relations and the staff member's own phone/device blind indexes (``(kind, key)`` pairs)."""
         now = self._clock.now()
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             for applicant in related_applicants:
                 self.approvals.staff.declare_relation(conn, staff_id=staff_id, applicant_id=applicant,
                                                       relation=relation, now=now)

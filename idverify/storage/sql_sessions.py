@@ -194,3 +194,10 @@ def _row(session: VerificationSession) -> dict[str, Any]:
         "completed_at": session.completed_at,
         "version": session.version,
     }
+
+
+def mark_disputed(conn: Connection, session_id: str) -> None:
+    """Say on a verification that it was reported ("I never applied"), whatever its state; bumps ``version`` so a
+    concurrent step that read it before fails with ``concurrent_update``."""
+    conn.execute(S.update().where(S.c.session_id == session_id)
+                 .values(reason_code="disputed", version=S.c.version + 1))

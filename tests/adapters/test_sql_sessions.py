@@ -17,7 +17,7 @@ from idverify.domain.session import Status, VerificationSession
 from idverify.domain.values import ApplicationContext, Factor, FactorResult, Money, Outcome
 from idverify.privacy.cipher import FieldCipher
 from idverify.privacy.keys import ConfigKeyProvider
-from idverify.storage.sealing import SealedFields
+from idverify.privacy.sealing import SealedFields
 from idverify.storage.tables_sessions import verification_sessions
 from idverify.storage.unit_of_work import SqlUnitOfWork
 from tests.fakes import FixedClock

@@ -17,7 +17,7 @@ from idverify.privacy.cipher import FieldCipher, kid_of
 from idverify.privacy.keys import ConfigKeyProvider
 from idverify.storage.counters import SqlCounterStore
 from idverify.storage.otp_store import SqlTotpStore
-from idverify.storage.sealing import SealedFields
+from idverify.privacy.sealing import SealedFields
 from tests.adapters.otp.harness import codes, hammer
 from tests.fakes import FixedClock, SeededRandom
 

@@ -16,7 +16,7 @@ from idverify.outbox import OutboxDispatcher, RetryPolicy, SqlOutboxQueue
 from idverify.outbox.deliveries import Delivery
 from idverify.privacy.cipher import FieldCipher
 from idverify.privacy.keys import ConfigKeyProvider
-from idverify.storage.sealing import SealedFields
+from idverify.privacy.sealing import SealedFields
 from idverify.storage.sql_outbox import SqlOutbox
 from idverify.storage.unit_of_work import SqlUnitOfWork
 from tests.fakes import FixedClock, SeededRandom

@@ -1,4 +1,5 @@
-"""What the dispute and freeze services need to know about verifications, read from the session tables."""
+"""What the dispute and freeze services need to know about verifications, read from the session tables (moved
+here from storage so that storage imports nothing above it)."""
 
 from __future__ import annotations
 
