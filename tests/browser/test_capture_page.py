@@ -9,8 +9,8 @@ What it does not prove: that a real head turn, a real face under the screen's li
 pass. Chromium's fake camera plays a video composited from still portraits, so the demo runs with
 ``--fake-camera``: head-turn threshold 0.125 instead of 0.25 (the most turned faces in these photos reach an image
 yaw of 0.13-0.18 in a 640x480 frame), light challenge off (a photograph cannot reflect the screen's colours), and
-a larger challenge budget, because up and down cannot be composited from these photos and Dorsey's only turn
-left: the test asks for challenges until one its photos can answer. Frames are pre-screened with the public PAD
+a larger challenge budget, because up and down cannot be composited from these photos and the other person's
+only turn left: the test asks for challenges until one its photos can answer. Frames are pre-screened with the public PAD
 models. Continuity, timing, sequence, capture-key signatures, replay, identity and PAD run as configured.
 See docs/demo.md.
 """
@@ -31,7 +31,7 @@ import pytest
 from idverify.demo.run import Demo, start_demo
 from idverify.ml.pad.onnx_pad import OnnxPad
 from idverify.ml.pipeline import FacePipeline
-from tests.browser.fake_camera import DICAPRIO, DORSEY, Person, head_turn_video
+from tests.browser.fake_camera import DICAPRIO, OTHER_PERSON, Person, head_turn_video
 from tests.docgen.identities import cn_identity
 from tests.docgen.render import fonts_available, render_cn_back, render_cn_front
 from tests.shared_data import shared_path
@@ -206,7 +206,7 @@ def test_another_persons_face_against_the_same_card_fails_the_face_match_with_th
     page = Page(browser, tmp_path / "shots")
     apply_and_pass_sms(page, demo.url)
     submit_card(page, id_card)
-    poses, results = answer_liveness(page, DORSEY, faces, camera_file, pipeline, pad)
+    poses, results = answer_liveness(page, OTHER_PERSON, faces, camera_file, pipeline, pad)
     assert browser.execute_script("return document.body.dataset.capture") == "failed", (poses, results)
     assert results[0][:2] == ["liveness", "passed"], results
     mismatch = [r for r in results if r[0] == "face_match_document"]
