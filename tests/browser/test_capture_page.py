@@ -184,6 +184,12 @@ def test_the_account_holder_completes_the_flow_and_the_loan_service_redeems_the_
     assert ["face_match_document", "passed"] in [r[:2] for r in results]
     page.step_is("done")
     page.shot("5-liveness-passed")
+    # The consented attempt's pose figures were recorded for calibration, without images.
+    record = json.loads((demo.app.settings.data_dir / "poses.jsonl").read_text().splitlines()[-1])
+    assert record["asked"] == poses
+    assert record["outcome"] == "passed"
+    assert all("yaw" in f for f in record["frames"])
+    assert "image" not in json.dumps(record)
     page.click("complete")
     page.until("document.getElementById('loan-result').textContent || !document.getElementById('error').hidden")
     paid = browser.execute_script("return document.getElementById('loan-result').textContent + "
@@ -192,12 +198,6 @@ def test_the_account_holder_completes_the_flow_and_the_loan_service_redeems_the_
     assert "urn:idverify:acr:" in paid
     assert browser.execute_script("return document.getElementById('token').textContent").startswith("eyJ")
     page.shot("6-loan-paid")
-    # The consented attempt's pose figures were recorded for calibration, without images.
-    record = json.loads((demo.app.settings.data_dir / "poses.jsonl").read_text().splitlines()[-1])
-    assert record["asked"] == poses
-    assert record["outcome"] == "passed"
-    assert all("yaw" in f for f in record["frames"])
-    assert "image" not in json.dumps(record)
 
 
 def test_another_persons_face_against_the_same_card_fails_the_face_match_with_the_applicant_text(
