@@ -10,8 +10,8 @@ pass. Chromium's fake camera plays a video composited from still portraits, so t
 ``--fake-camera``: head-turn threshold 0.125 instead of 0.25 (the most turned faces in these photos reach an image
 yaw of 0.13-0.18 in a 640x480 frame), light challenge off (a photograph cannot reflect the screen's colours), and
 a larger challenge budget, because up and down cannot be composited from these photos and the other person's
-only turn left: the test asks for challenges until one its photos can answer. Frames are pre-screened with the public PAD
-models. Continuity, timing, sequence, capture-key signatures, replay, identity and PAD run as configured.
+only turn left: the test asks for challenges until one its photos can answer. Frames are pre-screened with the
+public PAD models. Continuity, timing, sequence, capture-key signatures, replay, identity and PAD run as configured.
 See docs/demo.md.
 """
 
