@@ -76,9 +76,11 @@ class CaptureRecord:
 
 
 class LivenessCaptures(Protocol):
-    def put(self, record: CaptureRecord) -> None: ...
+    """Capture records, written and read in the caller's unit of work (one transaction per RPC)."""
 
-    def get(self, challenge_id: str) -> CaptureRecord | None: ...
+    def put(self, record: CaptureRecord, uow: UnitOfWork) -> None: ...
+
+    def get(self, challenge_id: str, uow: UnitOfWork) -> CaptureRecord | None: ...
 
 
 class ChallengeCounter(Protocol):
@@ -183,14 +185,14 @@ class FaceSteps:
         challenge = start_challenge(session_id, self._clock, self._random, self._config,
                                     mirrored=declaration.mirrored, capture_key=capture_key)
         challenge_id = new_id(self._random, "lc")
-        if self._captures is not None:  # its own short transaction, before the challenge row can be answered
-            self._captures.put(CaptureRecord(
-                challenge_id=challenge_id, session_id=session_id,
-                light=tuple((step.rgb, step.duration_ms) for step in challenge.light),
-                mirrored=declaration.mirrored, capture_key=capture_key, attestation=attestation,
-                expires_at=session.expires_at + TEMPLATE_GRACE))
         with unit(self._uow) as uow:
             self._v.load_active(uow, context, session_id, Factor.LIVENESS)
+            if self._captures is not None:
+                self._captures.put(CaptureRecord(
+                    challenge_id=challenge_id, session_id=session_id,
+                    light=tuple((step.rgb, step.duration_ms) for step in challenge.light),
+                    mirrored=declaration.mirrored, capture_key=capture_key, attestation=attestation,
+                    expires_at=session.expires_at + TEMPLATE_GRACE), uow)
             uow.faces.add_challenge(StoredChallenge(
                 challenge_id=challenge_id, session_id=session_id, nonce=challenge.nonce,
                 poses=tuple(step.pose.value for step in challenge.steps), issued_at=challenge.issued_at,
@@ -247,9 +249,6 @@ class FaceSteps:
         """
         refusal: InvalidArgument | None = None
         observations = None
-        record = self._captures.get(challenge_id) if self._captures is not None else None
-        if record is not None and record.session_id != session_id:
-            record = None
         if len(frames) > self._config.max_frames:
             refusal = InvalidArgument("liveness_frame_count", f"send at most {self._config.max_frames} frames")
         else:
@@ -260,6 +259,9 @@ class FaceSteps:
         with unit(self._uow) as uow:
             session = self._v.load_active(uow, context, session_id, Factor.LIVENESS)
             stored = uow.faces.take_challenge(challenge_id, session_id)
+            record = self._captures.get(challenge_id, uow) if self._captures is not None else None
+            if record is not None and record.session_id != session_id:
+                record = None
             if refusal is not None or observations is None:
                 raise KeepAndRaise(refusal or InvalidArgument("liveness_frame_count", "no frames were sent"))
             challenge = Challenge(
