@@ -23,7 +23,8 @@ from tests.transport.conftest import Running, running_app
 from tests.transport.test_face_flow import (
     frames_for,
     open_with_otp,
-    two_step_challenge,
+    render,
+    turn_challenge,
 )
 from tests.transport.test_server import context, reason_of
 
@@ -50,8 +51,8 @@ def running(tmp_path: Path, faces: Path) -> Iterator[Running]:
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail("CJK and OCR-B fonts missing: scripts/install-fonts.sh must run in CI")
         pytest.skip("fonts for synthetic documents are missing (run scripts/install-fonts.sh)")
-    with running_app(tmp_path, IDVERIFY_LIVENESS_TURN_YAW="0.14", IDVERIFY_DOCUMENTS="on",
-                     IDVERIFY_PAD="off") as r:
+    with running_app(tmp_path, IDVERIFY_DOCUMENTS="on", IDVERIFY_PAD="off",
+                     IDVERIFY_LIVENESS_CHALLENGES_PER_VERIFICATION="60") as r:
         yield r
 
 
@@ -90,9 +91,9 @@ def test_a_card_checked_then_its_portrait_matched_against_the_live_selfie(runnin
     assert answer.extracted.document_number == who.number
     assert answer.extracted.birth_date == who.birth_date.isoformat()
 
-    challenge = two_step_challenge(running, stub, sid, "L-1", amount=AMOUNT)
-    liveness = stub.SubmitLivenessFrames(frames_for(faces, challenge, sid, "L-1", None, context_of=ctx()),
-                                         metadata=running.md())
+    challenge = turn_challenge(running, stub, sid, "L-1", amount=AMOUNT)
+    liveness = stub.SubmitLivenessFrames(frames_for(challenge, sid, "L-1", render(faces, "img37.jpg", challenge),
+                                                    context_of=ctx()), metadata=running.md())
     matches = {m.factor: m for m in liveness.face_matches}
     assert matches[common_pb2.FACTOR_FACE_MATCH_DOCUMENT].outcome == common_pb2.FACTOR_OUTCOME_PASSED
     done = stub.CompleteVerification(V.CompleteVerificationRequest(context=ctx(), session_id=sid),
