@@ -15,9 +15,9 @@ from idverify.domain.errors import FailedPrecondition
 from idverify.factors.totp import TotpConfig, TotpService, time_step, totp_at
 from idverify.privacy.cipher import FieldCipher, kid_of
 from idverify.privacy.keys import ConfigKeyProvider
+from idverify.privacy.sealing import SealedFields
 from idverify.storage.counters import SqlCounterStore
 from idverify.storage.otp_store import SqlTotpStore
-from idverify.privacy.sealing import SealedFields
 from tests.adapters.otp.harness import codes, hammer
 from tests.fakes import FixedClock, SeededRandom
 

@@ -48,6 +48,7 @@ def test_inline_signing_keys_are_parsed_at_start_up_and_never_shown() -> None:
     assert settings.signing_keys is not None and settings.signing_keys.reveal().decode() == pem.strip()
     assert "PRIVATE" not in repr(settings)
     with pytest.raises(ConfigError, match="IDVERIFY_SIGNING_KEYS"):
-        Settings.from_env({"IDVERIFY_SIGNING_KEYS": "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----"})
+        Settings.from_env({"IDVERIFY_SIGNING_KEYS": "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY"
+                                                    "-----"})
     with pytest.raises(ConfigError, match="IDVERIFY_SIGNING_KEYS"):
         Settings.from_env({"IDVERIFY_SIGNING_KEYS": "{not json"})
