@@ -125,8 +125,8 @@ class Settings:
     documents: str = "on"
     face_thresholds: Mapping[str, float] = field(default_factory=dict)
     liveness_turn_yaw: float = 0.25
-    #: False only in development, for a fake camera that cannot show the screen's light on a face (idverify demo
-    #: --fake-camera, the browser test); production refuses it.
+    #: False only in development, for recorded frame sequences that cannot follow a new challenge's colours
+    #: (``idverify face liveness`` with samples/frames); production refuses it.
     liveness_light_check: bool = True
     liveness_challenges_per_verification: int = 3
     liveness_challenges_per_hour: int = 10

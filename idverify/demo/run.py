@@ -5,10 +5,9 @@ keys, the SMS outbox). Development only: ``IDVERIFY_ENV=production`` is refused.
 
 ``--fake-camera`` is for the browser test, whose camera is Chromium's fake device playing a video composited from
 still photographs (:data:`FAKE_CAMERA`): the head-turn threshold goes down to 0.125 (the least the centre band of
-0.12 allows; the most turned faces in those photographs reach an image yaw of 0.13-0.18 in a 640x480 frame), the
-light challenge is off (a photograph cannot reflect the screen), and the challenge budget is raised (the test
-asks again until it gets a challenge its photos can answer). Every other check runs as configured. See
-docs/demo.md for what that run does and does not prove.
+0.12 allows; the most turned faces in those photographs reach an image yaw of 0.13-0.18 in a 640x480 frame) and
+the challenge budget is raised (the test asks again until it gets a challenge its photos can answer). Every other
+check runs as configured. See docs/demo.md for what that run does and does not prove.
 """
 
 from __future__ import annotations
@@ -31,10 +30,10 @@ from idverify.demo.http_json import JsonServer
 from idverify.demo.loan_service import LoanService, http_client, serve_loan_service
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-#: What ``--fake-camera`` changes, and why: the turned faces of still portraits reach 0.13-0.18; a photo cannot
-#: reflect the screen's colours; the test asks for challenges until one its photos can answer.
-FAKE_CAMERA = {"IDVERIFY_LIVENESS_TURN_YAW": "0.125", "IDVERIFY_LIVENESS_LIGHT_CHECK": "false",
-               "IDVERIFY_LIVENESS_CHALLENGES_PER_VERIFICATION": "100", "IDVERIFY_LIVENESS_CHALLENGES_PER_HOUR": "1000"}
+#: What ``--fake-camera`` changes, and why: the turned faces of still portraits reach 0.13-0.18; the test asks for
+#: challenges until one its photos can answer.
+FAKE_CAMERA = {"IDVERIFY_LIVENESS_TURN_YAW": "0.125", "IDVERIFY_LIVENESS_CHALLENGES_PER_VERIFICATION": "100",
+               "IDVERIFY_LIVENESS_CHALLENGES_PER_HOUR": "1000"}
 
 
 class DemoRefused(Exception):

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from idverify.factors.head_pose import estimate_head_pose
 from idverify.ml.pad.onnx_pad import OnnxPad
 from idverify.ml.pipeline import FacePipeline
+from tests.adapters.liveness import synth
 
 Bgr = NDArray[np.uint8]
 WIDTH, HEIGHT, FPS = 640, 480, 20
@@ -47,6 +48,10 @@ PAD_MARGIN = 0.6
 #: Within a turn step (ms from its start): the centre photo until SWITCH, the turned photo zooming from the
 #: centre framing to the turn framing until HOLD, held, and the same backwards at the end of the step.
 SWITCH_MS, HOLD_MS = 100, 450
+#: The page's capture clock starts about this long after the fake camera's first frame (getUserMedia, then play).
+PAGE_LAG_MS = 100
+#: Strength of the simulated screen reflection on the face (the liveness evaluation draws 0.25 x 0.7-1.3).
+LIGHT_GAIN = 0.25
 
 
 @dataclass(frozen=True)
@@ -172,16 +177,27 @@ def write_y4m(path: Path, frames: Sequence[Bgr]) -> None:
             fh.write(np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)).tobytes())
 
 
+def colour_at(plan: dict[str, Any], colours: Sequence[int], page_t: float) -> tuple[float, float, float] | None:
+    """The screen colour (r, g, b in 0..1) the page shows at ``page_t`` ms of its capture, if any."""
+    for (start, end), rgb in zip(plan["light"], colours, strict=True):
+        if start <= page_t < end:
+            return ((rgb >> 16 & 0xFF) / 255, (rgb >> 8 & 0xFF) / 255, (rgb & 0xFF) / 255)
+    return None
+
+
 def head_turn_video(path: Path, faces_dir: Path, person: Person, poses: Sequence[str], plan: dict[str, Any],
-                    pipeline: FacePipeline, pad: OnnxPad | None, *, seed: int = 7) -> None:
+                    colours: Sequence[int], pipeline: FacePipeline, pad: OnnxPad | None, *, seed: int = 7) -> None:
     """Write the video answering ``poses`` on the page's capture plan (``window.capturePlan``), with 3 s of
-    frontal tail. Each frame is the best of up to 40 wobbles (see :func:`misfit`)."""
+    frontal tail. Each frame is the best of up to 40 wobbles (see :func:`misfit`). While the page shows a screen
+    colour, the face is tinted towards it as a screen a few centimetres away would light it (``synth.screen_light``,
+    gain LIGHT_GAIN): a *simulated* reflection, painted in because a photograph cannot take one."""
     rng = random.Random(seed)
     bases: dict[Photo, Bgr] = {}
     frames: list[Bgr] = []
     previous: list[float] = []
     for n in range(int((float(plan["end"]) + 3000) * FPS / 1000)):
-        photo, framing, hold = shot_at(person, poses, plan["poses"], n * 1000 / FPS)
+        page_t = n * 1000 / FPS - PAGE_LAG_MS
+        photo, framing, hold = shot_at(person, poses, plan["poses"], page_t)
         if photo not in bases:
             bases[photo] = base_crop(pipeline, faces_dir, photo)
         best: tuple[float, Bgr, float | None] | None = None
@@ -195,5 +211,10 @@ def head_turn_video(path: Path, faces_dir: Path, person: Person, poses: Sequence
                 break
         assert best is not None and best[2] is not None, f"{photo} at {framing:.2f} face heights shows no face"
         previous = [*previous[-(POSE_WINDOW - 1):], best[2]]
-        frames.append(best[1])
+        frame = best[1]
+        colour = colour_at(plan, colours, page_t)
+        if colour is not None:
+            face = pipeline.detect(pipeline.decode(cv2.imencode(".png", frame)[1].tobytes()))[0]
+            frame = synth.screen_light(frame, synth.Face.of(face), colour, gain=LIGHT_GAIN)
+        frames.append(frame)
     write_y4m(path, frames)

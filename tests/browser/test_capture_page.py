@@ -8,10 +8,10 @@ different person's face against the same card fails the face match with the appl
 What it does not prove: that a real head turn, a real face under the screen's light or PAD on a real camera
 pass. Chromium's fake camera plays a video composited from still portraits, so the demo runs with
 ``--fake-camera``: head-turn threshold 0.125 instead of 0.25 (the most turned faces in these photos reach an image
-yaw of 0.13-0.18 in a 640x480 frame), light challenge off (a photograph cannot reflect the screen's colours), and
-a larger challenge budget, because up and down cannot be composited from these photos and the other person's
+yaw of 0.13-0.18 in a 640x480 frame) and a larger challenge budget, because up and down cannot be composited from these photos and the other person's
 only turn left: the test asks for challenges until one its photos can answer. Frames are pre-screened with the
-public PAD models. Continuity, timing, sequence, capture-key signatures, replay, identity and PAD run as configured.
+public PAD models, and the screen's colours are painted onto the face as a simulated reflection. Continuity,
+timing, sequence, the light challenge, capture-key signatures, replay, identity and PAD run as configured.
 See docs/demo.md.
 """
 
@@ -158,7 +158,8 @@ def answer_liveness(page: Page, person: Person, faces: Path, camera: Path, pipel
         else:
             raise AssertionError(f"no challenge these photos can answer in 60 draws (last: {poses})")
         plan = page.driver.execute_script("return window.capturePlan(window.captureState.challenge)")
-        head_turn_video(camera, faces, person, poses, plan, pipeline, pad)
+        colours = page.driver.execute_script("return window.captureState.challenge.light_steps.map(s => s.rgb)")
+        head_turn_video(camera, faces, person, poses, plan, colours, pipeline, pad)
         page.shot("4-liveness-challenge")
         page.click("start-capture")
         page.until("['passed', 'failed', 'error'].includes(document.body.dataset.capture)", timeout=120)

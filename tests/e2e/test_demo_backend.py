@@ -120,7 +120,8 @@ def test_the_demo_and_its_fake_camera_mode_are_refused_in_production() -> None:
     with pytest.raises(DemoRefused):
         demo_environment({"IDVERIFY_ENV": "production"}, Path("var/demo"), fake_camera=False)
     fake = demo_environment({}, Path("var/demo"), fake_camera=True)
-    assert fake["IDVERIFY_LIVENESS_LIGHT_CHECK"] == "false"
+    assert fake["IDVERIFY_LIVENESS_TURN_YAW"] == "0.125"
+    assert "IDVERIFY_LIVENESS_LIGHT_CHECK" not in fake
     assert set(FAKE_CAMERA) <= set(fake)
     with pytest.raises(ConfigError, match="IDVERIFY_LIVENESS_LIGHT_CHECK"):
         Settings.from_env({"IDVERIFY_ENV": "production", "IDVERIFY_LIVENESS_LIGHT_CHECK": "false",
