@@ -4,9 +4,16 @@
 mobile 0/180 direction classifier; Apache-2.0, see the wheel's MODEL_LICENSES.md). Each model path is given
 explicitly, so rapidocr never takes its download branch (which it uses only when no path is configured).
 
-The engine is created on first use, with explicit thread counts, and runs in the caller's thread: the service puts
-calls in its worker pool. One reader may serve several threads (rapidocr guards model loading with locks and
-onnxruntime sessions are thread-safe).
+The engine is created on first use and runs in the caller's thread: the service puts calls in its worker pool. One
+reader may serve several threads (rapidocr guards model loading with locks and onnxruntime sessions are
+thread-safe). The three onnxruntime sessions are made by :mod:`idverify.ml.onnx_sessions` and handed to rapidocr
+(its ``session`` option), so threads, spinning and memory options are the project's, not rapidocr's defaults
+(which spin and, measured in docs/reports/single-node-perf.md, cost a third more CPU per card on a shared host).
+
+Text detection runs on the page shrunk so its longer side is at most ``det_side`` pixels; rapidocr's default
+scales the *shorter* side up to 736, so a 1280 x 807 card ran at full size and a 64 x 256 warm-up strip at
+736 x 2944. Text lines are still cut from the page at full resolution for recognition, so only the detector sees
+the smaller image.
 
 Orientation: one pass at 0 degrees; if the expected labels are missing or lie the wrong way, the image is turned
 (90/270 when the text boxes stand upright, else 180) and read again, at most three more times.
@@ -38,12 +45,16 @@ from idverify.ml.ocr_fields import (
     read_mrz_lines,
     upright,
 )
+from idverify.ml.onnx_sessions import SessionConfig, create_session
 
 _MODEL_FILES: Final = {
-    "Det.model_path": "PP-OCRv6_det_small.onnx",
-    "Rec.model_path": "PP-OCRv6_rec_small.onnx",
-    "Cls.model_path": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+    "Det": "PP-OCRv6_det_small.onnx",
+    "Rec": "PP-OCRv6_rec_small.onnx",
+    "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
 }
+#: Longer side of the image the text detector sees (docs/reports/single-node-perf.md: accuracy unchanged on the
+#: synthetic cards, ID number 30/30 clean and distorted as at 1280 px; about 40% less CPU per card).
+DET_SIDE: Final = 736
 _ROTATE: Final = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 _MIN_SIDE: Final = 64
 _MAX_SIDE: Final = 4096
@@ -67,12 +78,17 @@ class RapidOcrDocumentReader:
     expected document in any orientation, and ``Unavailable("ocr_model_missing")`` when the models are absent.
     """
 
-    def __init__(self, *, threads: int = 1, model_dir: Path | None = None, max_side: int = 1600) -> None:
+    def __init__(self, *, threads: int = 1, model_dir: Path | None = None, max_side: int = 1600,
+                 det_side: int = DET_SIDE, session_config: SessionConfig | None = None) -> None:
         if threads < 1:
             raise ValueError("threads must be >= 1")
+        if det_side < 32:
+            raise ValueError("det_side must be >= 32")
         self._threads = threads
         self._model_dir = model_dir
         self._max_side = max_side
+        self._det_side = det_side
+        self._session_config = session_config or SessionConfig(intra_op_threads=threads, allow_gpu=False)
         self._engine: Any = None
         self._lock = threading.Lock()
 
@@ -84,25 +100,31 @@ class RapidOcrDocumentReader:
         return self._engine
 
     def _create(self) -> Any:
+        from omegaconf import flag_override
         from rapidocr import RapidOCR
 
         folder = self._model_dir or packaged_model_dir()
+        self.check_files()
         params: dict[str, Any] = {
             "Global.log_level": "error",
             "Global.max_side_len": self._max_side,
-            "EngineConfig.onnxruntime.intra_op_num_threads": self._threads,
-            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            "Det.limit_type": "max",
+            "Det.limit_side_len": self._det_side,
+            **{f"{section}.model_path": str(folder / name) for section, name in _MODEL_FILES.items()},
         }
-        for key, name in _MODEL_FILES.items():
-            path = folder / name
-            if not path.is_file():
-                raise Unavailable("ocr_model_missing", "an OCR model file is missing", internal_reason=str(path))
-            params[key] = str(path)
-        return RapidOCR(params=params)
+        engine = RapidOCR(params=params)
+        # rapidocr's documented hook for a caller-made session (its config holds it as a plain object).
+        with flag_override(engine.cfg, "allow_objects", True):
+            for section, name in _MODEL_FILES.items():
+                engine.cfg[section].session = create_session((folder / name).read_bytes(), self._session_config)
+        return engine
 
     def warm_up(self) -> None:
-        """Load the models now (start-up), instead of on the first request."""
-        self._boxes(np.full((64, 256, 3), 255, np.uint8))
+        """Load and run all three models now (start-up), instead of on the first request: one read of a small
+        printed strip (rapidocr loads the classifier and recogniser only when the detector finds text)."""
+        strip = np.full((64, 320, 3), 255, np.uint8)
+        cv2.putText(strip, "ID 1234567890", (8, 44), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2, cv2.LINE_AA)
+        self._boxes(strip)
 
     def check_files(self) -> None:
         """Raise ``Unavailable("ocr_model_missing")`` now if a model file is absent (cheap: no model is loaded)."""

@@ -25,6 +25,11 @@ class SessionConfig:
     #: Spinning intra-op threads win on an idle machine but, measured on a busy shared 2-core host, made SFace
     #: with 2 threads ~1.8x slower than blocking threads (docs/reports/face-bench.md); off by default.
     allow_spinning: bool = False
+    #: onnxruntime's CPU arena keeps every block a session ever used for its next run (fast, but the process keeps
+    #: the largest run's memory for each session); off, blocks go back to malloc after each run.
+    memory_arena: bool = True
+    #: Plans one block for all intermediate tensors of an input shape and reuses the plan for that shape.
+    memory_pattern: bool = True
 
     def __post_init__(self) -> None:
         if self.intra_op_threads < 1 or self.inter_op_threads < 1:
@@ -46,5 +51,7 @@ def create_session(model: bytes, config: SessionConfig) -> ort.InferenceSession:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    options.enable_cpu_mem_arena = config.memory_arena
+    options.enable_mem_pattern = config.memory_pattern
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if config.allow_spinning else "0")
     return ort.InferenceSession(model, sess_options=options, providers=providers_for(config))
