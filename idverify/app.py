@@ -55,7 +55,8 @@ from idverify.ml.pad.artefacts import CACHE_ENV, default_cache_dir
 from idverify.ml.pad.onnx_pad import OnnxPad
 from idverify.ml.pipeline import FacePipeline
 from idverify.ml.pool import InferencePool, PooledFrameObserver, PooledPortraitReader
-from idverify.ml.runner import ModelRunner, RunnerFactory
+from idverify.ml.runner import ModelRunner, RunnerFactory, ort_runners
+from idverify.ml.runner_metrics import timed_runners
 from idverify.outbox import (
     Delivery,
     LogDelivery,
@@ -298,7 +299,9 @@ def load_face(settings: Settings) -> FaceStack:
     if not (models_dir / "manifest.toml").exists():
         raise ConfigError(f"no face models at {models_dir} (set IDVERIFY_MODELS_DIR, or IDVERIFY_FACE=off)")
     pipeline = FacePipeline.from_models_dir(models_dir, threads=settings.inference_threads,
-                                            runners=remote_runners(settings),
+                                            runners=timed_runners(remote_runners(settings) or ort_runners(
+                                                SessionConfig(intra_op_threads=settings.inference_threads)),
+                                                settings.inference_backend),
                                             cache_dir=model_cache(settings).parent / "folded")
     try:
         thresholds = MatchThresholds.from_mapping(pipeline.embedder_id, settings.face_thresholds)

@@ -112,7 +112,7 @@ def test_the_name_check_catches_a_metric_that_does_not_exist() -> None:
 def test_dashboard_covers_factor_outcomes_reason_codes_and_model_latency() -> None:
     exprs = " ".join(t["expr"] for p in json.loads(DASHBOARD.read_text())["panels"] for t in p["targets"])
     for metric in ("idverify_factor_results_total", "idverify_rpc_errors_total", "idverify_inference_seconds_bucket",
-                   "idverify_worker_resident_memory_bytes"):
+                   "idverify_model_seconds_bucket", "idverify_worker_resident_memory_bytes"):
         assert metric in exprs
 
 
