@@ -599,7 +599,11 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     staff_sessions = StaffSessions(engine=engine, audit=audit, clock=clock, random=random, totp=TotpService(
         store=SqlStaffTotpStore(engine, cipher), counters=StaffLockoutCounters(counters), clock=clock, random=random))
     staff_reads = StaffReads(engine=engine, audit=audit, clock=clock)
-    authenticator = Authenticator(entries(settings.api_keys), settings.mtls_callers, keys_file, staff_sessions)
+    try:
+        authenticator = Authenticator(entries(settings.api_keys), settings.mtls_callers, keys_file, staff_sessions,
+                                      staff_sessions_required=settings.staff_sessions_required)
+    except ValueError as exc:  # a keys-file caller with both staff and service roles (the others: Settings)
+        raise ConfigError(f"IDVERIFY_API_KEYS_FILE: {exc}") from None
     tls = None
     if settings.tls_cert_file is not None and settings.tls_key_file is not None:
         tls = TlsFiles(settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file)

@@ -86,6 +86,9 @@ class Settings:
     api_keys: tuple[ApiKeySpec, ...] = ()
     api_keys_file: Path | None = None
     mtls_callers: Mapping[str, frozenset[Role]] = field(default_factory=dict)
+    #: Staff roles act only through a staff session (API key + own TOTP); a staff key alone may only sign in.
+    #: ``IDVERIFY_STAFF_SESSIONS_REQUIRED``, on by default in production.
+    staff_sessions_required: bool = False
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     tls_client_ca_file: Path | None = None
@@ -192,6 +195,7 @@ class Settings:
             api_keys=r.parsed("IDVERIFY_API_KEYS", parse_api_keys, ()),
             api_keys_file=r.optional_file("IDVERIFY_API_KEYS_FILE"),
             mtls_callers=r.parsed("IDVERIFY_MTLS_CALLERS", parse_mtls_callers, {}),
+            staff_sessions_required=r.flag("IDVERIFY_STAFF_SESSIONS_REQUIRED", environment == "production"),
             tls_cert_file=r.optional_file("IDVERIFY_TLS_CERT_FILE"),
             tls_key_file=r.optional_file("IDVERIFY_TLS_KEY_FILE"),
             tls_client_ca_file=r.optional_file("IDVERIFY_TLS_CLIENT_CA_FILE"),
@@ -262,6 +266,8 @@ class Settings:
             if not self.api_keys and not self.mtls_callers and self.api_keys_file is None:
                 raise ConfigError("IDVERIFY_API_KEYS, IDVERIFY_API_KEYS_FILE or IDVERIFY_MTLS_CALLERS must name "
                                   "at least one caller")
+        if self.staff_sessions_required:
+            self._refuse_mixed_role_callers()
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ConfigError("IDVERIFY_TLS_CERT_FILE and IDVERIFY_TLS_KEY_FILE must be set together")
         if self.mtls_callers and self.tls_client_ca_file is None:
@@ -302,6 +308,17 @@ class Settings:
                 raise ConfigError("TWILIO_AUTH_TOKEN, or TWILIO_API_KEY_SID with TWILIO_API_KEY_SECRET, is required")
             if not (self.twilio_from_number or self.twilio_messaging_service_sid):
                 raise ConfigError("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required")
+
+    def _refuse_mixed_role_callers(self) -> None:
+        """With staff sessions required, one key or certificate may not hold both a staff role and a service role:
+        a service cannot type a TOTP code, so such a key would keep its staff powers without a second factor."""
+        staff = frozenset({Role.SUPPORT, Role.RISK_ANALYST, Role.ADMIN})
+        for name, callers in (("IDVERIFY_API_KEYS", [(s.caller_id, s.roles) for s in self.api_keys]),
+                              ("IDVERIFY_MTLS_CALLERS", list(self.mtls_callers.items()))):
+            for caller_id, roles in callers:
+                if roles & staff and roles - staff:
+                    raise ConfigError(f"{name}: caller {caller_id!r} holds both a staff role and a service role; "
+                                      "with IDVERIFY_STAFF_SESSIONS_REQUIRED give it two callers (two keys)")
 
 
 def _signing_keys(text: str) -> Secret:

@@ -17,7 +17,7 @@ import grpc
 import structlog
 
 from idverify.domain.callers import Caller, Role
-from idverify.domain.errors import Unauthenticated
+from idverify.domain.errors import PermissionDenied, Unauthenticated
 
 API_KEY_HEADER = "x-api-key"
 AUTHORIZATION_HEADER = "authorization"
@@ -33,6 +33,8 @@ class StaffSessionHolder(Protocol):
 class StaffSessionResolver(Protocol):
     def resolve(self, credential: str) -> StaffSessionHolder:
         """The holder of a valid staff session credential; raises ``Unauthenticated``."""
+
+
 _log = structlog.get_logger("idverify.auth")
 
 
@@ -83,11 +85,19 @@ class Authenticator:
     """Resolves the caller of an RPC from its metadata and TLS peer."""
 
     def __init__(self, api_keys: Iterable[ApiKeyEntry], mtls_callers: Mapping[str, frozenset[Role]],
-                 keys_file: ApiKeysFile | None = None, staff_sessions: StaffSessionResolver | None = None) -> None:
+                 keys_file: ApiKeysFile | None = None, staff_sessions: StaffSessionResolver | None = None, *,
+                 staff_sessions_required: bool = False) -> None:
         self._static_keys = tuple(api_keys)
         self._keys_file = keys_file
         self._mtls = dict(mtls_callers)
         self._staff_sessions = staff_sessions
+        self._sessions_required = staff_sessions_required
+        if staff_sessions_required:
+            mixed = mixed_role_callers(self._keys, self._mtls)
+            if mixed:
+                # Such a key would hold staff powers next to a service's, and a service cannot type a TOTP code.
+                raise ValueError(f"caller {mixed[0]!r} holds both a staff role and a service role; staff sessions "
+                                 "are required (IDVERIFY_STAFF_SESSIONS_REQUIRED), so give it separate keys")
 
     @property
     def _keys(self) -> tuple[ApiKeyEntry, ...]:
@@ -127,6 +137,18 @@ class Authenticator:
             raise Unauthenticated("credentials_invalid", "the API key is not valid")
         return Caller(caller_id=found.caller_id, roles=found.roles, method="api_key")
 
+    def require_staff_session(self, caller: Caller, allowed: frozenset[Role], *, sign_in: bool) -> None:
+        """Raise ``PermissionDenied("staff_session_required")`` when staff sessions are required and ``caller``
+        reaches this RPC only through a staff role without a staff session. ``sign_in`` marks the RPCs a staff
+        member needs to open or close a session (and GetJwks); a service role that allows the RPC suffices."""
+        if not self._sessions_required or sign_in or caller.method == "staff_session":
+            return
+        if caller.has_any(allowed - STAFF_ROLES) or not caller.has_any(allowed & STAFF_ROLES):
+            return
+        raise PermissionDenied("staff_session_required",
+                               "staff act through a staff session: sign in with your API key and authenticator "
+                               "(StartStaffSession), then call with the session")
+
     def _staff_caller(self, value: str | bytes, sessions: StaffSessionResolver) -> Caller:
         """A staff session acts with the roles its API key has now (staff roles only): a withdrawn key, or one that
         now names someone else, ends the session."""
@@ -144,6 +166,13 @@ class Authenticator:
         if not roles:
             raise Unauthenticated("staff_session_invalid", "the staff session's key is no longer valid")
         return Caller(caller_id=holder.staff_id, roles=roles, method="staff_session")
+
+
+def mixed_role_callers(keys: Iterable[ApiKeyEntry], mtls_callers: Mapping[str, frozenset[Role]]) -> list[str]:
+    """The caller ids whose one key or certificate holds both a staff role and a service role, sorted."""
+    found = {k.caller_id for k in keys if k.roles & STAFF_ROLES and k.roles - STAFF_ROLES}
+    found |= {cn for cn, roles in mtls_callers.items() if roles & STAFF_ROLES and roles - STAFF_ROLES}
+    return sorted(found)
 
 
 def auth_context_of(context: grpc.ServicerContext) -> Mapping[str, Sequence[bytes]]:

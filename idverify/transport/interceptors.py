@@ -26,7 +26,7 @@ from idverify.transport import malformed
 from idverify.transport.auth import Authenticator, auth_context_of
 from idverify.transport.errors import REASON_METADATA_KEY, internal_status, rich_status, status_code_for
 from idverify.transport.metrics import record_error, record_factor_results
-from idverify.transport.permissions import ALLOWED, PUBLIC_PREFIXES
+from idverify.transport.permissions import ALLOWED, PUBLIC_PREFIXES, STAFF_SIGN_IN
 
 log = structlog.get_logger("idverify.rpc")
 
@@ -115,6 +115,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                     allowed = ALLOWED.get(method)
                     if allowed is None or not caller.has_any(allowed):
                         raise PermissionDenied("role_not_allowed", "this caller's roles do not allow this call")
+                    self._auth.require_staff_session(caller, allowed, sign_in=method in STAFF_SIGN_IN)
                     caller_token = _caller.set(caller)
                     bound.update(structlog.contextvars.bind_contextvars(caller=caller.caller_id))
                     try:

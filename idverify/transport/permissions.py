@@ -56,5 +56,10 @@ ALLOWED: dict[str, frozenset[Role]] = {
     },
 }
 
+#: What a staff member may call with their API key or certificate alone when staff sessions are required
+#: (IDVERIFY_STAFF_SESSIONS_REQUIRED): enrol their authenticator, open or close a session, fetch public keys. Every
+#: other RPC they reach only through a staff role needs the session (``staff_session_required``).
+STAFF_SIGN_IN = frozenset({_C + "EnrollStaffTotp", _C + "StartStaffSession", _C + "EndStaffSession", _T + "GetJwks"})
+
 #: Infrastructure services that need no caller identity (load balancers and operators probe them).
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")

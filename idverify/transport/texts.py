@@ -6,6 +6,7 @@ from __future__ import annotations
 from idverify.domain.messages import localized
 from idverify.factors.face_match import HINTS
 from idverify.factors.liveness import REASON_TEXTS
+from idverify.staff.texts import staff_text
 
 
 def text_for(code: str, locale: str) -> str:
@@ -19,4 +20,4 @@ def text_for(code: str, locale: str) -> str:
     hint = HINTS.get(code)
     if hint is not None:
         return hint["en" if locale == "en" else "zh-CN"]
-    return ""
+    return staff_text(code, locale)

@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from idverify.api.v1 import audit_pb2, audit_pb2_grpc, case_pb2, case_pb2_grpc
-from tests.console.conftest import code_at, enroll
+from tests.console.conftest import auditor, code_at, enroll
 from tests.console.pages import console_client, controls_of, form_token, reported_case, sign_in
 from tests.transport.conftest import Running
 
@@ -17,7 +17,7 @@ from tests.transport.conftest import Running
 def audit_actions(running: Running, **filters: str) -> list[audit_pb2.AuditEvent]:
     """Entries matching ``filters``, newest first, without this helper's own (audited) searches."""
     events = audit_pb2_grpc.AuditServiceStub(running.channel).SearchAuditEvents(
-        audit_pb2.SearchAuditEventsRequest(purpose="test check", **filters), metadata=running.md("admin")).events
+        audit_pb2.SearchAuditEventsRequest(purpose="test check", **filters), metadata=auditor(running)).events
     return [e for e in events if not (e.action == "audit.searched" and e.purpose == "test check")]
 
 
@@ -121,7 +121,7 @@ def test_the_requester_cannot_approve_their_own_request_through_the_console(runn
     mine = console.get("/approvals?scope=mine").text
     assert approval_id in mine and "execute" not in mine.split(approval_id, 1)[1].split("</tr>", 1)[0]
     status = case_pb2_grpc.CaseServiceStub(running.channel).ListApprovals(
-        case_pb2.ListApprovalsRequest(scope="all"), metadata=running.md("admin")).approvals
+        case_pb2.ListApprovalsRequest(scope="all"), metadata=auditor(running)).approvals
     assert [(a.approval_id, a.status) for a in status] == [(approval_id, "pending")]
 
 
@@ -186,7 +186,7 @@ def test_a_not_fraud_resolution_needs_a_second_staff_member_and_the_requester_ca
     page = agent.get(back).text
     assert '<dd id="case-state">已结案：非欺诈</dd>' in page  # zh-CN: the default language
     resolved = case_pb2_grpc.CaseServiceStub(running.channel).GetCase(
-        case_pb2.GetCaseRequest(case_id=case.case_id, purpose="test check"), metadata=running.md("admin")).case
+        case_pb2.GetCaseRequest(case_id=case.case_id, purpose="test check"), metadata=auditor(running)).case
     assert (resolved.state, resolved.outcome, resolved.decided_by) == ("resolved_not_fraud", "no_action", "dev-support")
 
 

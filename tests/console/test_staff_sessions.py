@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from idverify.api.v1 import audit_pb2, audit_pb2_grpc, case_pb2, case_pb2_grpc, token_pb2, token_pb2_grpc
-from tests.console.conftest import code_at, enroll
+from tests.console.conftest import auditor, code_at, enroll
 from tests.transport.conftest import Running
 from tests.transport.test_server import reason_of
 
@@ -26,7 +26,7 @@ def bearer(credential: str) -> list[tuple[str, str]]:
 
 def actions(running: Running, object_id: str) -> list[tuple[str, str, str]]:
     events = audit_pb2_grpc.AuditServiceStub(running.channel).ListAuditEvents(
-        audit_pb2.ListAuditEventsRequest(object_id=object_id, purpose="test"), metadata=running.md("admin")).events
+        audit_pb2.ListAuditEventsRequest(object_id=object_id, purpose="test"), metadata=auditor(running)).events
     return [(e.action, e.outcome, e.reason_code) for e in events]
 
 
@@ -48,7 +48,7 @@ def test_a_staff_session_acts_as_the_staff_member_with_their_staff_roles(running
     assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED
     # The search itself was audited, with its purpose and the analyst's identity.
     searched = audit.SearchAuditEvents(audit_pb2.SearchAuditEventsRequest(purpose="check", action="audit.searched"),
-                                       metadata=running.md("admin")).events
+                                       metadata=auditor(running)).events
     assert [(e.actor, e.purpose) for e in searched][-1] == ("dev-risk_analyst", "sign-in review")
 
 
@@ -130,7 +130,7 @@ def test_withdrawing_the_staff_members_api_key_ends_their_session(tmp_path: Path
 
     keys_file = tmp_path / "api-keys.txt"
     keys_file.write_text(f"alice:support:{hash_api_key('alice-key-1')}\nbob:admin:{hash_api_key('bob-key-1')}\n")
-    app = start_app(tmp_path / "data", IDVERIFY_API_KEYS_FILE=str(keys_file))
+    app = start_app(tmp_path / "data", IDVERIFY_API_KEYS_FILE=str(keys_file), IDVERIFY_STAFF_SESSIONS_REQUIRED="true")
     channel = grpc.insecure_channel(f"127.0.0.1:{app.grpc.port}")
     try:
         cases = case_pb2_grpc.CaseServiceStub(channel)
