@@ -22,9 +22,9 @@ import pytest
 from idverify.api.v1 import case_pb2, case_pb2_grpc
 from idverify.console.server import ConsoleServer, console_app
 from idverify.console.settings import ConsoleSettings
-from tests.console.conftest import code_at, enroll
+from tests.console.conftest import auditor, code_at, enroll, staff_running
 from tests.console.pages import reported_case
-from tests.transport.conftest import Running, running_app
+from tests.transport.conftest import Running
 
 pytestmark = pytest.mark.browser
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -128,7 +128,7 @@ def stage(tmp_path: Path) -> Iterator[Stage]:
         raise
     shots = Path(os.environ.get("IDVERIFY_SCREENSHOTS_DIR", "") or tmp_path / "shots")
     shots.mkdir(parents=True, exist_ok=True)
-    with running_app(tmp_path / "service") as running:
+    with staff_running(tmp_path / "service") as running:  # staff keys alone only sign in, as in production
         settings = ConsoleSettings(address="127.0.0.1:0", service_target=f"127.0.0.1:{running.app.grpc.port}")
         server = ConsoleServer(console_app(settings, running.channel), settings)
         server.start()
@@ -246,5 +246,5 @@ def test_a_consumer_report_is_worked_to_a_resolved_case_and_lifted_freeze(stage:
     stage.shoot("queue-zh")
 
     freeze = case_pb2_grpc.CaseServiceStub(running.channel).ListCases(
-        case_pb2.ListCasesRequest(state="all"), metadata=running.md("admin")).cases
+        case_pb2.ListCasesRequest(state="all"), metadata=auditor(running)).cases
     assert [(c.case_id, c.state) for c in freeze] == [(case.case_id, "resolved_fraud_confirmed")]
