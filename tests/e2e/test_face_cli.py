@@ -36,14 +36,15 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 def cli(running: Running, *argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object]]:
     code = main(["face", "--server", f"127.0.0.1:{running.app.grpc.port}", "--data-dir", str(running.data_dir),
                  "--json", *argv])
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]  # logs share stdout
-    return code, json.loads(lines[-1]) if lines else {}
+    captured = capsys.readouterr()
+    lines = [line for line in captured.out.splitlines() if line.startswith("{")]  # logs share stdout
+    return code, json.loads(lines[-1]) if lines else {"stderr": captured.err}
 
 
-def open_verification(running: Running, loan: str) -> str:
+def open_verification(running: Running, loan: str, amount: str = "6000.00") -> str:
     stub = verification_pb2_grpc.VerificationServiceStub(running.channel)
     ctx = common_pb2.ApplicationContext(applicant_id="acct-cli", loan_application_id=loan, device_id="dev-cli",
-                                        amount=common_pb2.Money(currency="CNY", value="6000.00"), locale="en")
+                                        amount=common_pb2.Money(currency="CNY", value=amount), locale="en")
     started = stub.StartVerification(V.StartVerificationRequest(
         context=ctx, phone_e164="+8613800138000", payout_account="6222-01",
         consent=V.Consent(biometric_processing=True, text_version="v1")), metadata=running.md())
@@ -98,3 +99,29 @@ def test_the_samples_are_what_make_samples_writes(tmp_path: Path) -> None:
         assert (tmp_path / name).read_text(encoding="utf-8") == (SAMPLES / name).read_text(encoding="utf-8"), name
     committed = sorted(p.relative_to(SAMPLES).as_posix() for p in SAMPLES.rglob("*") if p.is_file())
     assert committed == sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+
+
+@pytest.fixture(scope="module")
+def with_documents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    if not fonts_available():
+        pytest.skip("the CJK fonts are missing (scripts/install-fonts.sh)")
+    with running_app(tmp_path_factory.mktemp("doc-cli"), IDVERIFY_DOCUMENTS="on", IDVERIFY_PAD="off") as r:
+        yield r
+
+
+def test_submit_document_compares_the_card_with_typed_and_on_record_data(
+        with_documents: Running, capsys: pytest.CaptureFixture[str]) -> None:
+    printed = json.loads((SAMPLES / "documents" / "printed-data.json").read_text(encoding="utf-8"))["cn_id_card"]
+    session = open_verification(with_documents, "L-doc-1", "60000.00")
+    context = ["--applicant", "acct-cli", "--loan", "L-doc-1", "--amount", "60000.00", "--device", "dev-cli",
+               "--locale", "en", "--session", session]
+    card = ["--front", str(SAMPLES / "documents" / "cn-id-front.jpg"),
+            "--back", str(SAMPLES / "documents" / "cn-id-back.jpg")]
+    code, answer = cli(with_documents, "submit-document", *context, *card,
+                       "--typed-full-name", printed["full_name"], "--typed-document-number",
+                       printed["document_number"], "--record-full-name", "王小明", capsys=capsys)
+    assert code == 1, answer
+    checks = {c["name"]: c for c in answer["checks"]}  # type: ignore[union-attr]
+    assert answer["extracted"]["document_number"] == printed["document_number"]  # type: ignore[index]
+    failed = [name for name, c in checks.items() if not c.get("passed")]
+    assert failed and all("holder" in name or "record" in name for name in failed), checks
