@@ -331,6 +331,12 @@ class OtpService:
         for subject in self._guess_subjects(ctx):
             self._counters.clear_guesses(subject)
 
+    def reset_guesses(self, ctx: OtpContext) -> None:
+        """An operator's reset after a hard lock: clears the lockouts of the applicant, the phone, the device and
+        the IP of ``ctx`` (a person has checked who is asking)."""
+        for subject in self._guess_subjects(ctx):
+            self._counters.clear_guesses(subject)
+
     def _refuse_unusable(self, challenge: Challenge | None, ctx: OtpContext, now: datetime) -> None:
         if challenge is None:
             raise FailedPrecondition("otp_not_sent", "no code was sent for this session")
