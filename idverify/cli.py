@@ -125,8 +125,6 @@ def listen_problem(exc: BaseException, grpc_address: str, admin_address: str) ->
 
 def _supervise(args: argparse.Namespace, settings: Settings, env: dict[str, str]) -> int:
     """`serve --workers N`: prepare once (secrets, keys, migrations), then run N workers on one port."""
-    # The parent serves no RPC: its own metrics stay in memory, only the workers write multiprocess files.
-    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from idverify.app import prepare_workers
     from idverify.config import ConfigError
     from idverify.transport.workers import supervise
@@ -270,6 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from idverify.config import ConfigError
 
     want_json, rest = take_json_flag(sys.argv[1:] if argv is None else argv)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Modules create their metrics at import, and in multiprocess mode that opens files in this folder.
+        Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     parser = build_parser(client_only=rest[:1] == ["client"])
     args = parser.parse_args(rest)
     if want_json or not hasattr(args, "json"):
