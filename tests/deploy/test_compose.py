@@ -45,3 +45,19 @@ def test_two_replicas_behind_nginx_on_postgresql_after_one_migration() -> None:
     assert services["migrate"]["image"] == services["idverify"]["image"]
     nginx_conf = (COMPOSE.parent / "nginx.conf").read_text()
     assert "grpc_pass grpc://idverify_grpc;" in nginx_conf and "server idverify:50051" in nginx_conf
+
+
+def test_nginx_accepts_the_grpc_proxy_configuration(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`nginx -t` on the Compose nginx.conf (the replicas' service name pointed at loopback: nginx resolves
+    upstream names while loading)."""
+    import subprocess
+
+    from tests.deploy.tools import tool
+
+    conf = tmp_path / "nginx.conf"
+    conf.write_text((COMPOSE.parent / "nginx.conf").read_text().replace("server idverify:50051",
+                                                                         "server 127.0.0.1:50051"))
+    done = subprocess.run([tool("nginx"), "-t", "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log"),
+                           "-g", f"pid {tmp_path / 'nginx.pid'};"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "test is successful" in done.stderr
