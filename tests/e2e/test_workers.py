@@ -195,16 +195,23 @@ def test_concurrent_writes_from_both_workers_on_one_sqlite_file_all_commit(clust
 @pytest.mark.slow
 def test_sigterm_lets_an_in_flight_call_finish_and_every_worker_exit_cleanly(cluster: Cluster) -> None:
     pids = [w["pid"] for w in cluster.workers().values()]
-    blocker = sqlite3.connect(cluster.data_dir / "idverify.db", isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")  # holds SQLite's write lock: the next write waits inside a worker
     outcome: dict[str, object] = {}
+
+    channel = grpc.insecure_channel(cluster.address)  # connected before the lock is taken: the call goes straight in
+    token_pb2_grpc.TokenServiceStub(channel).GetJwks(
+        token_pb2.GetJwksRequest(), metadata=[("x-api-key", cluster.api_key("loan_service"))], timeout=10)
 
     def call() -> None:
         try:
-            outcome["reply"] = start_verification(cluster, "acct-drain")
+            outcome["reply"] = verification_pb2_grpc.VerificationServiceStub(channel).StartVerification(
+                verification_pb2.StartVerificationRequest(context=context("acct-drain"), phone_e164="+8613800138000",
+                                                          payout_account="6222020000000001"),
+                metadata=[("x-api-key", cluster.api_key("app_backend"))], timeout=30)
         except grpc.RpcError as err:
             outcome["error"] = err
 
+    blocker = sqlite3.connect(cluster.data_dir / "idverify.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # holds SQLite's write lock: the next write waits inside a worker
     caller = threading.Thread(target=call)
     caller.start()
     time.sleep(1.5)  # the call is now in a worker, waiting for the lock
@@ -214,6 +221,7 @@ def test_sigterm_lets_an_in_flight_call_finish_and_every_worker_exit_cleanly(clu
     blocker.execute("ROLLBACK")
     blocker.close()
     caller.join(30)
+    channel.close()
     assert "error" not in outcome, outcome.get("error")
     assert isinstance(outcome["reply"], verification_pb2.StartVerificationResponse)
     assert cluster.process.wait(30) == 0
