@@ -193,8 +193,9 @@ def liveness(served: Served, md: list[tuple[str, str]], attempts: int) -> list[s
     for a in range(attempts):
         ctx = context(500 + a, "6000.00")
         sid = stub.StartVerification(V.StartVerificationRequest(context=ctx, phone_e164="+8613800138000",
-                                                                payout_account="6222-01", biometric_consent=True,
-                                                                consent_text_version="v1"),
+                                                                payout_account="6222-01",
+                                                                consent=V.Consent(biometric_processing=True,
+                                                                                  text_version="v1")),
                                      metadata=md).verification.session_id
         challenge = stub.StartLivenessChallenge(V.StartLivenessChallengeRequest(context=ctx, session_id=sid),
                                                 metadata=md).challenge

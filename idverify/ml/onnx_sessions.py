@@ -7,6 +7,8 @@ offers it (onnxruntime-gpu) and the caller allows it; the CPU provider is always
 
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import dataclass
 
 import onnxruntime as ort
@@ -30,10 +32,29 @@ class SessionConfig:
     memory_arena: bool = True
     #: Plans one block for all intermediate tensors of an input shape and reuses the plan for that shape.
     memory_pattern: bool = True
+    #: With the arena on, every session of the process that asks for it draws from one CPU arena instead of one
+    #: each: the process then keeps the largest concurrent use (OCR detection, then recognition, then a face)
+    #: rather than the sum of every model's largest run (docs/reports/single-node-perf.md).
+    shared_arena: bool = True
 
     def __post_init__(self) -> None:
         if self.intra_op_threads < 1 or self.inter_op_threads < 1:
             raise ValueError("thread counts must be at least 1")
+
+
+_shared_arena_lock = threading.Lock()
+
+
+@functools.cache
+def _shared_arena() -> None:
+    info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+    ort.create_and_register_allocator(info, ort.OrtArenaCfg({"arena_extend_strategy": 0}))
+
+
+def _register_shared_arena() -> None:
+    """Register the process-wide CPU arena once (on the first session that wants it, never at import)."""
+    with _shared_arena_lock:
+        _shared_arena()
 
 
 def providers_for(config: SessionConfig) -> list[str]:
@@ -54,4 +75,7 @@ def create_session(model: bytes, config: SessionConfig) -> ort.InferenceSession:
     options.enable_cpu_mem_arena = config.memory_arena
     options.enable_mem_pattern = config.memory_pattern
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if config.allow_spinning else "0")
+    if config.memory_arena and config.shared_arena:
+        _register_shared_arena()
+        options.add_session_config_entry("session.use_env_allocators", "1")
     return ort.InferenceSession(model, sess_options=options, providers=providers_for(config))
