@@ -17,7 +17,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from idverify.api.v1 import verification_pb2
 from idverify.domain.errors import InvalidArgument
-from idverify.ml import imaging
 from idverify.ml.imaging import PIXEL_LIMITS, DecodeGate, ImageKind, decode_image, probe_image
 from tests.adapters.liveness.hostile import declared_png
 from tests.adversarial.conftest import Applicant, refusal, replicas
@@ -50,8 +49,9 @@ def frames(applicant: Applicant, challenge: V.LivenessChallenge, images: list[by
 
 
 def challenge_for(applicant: Applicant) -> V.LivenessChallenge:
-    return applicant.stub.StartLivenessChallenge(V.StartLivenessChallengeRequest(
-        context=applicant.context(), session_id=applicant.session_id), metadata=applicant.running.md()).challenge
+    reply: V.StartLivenessChallengeResponse = applicant.stub.StartLivenessChallenge(V.StartLivenessChallengeRequest(
+        context=applicant.context(), session_id=applicant.session_id), metadata=applicant.running.md())
+    return reply.challenge
 
 
 def test_a_stream_of_pngs_declaring_8000x5000_is_refused_as_too_large_and_the_server_keeps_serving(
@@ -123,7 +123,7 @@ def test_no_more_decodes_than_the_gate_allows_run_at_once(monkeypatch: pytest.Mo
     lock = threading.Lock()
     real = cv2.imdecode
 
-    def slow_decode(buffer: object, flags: int) -> object:
+    def slow_decode(buffer: np.ndarray, flags: int) -> object:  # type: ignore[type-arg]
         nonlocal running, most
         with lock:
             running += 1
@@ -135,7 +135,7 @@ def test_no_more_decodes_than_the_gate_allows_run_at_once(monkeypatch: pytest.Mo
             with lock:
                 running -= 1
 
-    monkeypatch.setattr(imaging.cv2, "imdecode", slow_decode)
+    monkeypatch.setattr("idverify.ml.imaging.cv2.imdecode", slow_decode)
     gate = DecodeGate(2)
     image = cv2.imencode(".png", np.zeros((32, 32, 3), dtype=np.uint8))[1].tobytes()
     threads = [threading.Thread(target=decode_image, args=(image,), kwargs={"gate": gate}) for _ in range(8)]
