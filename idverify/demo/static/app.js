@@ -154,6 +154,9 @@ function hex(rgb) { return "#" + rgb.toString(16).padStart(6, "0"); }
 async function runCapture() {
   const challenge = state.challenge;
   message("info", "");
+  document.body.dataset.capture = "starting";
+  document.body.dataset.reasons = "";
+  $("liveness-result").replaceChildren();
   const video = $("preview");
   try {
     state.stream = state.stream || await navigator.mediaDevices.getUserMedia(
