@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from sqlalchemy import Connection
 
 from idverify.domain.repositories import UnitOfWork
 from idverify.domain.session import RiskAssessment, VerificationSession
@@ -11,6 +11,7 @@ from idverify.privacy.blind_index import BlindIndex
 from idverify.risk.engine import RiskEngine
 from idverify.risk.model import RiskDecision, RiskEvent
 from idverify.risk.subject import subject_from_identifiers
+from idverify.storage.unit_of_work import SqlUnitOfWork
 from idverify.usecases.verification import RiskVerdict
 
 
@@ -34,8 +35,11 @@ class EngineRiskCheck:
                 continue
         return RiskVerdict(assessment=assessment, step_up=tuple(step_up), refusal=refusal)
 
-    def _conn(self, uow: UnitOfWork) -> Any:
-        return uow.connection  # type: ignore[attr-defined] - the SQL unit of work exposes its connection
+    def _conn(self, uow: UnitOfWork) -> Connection:
+        """The unit of work's own connection: the risk engine records and counts in the step's transaction."""
+        if not isinstance(uow, SqlUnitOfWork):
+            raise TypeError("the risk engine runs on the SQL unit of work")
+        return uow.connection
 
     def at_start(self, uow: UnitOfWork, *, context: ApplicationContext, session_id: str, phone_e164: str,
                  phone_recently_changed: bool) -> RiskVerdict:
