@@ -196,10 +196,6 @@ def test_the_account_holder_completes_the_flow_and_the_loan_service_redeems_the_
     page.until("document.getElementById('loan-result').textContent || !document.getElementById('error').hidden")
     paid = browser.execute_script("return document.getElementById('loan-result').textContent + "
                                   "document.getElementById('error').textContent")
-    if "(unexpected_claim)" in paid:
-        # Known bug, reported: the issuer's 'liveness' claim is not among idverify_client's OPTIONAL_CLAIMS, so
-        # the offline verifier refuses every token from a liveness. Remove this once the client accepts it.
-        pytest.xfail("idverify_client refuses the token's 'liveness' claim (unexpected_claim)")
     assert "verified offline and redeemed" in paid
     assert "urn:idverify:acr:" in paid
     assert browser.execute_script("return document.getElementById('token').textContent").startswith("eyJ")

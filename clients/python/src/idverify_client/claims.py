@@ -24,6 +24,8 @@ the private value ``"doc"`` (identity document checked); ``authorization_details
 
 ``cnf`` (optional) ``{"jkt": "<RFC 7638 thumbprint of the holder's key>"}`` (RFC 7800 / RFC 9449 style); when a
 registered device key proved the verification (``amr`` holds ``hwk``) it is that key's thumbprint.
+``liveness`` (optional) the evidence a passed liveness rested on, sorted, each one of ``LIVENESS_EVIDENCE``
+(``"continuity"``, ``"light"``, ``"capture_key"``, ``"attestation"``, ``"pad"``).
 ``phone_change`` (optional) ``{"recent": true, "source": "lender" | "carrier:<adapter>"}``: the applicant's phone was
 recently swapped or ported, as reported by the lender or a carrier lookup.
 """
@@ -51,7 +53,9 @@ MAX_LIFETIME_S: Final = 3600
 REQUIRED_CLAIMS: Final = frozenset(
     {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "sid", "acr", "amr", "authorization_details"}
 )
-OPTIONAL_CLAIMS: Final = frozenset({"cnf", "phone_change"})
+OPTIONAL_CLAIMS: Final = frozenset({"cnf", "phone_change", "liveness"})
+#: What a passed liveness may have rested on (``liveness`` claim, idverify's docs/liveness.md).
+LIVENESS_EVIDENCE: Final = frozenset({"continuity", "light", "capture_key", "attestation", "pad"})
 
 #: kid: base64url characters only, so it can never be a path, a URL or a log-injection vector.
 KID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")

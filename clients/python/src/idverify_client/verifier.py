@@ -36,6 +36,7 @@ from idverify_client.claims import (
     DIGEST_B64_PATTERN,
     HEADER_MEMBERS,
     KID_PATTERN,
+    LIVENESS_EVIDENCE,
     MAX_LIFETIME_S,
     MAX_TOKEN_BYTES,
     OPTIONAL_CLAIMS,
@@ -124,6 +125,9 @@ class VerifiedToken:
     claims: Mapping[str, Any] = field(repr=False, compare=False)
     #: Who reported a recent SIM swap or port of the applicant's phone ("lender", "carrier:<adapter>"), if anyone.
     phone_change_source: str | None = None
+    #: What a passed liveness rested on ("continuity", "light", "capture_key", "attestation", "pad"); empty when
+    #: the token has no liveness claim.
+    liveness_evidence: tuple[str, ...] = ()
 
 
 def _refuse(reason: str, code: str = CODE_INVALID) -> NoReturn:
@@ -331,6 +335,7 @@ class TokenVerifier:
             holder_key_thumbprint=_holder_jkt(claims),
             claims=claims,
             phone_change_source=_phone_change(claims),
+            liveness_evidence=_liveness(claims),
         )
 
 
@@ -356,6 +361,16 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> int:
     if type(value) is not int or not 0 < value < _NUMERIC_DATE_MAX:
         _refuse(f"claim_{name}_malformed")
     return value
+
+
+def _liveness(claims: Mapping[str, Any]) -> tuple[str, ...]:
+    if "liveness" not in claims:
+        return ()
+    evidence = claims["liveness"]
+    if (not isinstance(evidence, list) or not all(type(e) is str and e in LIVENESS_EVIDENCE for e in evidence)
+            or evidence != sorted(set(evidence))):
+        _refuse("claim_liveness_malformed")
+    return tuple(evidence)
 
 
 def _phone_change(claims: Mapping[str, Any]) -> str | None:
