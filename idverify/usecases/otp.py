@@ -118,7 +118,10 @@ class OtpSteps:
         """Enrol an authenticator, authorised by a completed verification of the same applicant."""
         if self._totp is None:
             raise Unimplemented("factor_not_available", "TOTP is not available on this deployment")
-        session = self._v.get(context, session_id)
-        if session.status is not Status.COMPLETED:
-            raise FailedPrecondition("verification_not_completed", "enrol only after a completed verification")
-        return self._totp.enroll(context.applicant_id, account_name=context.applicant_id)
+        with unit(self._uow) as uow:
+            session = uow.sessions.get(session_id)
+            session.belongs_to(context)
+            if session.status is not Status.COMPLETED:
+                raise FailedPrecondition("verification_not_completed", "enrol only after a completed verification")
+            totp = self._totp if uow.totp is None else self._totp.using(uow.totp, uow.otp_counters)
+            return totp.enroll(context.applicant_id, account_name=context.applicant_id)
