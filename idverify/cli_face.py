@@ -11,7 +11,9 @@
 
 ``idverify insightface-pack DIR`` declares a licensed insightface model pack (docs/insightface.md).
 
-Credentials as for ``idverify client``: ``--api-key``, ``IDVERIFY_API_KEY``, or in development the role's key from
+Credentials as for ``idverify client``: ``IDVERIFY_STAFF_SESSION`` (a staff session credential, which staff-only
+calls such as ``compare`` need when IDVERIFY_STAFF_SESSIONS_REQUIRED is on), ``--api-key``, ``IDVERIFY_API_KEY``, or in
+development the role's key from
 ``<data-dir>/dev-api-keys.toml``. Exit status 0 when the call succeeded and its factor passed (or the faces
 matched), 1 when it ran but did not pass, 2 for an error.
 """
@@ -62,7 +64,10 @@ def _context(args: argparse.Namespace) -> common_pb2.ApplicationContext:
 
 def _call(args: argparse.Namespace, role: str, call: Callable[[grpc.Channel, list[tuple[str, str]]], Any],
           passed: Callable[[Any], bool]) -> int:
-    metadata = [("x-api-key", _api_key(args, role))]
+    session = os.environ.get("IDVERIFY_STAFF_SESSION", "")
+    # A staff member's session credential (from StartStaffSession, i.e. their own key and TOTP) stands in for the
+    # key, as it must where IDVERIFY_STAFF_SESSIONS_REQUIRED is on (production by default).
+    metadata = [("authorization", f"Bearer {session}")] if session else [("x-api-key", _api_key(args, role))]
     with grpc.insecure_channel(args.server) as channel:
         try:
             reply = call(channel, metadata)

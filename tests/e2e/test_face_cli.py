@@ -134,3 +134,29 @@ def test_submit_document_compares_the_card_with_typed_and_on_record_data(
     assert answer["extracted"]["document_number"] == printed["document_number"]  # type: ignore[index]
     failed = [name for name, c in checks.items() if not c.get("passed")]
     assert failed and all("holder" in name or "record" in name for name in failed), checks
+
+
+def test_with_staff_sessions_required_compare_needs_the_analysts_session_not_their_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import cv2
+
+    from idverify.api.v1 import case_pb2, case_pb2_grpc
+    from tests.console.conftest import code_at, enroll, staff_running
+    from tests.docgen.synthetic_face import draw_face
+
+    a = tmp_path / "a.jpg"
+    cv2.imwrite(str(a), draw_face(seed=1))
+    (tmp_path / "data").mkdir()
+    with staff_running(tmp_path / "data", IDVERIFY_PAD="off") as running:  # staff sessions required
+        monkeypatch.delenv("IDVERIFY_STAFF_SESSION", raising=False)
+        key = ["--api-key", running.keys["risk_analyst"]]
+        code, refused = cli(running, *key, "compare", str(a), str(a), "--comparison", "selfie-vs-enrolled",
+                            capsys=capsys)
+        assert code == 2 and "staff_session_required" in str(refused.get("stderr"))
+        totp = enroll(running, "risk_analyst")
+        session = case_pb2_grpc.CaseServiceStub(running.channel).StartStaffSession(
+            case_pb2.StartStaffSessionRequest(totp_code=code_at(totp, 0)), metadata=running.md("risk_analyst"))
+        monkeypatch.setenv("IDVERIFY_STAFF_SESSION", session.session_credential)
+        code, same = cli(running, *key, "compare", str(a), str(a), "--comparison", "selfie-vs-enrolled",
+                         capsys=capsys)
+        assert (code, same.get("matched")) == (0, True)
