@@ -263,7 +263,8 @@ def report(results: dict[str, list[tuple[str, LivenessResult]]], args: argparse.
         "",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPUs, {platform.machine()}; "
         f"load average {os.getloadavg()[0]:.2f}; run time {elapsed:.0f} s",
-        f"- command: `.venv/bin/python bench/eval_liveness.py --photos {args.photos}` over "
+        f"- command: `.venv/bin/python bench/eval_liveness.py --photos {args.photos}"
+        f"{' --out ' + str(args.out) if args.out else ''}` over "
         f"`../shared/data/faces/deepface-unit` ({photos} frontal one-face portraits used)",
         "- decision: the production path (OnnxLivenessFrames: YuNet + SFace; `evaluate` with `LivenessConfig` "
         "defaults, same-person threshold "
