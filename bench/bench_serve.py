@@ -45,6 +45,7 @@ from tests.docgen.identities import cn_identity  # noqa: E402
 from tests.docgen.render import render_cn_front  # noqa: E402
 
 V = verification_pb2
+LIVENESS_FRAMES = 30  # at least the 24 a capture needs (factors/liveness.py min_frames)
 SHARED = Path(os.environ.get("IDVERIFY_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
@@ -188,7 +189,10 @@ def liveness(served: Served, md: list[tuple[str, str]], attempts: int) -> list[s
     """Liveness attempts with frames made from one photograph (they are expected to be refused: a still photo is
     not a live capture); what is measured is the memory the frames and models take."""
     stub = verification_pb2_grpc.VerificationServiceStub(served.channel)
-    base = cv2.imread(str(SHARED / "faces" / "deepface-unit" / "img1.jpg"))
+    photo = cv2.imread(str(SHARED / "faces" / "deepface-unit" / "img1.jpg"))
+    scale = min(640 / photo.shape[1], 480 / photo.shape[0])  # frames as docs/liveness.md asks: 640 x 480 at most
+    base = cv2.resize(photo, (round(photo.shape[1] * scale), round(photo.shape[0] * scale)),
+                      interpolation=cv2.INTER_AREA)
     outcomes = []
     for a in range(attempts):
         ctx = context(500 + a, "6000.00")
@@ -201,7 +205,7 @@ def liveness(served: Served, md: list[tuple[str, str]], attempts: int) -> list[s
                                                 metadata=md).challenge
         now_ms = int(time.time() * 1000)
         frames = []
-        for k in range(15):
+        for k in range(LIVENESS_FRAMES):
             shifted = np.roll(base, k, axis=1)
             frames.append(V.SubmitLivenessFramesRequest(
                 context=ctx, session_id=sid, challenge_id=challenge.challenge_id, nonce=challenge.nonce,
@@ -244,7 +248,7 @@ def main() -> int:
         first_doc, docs, worst_health, exact = documents(served, md, opts.documents)
         stages.append((f"after {opts.documents} SubmitDocument", served.rss_mb()))
         live = liveness(served, md, opts.liveness)
-        stages.append((f"after {opts.liveness} liveness attempts of 15 frames", served.rss_mb()))
+        stages.append((f"after {opts.liveness} liveness attempts of {LIVENESS_FRAMES} frames", served.rss_mb()))
         peak = served.peak_mb()
         sampled_peak = max(served.samples) / 1024 if served.samples else 0.0
         served.stop()

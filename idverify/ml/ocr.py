@@ -88,7 +88,10 @@ class RapidOcrDocumentReader:
         self._model_dir = model_dir
         self._max_side = max_side
         self._det_side = det_side
-        self._session_config = session_config or SessionConfig(intra_op_threads=threads, allow_gpu=False)
+        # No memory pattern: text boxes give the detector and recogniser a new input shape on almost every page,
+        # so a per-shape plan is rarely reused, and each plan is one more block in the arena (~30 MB measured).
+        self._session_config = session_config or SessionConfig(intra_op_threads=threads, allow_gpu=False,
+                                                               memory_pattern=False)
         self._engine: Any = None
         self._lock = threading.Lock()
 
