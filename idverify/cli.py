@@ -161,9 +161,9 @@ def _db(args: argparse.Namespace) -> int:
 
 #: What `idverify retention run` deletes, beyond the privacy package's defaults (table, column, minutes): session
 #: face templates a minute past their expiry (itself 30 minutes after the session's), liveness challenges a day
-#: after their deadline.
+#: after their deadline, liveness capture records (colours, capture key) a minute past their expiry.
 SERVICE_RETENTION = (("session_faces", "expires_at", 1), ("liveness_challenges", "deadline", 24 * 60),
-                     ("staff_sessions", "expires_at", 24 * 60))
+                     ("staff_sessions", "expires_at", 24 * 60), ("liveness_captures", "expires_at", 1))
 
 
 def _retention(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ from idverify.storage.tables import metadata
 from idverify.storage.tables_audit import audit_entries
 from idverify.storage.tables_cases import dispute_cases
 from idverify.storage.tables_faces import face_templates, liveness_challenges, session_faces
+from idverify.storage.tables_liveness import liveness_captures
 from idverify.storage.tables_otp import otp_challenges, totp_credentials
 from idverify.storage.tables_sessions import factor_results, issued_tokens, verification_sessions
 from idverify.storage.unit_of_work import SqlUnitOfWork
@@ -189,7 +190,7 @@ class CaseDesk:
             sessions = select(verification_sessions.c.session_id).where(
                 verification_sessions.c.applicant_id == applicant_id).scalar_subquery()
             deleted: dict[str, int] = {}
-            for table in (factor_results, issued_tokens, session_faces, liveness_challenges):
+            for table in (factor_results, issued_tokens, session_faces, liveness_challenges, liveness_captures):
                 result = conn.execute(delete(table).where(table.c.session_id.in_(sessions)))
                 deleted[table.name] = max(result.rowcount, 0)
             for table in (verification_sessions, otp_challenges, totp_credentials, face_templates):
