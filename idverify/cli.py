@@ -36,10 +36,9 @@ def _serve(args: argparse.Namespace) -> int:
     logging_setup.configure(settings.log_level, settings.log_format)
     if settings.workers > 1 and args.worker_index is None:
         return _supervise(args, settings, env)
-    if "MALLOC_ARENA_MAX" not in env:  # an operator's own setting wins
-        from idverify.ml.native_memory import limit_malloc_arenas
+    from idverify.ml.native_memory import tune_malloc
 
-        limit_malloc_arenas(2)  # before any model or RPC thread: ~55 MB less peak RSS (idverify/ml/native_memory.py)
+    tune_malloc(env)  # before any model or RPC thread: ~75 MB less peak RSS (idverify/ml/native_memory.py)
     from idverify.app import build
 
     try:
