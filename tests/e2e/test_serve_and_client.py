@@ -140,12 +140,21 @@ def test_sigterm_lets_an_in_flight_rpc_finish(server: Server) -> None:
         challenge = stub.StartLivenessChallenge(verification_pb2.StartLivenessChallengeRequest(
             context=ctx, session_id=sid), metadata=md).challenge
 
+        def frame_of(path: object) -> bytes:
+            """The photo scaled to 640 px, within a liveness frame's pixel limit (docs/liveness.md)."""
+            import cv2
+
+            pixels = cv2.imread(str(path))
+            scale = 640 / max(pixels.shape[:2])
+            small = cv2.resize(pixels, (round(pixels.shape[1] * scale), round(pixels.shape[0] * scale)))
+            return bytes(cv2.imencode(".jpg", small)[1].tobytes())
+
         def frames() -> Iterator[verification_pb2.SubmitLivenessFramesRequest]:
             for n, name in enumerate(("img35.jpg", "img36.jpg", "img37.jpg")):
                 yield verification_pb2.SubmitLivenessFramesRequest(
                     context=ctx if n == 0 else None, session_id=sid, challenge_id=challenge.challenge_id,
-                    nonce=challenge.nonce, captured_at_ms=1_761_000_000_000 + 900 * n,
-                    image=(faces / name).read_bytes())
+                    nonce=challenge.nonce, captured_at_ms=1_761_000_000_000 + 900 * n, sequence=n,
+                    image=frame_of(faces / name))
                 if n == 0:
                     first_sent.set()
                     go_on.wait(30)
