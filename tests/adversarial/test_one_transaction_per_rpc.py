@@ -90,9 +90,4 @@ def test_submitting_liveness_frames_runs_in_one_transaction(app: Running) -> Non
             iter(frames), metadata=app.md()))
         counts["CancelVerification"] = counter.during(lambda: big.stub.CancelVerification(
             V.CancelVerificationRequest(context=big.context(), session_id=big.session_id), metadata=app.md()))
-    liveness = counts.pop("SubmitLivenessFrames")
     assert counts == dict.fromkeys(counts, 1)
-    if liveness != 1:
-        # The liveness capture records (issue 20) are read through an engine-bound store before inference; moving
-        # that read onto the unit of work belongs with that store. Strict: passes once it is one transaction.
-        pytest.xfail(f"SubmitLivenessFrames ran {liveness} transactions (capture record read outside the unit)")
