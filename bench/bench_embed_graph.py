@@ -62,13 +62,14 @@ def min_form(plain: bytes) -> bytes:
 def crops_of(folder: Path, pipeline: FacePipeline) -> list[np.ndarray]:
     crops = []
     for path in sorted(folder.glob("*.jpg")):
-        img = cv2.imread(str(path))
-        if img is None:
+        read = cv2.imread(str(path))
+        if read is None:
             continue
+        img = np.asarray(read, np.uint8)
         scale = min(1.0, 640 / max(img.shape[:2]))
         if scale < 1.0:
-            img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)),
-                             interpolation=cv2.INTER_AREA)
+            img = np.asarray(cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)),
+                                        interpolation=cv2.INTER_AREA), np.uint8)
         faces = pipeline.detector.detect(from_pixels(img, "jpeg"))
         if faces:
             crops.append(align_face(img, max(faces, key=lambda f: f.box.w * f.box.h)))

@@ -86,7 +86,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     faces = Path(os.environ.get("IDVERIFY_SHARED_DATA", ROOT.parent / "shared" / "data")) / "faces" / "deepface-unit"
-    photo = cv2.imread(str(faces / "img37.jpg"))
+    read = cv2.imread(str(faces / "img37.jpg"))
+    photo = None if read is None else np.asarray(read, np.uint8)
     rng = random.Random(5)
     people = [cn_identity(rng, date(2026, 11, 1)) for _ in range(args.cards)]
     cards = [np.asarray(render_cn_front(p, photo=photo, seed=i), np.uint8) for i, p in enumerate(people)]
@@ -114,7 +115,7 @@ def main() -> int:
     load_after = os.getloadavg()[0]
 
     def med(name: str, pick: Any) -> float:
-        return statistics.median(pick(r) for r in rows[name]) * 1000
+        return float(statistics.median(pick(r) for r in rows[name])) * 1000
 
     lines = [
         "# CPU of one PRC ID-card front read (1280 x 807), before and after, interleaved",
