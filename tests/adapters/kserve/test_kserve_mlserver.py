@@ -161,6 +161,10 @@ def test_a_server_that_is_away_answers_factor_not_available_and_opens_the_breake
         channel.close()
 
 
+def compare_request(one: bytes, two: bytes) -> face_pb2.CompareFacesRequest:
+    return face_pb2.CompareFacesRequest(image_a=one, image_b=two, comparison=face_pb2.COMPARISON_SELFIE_VS_ENROLLED)
+
+
 def test_compare_faces_over_grpc_through_the_model_server_then_unavailable_when_it_stops(
         exported: Path, tmp_path: Path) -> None:
     from tests.transport.conftest import running_app
@@ -179,7 +183,7 @@ def test_compare_faces_over_grpc_through_the_model_server_then_unavailable_when_
             IDVERIFY_KSERVE_TIMEOUT_S="5", IDVERIFY_KSERVE_RETRIES="1", IDVERIFY_PAD="off") as r:
         stub = face_pb2_grpc.FaceServiceStub(r.channel)
         md = r.md("risk_analyst")
-        answer = stub.CompareFaces(face_pb2.CompareFacesRequest(image_a=one, image_b=two), metadata=md)
+        answer = stub.CompareFaces(compare_request(one, two), metadata=md)
         assert answer.matched
         local = FacePipeline.from_models_dir(MODELS, threads=1, allow_gpu=False)
         a = np.asarray(local.analyse(local.decode(one), select="largest").embedding.values)
@@ -188,7 +192,7 @@ def test_compare_faces_over_grpc_through_the_model_server_then_unavailable_when_
         server.stop()
         # The model server is gone: the service stays up and says the face check is not available now.
         with pytest.raises(grpc.RpcError) as err:
-            stub.CompareFaces(face_pb2.CompareFacesRequest(image_a=one, image_b=two), metadata=md)
+            stub.CompareFaces(compare_request(one, two), metadata=md)
         assert err.value.code() is grpc.StatusCode.UNAVAILABLE
         trailers = dict(err.value.trailing_metadata() or ())
         assert trailers.get("idverify-reason") == "factor_not_available"
