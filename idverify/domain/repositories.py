@@ -176,12 +176,19 @@ class HistoryRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    sessions: SessionRepository
-    tokens: TokenRepository
-    faces: FaceRepository
-    freezes: FreezeRepository
-    devices: DeviceRepository
-    history: HistoryRepository
+    # Read-only members: an adapter's own repository types (SqlSessionRepository, ...) then satisfy them.
+    @property
+    def sessions(self) -> SessionRepository: ...
+    @property
+    def tokens(self) -> TokenRepository: ...
+    @property
+    def faces(self) -> FaceRepository: ...
+    @property
+    def freezes(self) -> FreezeRepository: ...
+    @property
+    def devices(self) -> DeviceRepository: ...
+    @property
+    def history(self) -> HistoryRepository: ...
 
     def record_event(self, *, action: str, object_type: str, object_id: str, outcome: str, reason_code: str = "",
                      details: Mapping[str, object] | None = None) -> None:

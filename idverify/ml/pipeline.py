@@ -148,7 +148,9 @@ class FacePipeline:
 
     def decode(self, data: bytes) -> DecodedImage:
         """Safe decode with this pipeline's limits (see :func:`idverify.ml.imaging.decode_image`)."""
-        return decode_image(data, **self._decode_limits)
+        limits = self._decode_limits
+        return decode_image(data, max_bytes=limits["max_bytes"], max_pixels=limits["max_pixels"],
+                            max_side=limits["max_side"])
 
     def working_image(self, image: DecodedImage) -> tuple[DecodedImage, float]:
         """The image shrunk so its longer side is at most ``work_side``, and the factor applied."""

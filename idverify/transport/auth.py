@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import grpc
 import structlog
@@ -26,8 +26,10 @@ STAFF_ROLES = frozenset({Role.SUPPORT, Role.RISK_ANALYST, Role.ADMIN})
 
 
 class StaffSessionHolder(Protocol):
-    staff_id: str
-    api_key_sha256: str
+    @property
+    def staff_id(self) -> str: ...
+    @property
+    def api_key_sha256(self) -> str: ...
 
 
 class StaffSessionResolver(Protocol):
@@ -177,6 +179,7 @@ def mixed_role_callers(keys: Iterable[ApiKeyEntry], mtls_callers: Mapping[str, f
 
 def auth_context_of(context: grpc.ServicerContext) -> Mapping[str, Sequence[bytes]]:
     try:
-        return context.auth_context()
+        # grpcio returns each property's values as a list; the stubs say one bytes value.
+        return cast(Mapping[str, Sequence[bytes]], context.auth_context())
     except Exception:  # noqa: BLE001 - an insecure channel may have no auth context at all
         return {}

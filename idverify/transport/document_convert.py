@@ -15,7 +15,7 @@ from idverify.factors.document import (
     Sex,
 )
 
-DOCUMENT_TYPES = {
+DOCUMENT_TYPES: dict[int, DocumentType] = {
     pb.DOCUMENT_TYPE_CN_ID_CARD: DocumentType.CN_ID_CARD,
     pb.DOCUMENT_TYPE_PASSPORT: DocumentType.PASSPORT,
     pb.DOCUMENT_TYPE_ID_CARD_MRZ: DocumentType.ID_CARD_MRZ,
@@ -24,7 +24,7 @@ _MAX_FIELD = 128
 
 
 def document_type(value: int) -> DocumentType:
-    found = DOCUMENT_TYPES.get(value)  # type: ignore[call-overload]
+    found = DOCUMENT_TYPES.get(value)
     if found is None:
         raise InvalidArgument("document_type_invalid", "name the document type")
     return found

@@ -72,8 +72,10 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         self._auth = authenticator
         self._on_denied = on_denied or (lambda _caller, _method, _reason: None)
 
-    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-                          details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = continuation(details)
         if handler is None:
             return None
@@ -147,7 +149,8 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             except grpc.RpcError:
                 raise
             except Exception:
-                if context.code() is not None and context.code() != grpc.StatusCode.OK:
+                code_set = context.code()  # type: ignore[attr-defined]  # grpcio has it; the stubs lack it
+                if code_set is not None and code_set != grpc.StatusCode.OK:
                     raise  # already aborted with a status of its own
                 code, reason = grpc.StatusCode.INTERNAL, "internal_error"
                 log.exception("rpc_failed", method=short, request_id=request_id)

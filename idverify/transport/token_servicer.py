@@ -58,7 +58,9 @@ class TokenServicer(token_pb2_grpc.TokenServiceServicer):
             reply.session_id = seen.token.session_id
             reply.assurance_level = seen.token.assurance_level
             reply.methods.extend(seen.token.methods)
-            reply.expires_at.CopyFrom(convert.timestamp(seen.token.expires_at))
+            expires_at = convert.timestamp(seen.token.expires_at)
+            if expires_at is not None:
+                reply.expires_at.CopyFrom(expires_at)
         return reply
 
     def RevokeTokens(self, request: pb.RevokeTokensRequest, context: grpc.ServicerContext

@@ -28,9 +28,12 @@ _WRONG_CODE = frozenset({"otp_incorrect", "totp_incorrect"})
 class OtpUnitOfWork(UnitOfWork, Protocol):
     """A unit of work that also holds the code stores and the guess counters."""
 
-    otp_codes: OtpStore
-    otp_counters: CounterStore
-    totp: TotpStore | None
+    @property
+    def otp_codes(self) -> OtpStore: ...
+    @property
+    def otp_counters(self) -> CounterStore: ...
+    @property
+    def totp(self) -> TotpStore | None: ...
 
 
 @dataclass(frozen=True, slots=True)
