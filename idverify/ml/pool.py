@@ -7,6 +7,7 @@ letting latency grow without bound.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -61,7 +62,8 @@ class InferencePool:
                 INFERENCE_SECONDS.labels(_operation(fn)).observe(time.perf_counter() - started)
 
         try:
-            return self._executor.submit(timed).result()
+            # The caller's context goes with the work, so log lines from model code carry the request id.
+            return self._executor.submit(contextvars.copy_context().run, timed).result()
         finally:
             self._slots.release()
 

@@ -93,6 +93,20 @@ def test_every_line_of_a_request_carries_its_request_id(captured: io.StringIO) -
     assert rpc == [("req-abc", "OK"), ("req-def", "OK"), ("req-ghi", "UNAUTHENTICATED")]
 
 
+def test_work_handed_to_the_inference_pool_logs_with_the_request_id(captured: io.StringIO) -> None:
+    from idverify.ml.pool import InferencePool
+
+    pool = InferencePool(workers=1, max_pending=2)
+    bound = structlog.contextvars.bind_contextvars(request_id="req-pool", rpc="SubmitDocument")
+    try:
+        pool.run(lambda: structlog.get_logger("idverify.ml").info("model_ran"))
+    finally:
+        structlog.contextvars.reset_contextvars(**bound)
+        pool.shutdown()
+    ran = [e for e in lines(captured) if e["event"] == "model_ran"]
+    assert [(e["request_id"], e["rpc"]) for e in ran] == [("req-pool", "SubmitDocument")]
+
+
 def hash_api_key_bytes(key: str) -> bytes:
     return bytes.fromhex(hash_api_key(key))
 
