@@ -71,6 +71,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
     def __init__(self, authenticator: Authenticator, on_denied: DeniedHook | None = None) -> None:
         self._auth = authenticator
         self._on_denied = on_denied or (lambda _caller, _method, _reason: None)
+        self._handlers: dict[str, tuple[grpc.RpcMethodHandler[Any, Any], grpc.RpcMethodHandler[Any, Any]]] = {}
 
     def intercept_service(
         self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
@@ -82,6 +83,16 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         method: str = details.method
         if method.startswith(PUBLIC_PREFIXES):
             return handler
+        # The wrapped handler of a method is the same for every call: made once, not per request.
+        cached = self._handlers.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap_handler(method, handler)
+        self._handlers[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap_handler(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+                      ) -> grpc.RpcMethodHandler[Any, Any]:
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap(method, handler.unary_unary),
@@ -99,6 +110,8 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
     def _wrap(self, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Any], *, streaming: bool = False
               ) -> Callable[[Any, grpc.ServicerContext], Any]:
         short = method.rsplit("/", 1)[-1]
+        latency = LATENCY.labels(short)  # the method's metric children, looked up once
+        counted: dict[grpc.StatusCode, Any] = {}
 
         def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
@@ -161,8 +174,11 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 raise
             finally:
                 elapsed = time.perf_counter() - started
-                RPCS.labels(short, code.name).inc()
-                LATENCY.labels(short).observe(elapsed)
+                counter = counted.get(code)
+                if counter is None:
+                    counter = counted[code] = RPCS.labels(short, code.name)
+                counter.inc()
+                latency.observe(elapsed)
                 if reason:
                     record_error(short, reason)
                 log.info(
