@@ -6,11 +6,7 @@ reports SERVING.
 
 from __future__ import annotations
 
-import base64
-import os
-import tomllib
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -18,7 +14,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from prometheus_client import Gauge
 from sqlalchemy import Connection, Engine, text
 
-from idverify.app_person import person_side
 from idverify.attestation.capture_key import EcdsaCaptureKeys
 from idverify.attestation.platform import NoPlatformAttestor
 from idverify.audit import Actor, AuditEntry, AuditKey, AuditLog, AuditSealer, Checkpoint, CheckpointSigner
@@ -29,45 +24,26 @@ from idverify.cases.freeze_service import FreezeService
 from idverify.cases.repository import RiskObservationApplicantKeys
 from idverify.cases.service import CaseService
 from idverify.cases.verifications import SqlReportedVerifications, SqlVerificationProofs
-from idverify.config import ConfigError, Secret, Settings
-from idverify.domain.callers import Caller, Role
-from idverify.domain.errors import FailedPrecondition, IdVerifyError
-from idverify.domain.policy import Policy, PolicyError
+from idverify.config import ConfigError, Settings
+from idverify.domain.callers import Caller
 from idverify.domain.ports import Clock, Random, SimSwapLookup, SystemClock, SystemRandom
 from idverify.domain.session import VerificationSession
 from idverify.domain.values import Factor
 from idverify.factors.document import DocumentPolicy
-from idverify.factors.face_match import MatchThresholds
-from idverify.factors.liveness import LivenessConfig, PadPolicy, PoseThresholds
 from idverify.factors.messages_otp import completion_notice_text
-from idverify.factors.otp import OtpService, SmsSender
+from idverify.factors.otp import OtpService
 from idverify.factors.otp_limits import OtpLimits
 from idverify.factors.totp import TotpService
 from idverify.ml.document_reader import OcrDocumentReader
 from idverify.ml.imaging import PIXEL_LIMITS, ImageKind
-from idverify.ml.liveness_frames import OnnxLivenessFrames
-from idverify.ml.matcher import FaceMatcher
-from idverify.ml.model_registry import ModelSpec
 from idverify.ml.ocr import RapidOcrDocumentReader
 from idverify.ml.ocr_fields import PypinyinRomanizer
-from idverify.ml.onnx_sessions import SessionConfig
-from idverify.ml.pad.artefacts import CACHE_ENV, default_cache_dir
-from idverify.ml.pad.onnx_pad import OnnxPad
-from idverify.ml.pipeline import FacePipeline
 from idverify.ml.pool import InferencePool, PooledFrameObserver, PooledPortraitReader
-from idverify.ml.runner import ModelRunner, RunnerFactory, ort_runners
-from idverify.ml.runner_metrics import timed_runners
 from idverify.outbox import (
-    Delivery,
-    LogDelivery,
     OutboxDispatcher,
     QueuedAlertSink,
     QueuedCaseNotifier,
     QueuedSmsSender,
-    RetryPolicy,
-    SmsDelivery,
-    SqlOutboxQueue,
-    StandardWebhookDelivery,
 )
 from idverify.outbox.writers import COMPLETION_NOTICE, OTP_CODE
 from idverify.privacy.blind_index import BlindIndex
@@ -78,7 +54,6 @@ from idverify.risk.check import EngineRiskCheck
 from idverify.risk.engine import RiskEngine
 from idverify.risk.rules import NightBurstRule, RiskRules
 from idverify.risk.store import SqlSignalStore
-from idverify.sms.outbox import OutboxSmsSender
 from idverify.staff.authenticators import SqlStaffTotpStore, StaffLockoutCounters
 from idverify.staff.reads import StaffReads
 from idverify.staff.sessions import StaffSessions
@@ -94,7 +69,7 @@ from idverify.tokens.issuer import JwsTokenIssuer
 from idverify.tokens.keys import KeyRing
 from idverify.tokens.server_verifier import KeyRingTokenVerifier
 from idverify.transport.admin_http import AdminHttpServer
-from idverify.transport.auth import ApiKeyEntry, ApiKeysFile, Authenticator, hash_api_key
+from idverify.transport.auth import ApiKeyEntry, ApiKeysFile, Authenticator
 from idverify.transport.case_servicer import AuditServicer, CaseServicer, actor_of
 from idverify.transport.edge import PhoneRules
 from idverify.transport.face_servicer import FaceServicer
@@ -108,242 +83,25 @@ from idverify.usecases.face import ChallengeLimits, FaceSteps
 from idverify.usecases.otp import OtpSteps
 from idverify.usecases.tokens import Tokens
 from idverify.usecases.verification import Verifications
+from idverify.wiring.dev import (
+    ensure_dev_api_keys,
+    ensure_dev_secrets,
+    load_key_ring,
+    load_policy,
+)
+from idverify.wiring.face import FaceStack, committed_pad_dir, default_models_dir, load_face, load_pad
+from idverify.wiring.messaging import build_outbox
+from idverify.wiring.person import person_side
+
+#: Also importable from here, where the tests and the demo look for them.
+__all__ = ["App", "FaceStack", "audit_tools", "build", "committed_pad_dir", "default_models_dir", "load_pad",
+           "prepare_workers"]
 
 log = structlog.get_logger("idverify.app")
 CAPABILITY = Gauge("idverify_capability", "What this deployment runs (1 for the current state)", ["name", "state"],
                    multiprocess_mode="max")  # every worker of `serve --workers N` reports the same
 
-DEV_SECRETS_FILE = "dev-secrets.toml"
 SYSTEM = Actor(caller_id="idverify", role="system")
-
-
-def ensure_dev_secrets(settings: Settings, random: Random) -> Settings:
-    """In development, fill missing secrets from ``<data_dir>/dev-secrets.toml``, creating it (0600) once.
-
-    Production never gets here: ``Settings`` refuses to load without real secrets.
-    """
-    if settings.is_production:
-        return settings
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.data_dir / DEV_SECRETS_FILE
-    if not path.exists():
-        values = {name: base64.b64encode(random.token_bytes(32)).decode()
-                  for name in ("data_key", "index_key", "otp_key", "pairwise_secret", "audit_key")}
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write("# Development-only secrets, generated on first start. Never use in production.\n")
-            fh.writelines(f'{k} = "{v}"\n' for k, v in values.items())
-        log.warning("dev_secrets_generated", path=str(path))
-    stored = tomllib.loads(path.read_text())
-    if "audit_key" not in stored:  # a file from before the audit key existed: add it once
-        stored["audit_key"] = base64.b64encode(random.token_bytes(32)).decode()
-        with path.open("a") as fh:
-            fh.write(f'audit_key = "{stored["audit_key"]}"\n')
-
-    def pick(current: Secret | None, name: str) -> Secret:
-        return current if current is not None else Secret(base64.b64decode(stored[name]))
-
-    return replace(
-        settings,
-        data_keys=settings.data_keys or (("dev1", pick(None, "data_key")),),
-        index_key=pick(settings.index_key, "index_key"),
-        otp_key=pick(settings.otp_key, "otp_key"),
-        pairwise_secret=pick(settings.pairwise_secret, "pairwise_secret"),
-        audit_key=pick(settings.audit_key, "audit_key"),
-    )
-
-
-DEV_API_KEYS_FILE = "dev-api-keys.toml"
-
-
-def ensure_dev_api_keys(settings: Settings, random: Random) -> Settings:
-    """In development with no callers configured, create one API key per role in
-    ``<data_dir>/dev-api-keys.toml`` (0600) so the CLI client can call the local server."""
-    if settings.is_production or settings.api_keys or settings.mtls_callers or settings.api_keys_file:
-        return settings
-    path = settings.data_dir / DEV_API_KEYS_FILE
-    if not path.exists():
-        lines = ["# Development-only API keys, one per role, generated on first start.\n"]
-        for role in Role:
-            lines.append(f'{role.value} = "{base64.urlsafe_b64encode(random.token_bytes(32)).decode().rstrip("=")}"\n')
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.writelines(lines)
-        log.warning("dev_api_keys_generated", path=str(path))
-    stored = tomllib.loads(path.read_text())
-    specs = tuple(ApiKeySpec(f"dev-{name}", frozenset({Role(name)}), hash_api_key(key)) for name, key in stored.items())
-    return replace(settings, api_keys=specs)
-
-
-def load_key_ring(settings: Settings, clock: Clock, random: Random) -> KeyRing:
-    if settings.signing_keys is not None:
-        return KeyRing.from_env_value(settings.signing_keys.reveal().decode())
-    if (settings.keys_dir / "index.json").exists():
-        return KeyRing.load_dir(settings.keys_dir)
-    if settings.is_production:
-        raise ConfigError(f"no signing keys in IDVERIFY_KEYS_DIR={settings.keys_dir}; run `idverify keys generate`")
-    ring = KeyRing.generate(clock.now(), random)
-    ring.save_dir(settings.keys_dir)
-    log.warning("dev_signing_key_generated", kid=ring.active.kid)
-    return ring
-
-
-def load_policy(settings: Settings, available: frozenset[Factor]) -> Policy:
-    if settings.policy_file is None:
-        # The built-in policy asks only for factors this deployment provides (see docs/operations.md).
-        default = Policy()
-        if default.mentioned() <= available:
-            return default
-        return Policy(
-            base=(Factor.SMS_OTP,),
-            amount_bands=tuple(b for b in default.amount_bands if set(b.factors) <= available),
-            new_device=tuple(f for f in default.new_device if f in available),
-            phone_recently_changed=tuple(f for f in default.phone_recently_changed if f in available),
-            enrolled_face=Factor.FACE_MATCH_ENROLLED in available,
-        )
-    try:
-        policy = Policy.from_mapping(tomllib.loads(settings.policy_file.read_text()))
-        policy.validate(available)
-    except (PolicyError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"IDVERIFY_POLICY_FILE={settings.policy_file}: {exc}") from None
-    return policy
-
-
-def build_sms_sender(settings: Settings, clock: Clock, random: Random) -> SmsSender:
-    if settings.sms_sender == "outbox":
-        settings.sms_outbox_file.parent.mkdir(parents=True, exist_ok=True)
-        return OutboxSmsSender(settings.sms_outbox_file, clock=clock, random=random)
-    from idverify.sms.twilio import TwilioSmsSender  # twilio's client and requests: only when used
-
-    return TwilioSmsSender(
-        settings.twilio_account_sid,
-        settings.twilio_auth_token.reveal().decode() if settings.twilio_auth_token else None,
-        api_key_sid=settings.twilio_api_key_sid or None,
-        api_key_secret=settings.twilio_api_key_secret.reveal().decode() if settings.twilio_api_key_secret else None,
-        from_number=settings.twilio_from_number or None,
-        messaging_service_sid=settings.twilio_messaging_service_sid or None,
-        status_callback_url=settings.twilio_status_callback_url or None,
-    )
-
-
-def build_outbox(settings: Settings, engine: Engine, protector: SealedFields, clock: Clock,
-                 random: Random) -> OutboxDispatcher:
-    """The dispatcher that delivers what requests committed to the outbox: SMS through the configured sender,
-    signed webhooks to the risk and case receivers, log lines where no receiver is configured."""
-    deliveries: dict[str, Delivery] = {"sms": SmsDelivery(build_sms_sender(settings, clock, random), protector),
-                                       "log": LogDelivery()}
-    urls = {name: url for name, url in (("risk", settings.risk_webhook_url), ("case", settings.case_webhook_url),
-                                        ("audit", settings.audit_webhook_url)) if url}
-    if urls:
-        assert settings.webhook_secret is not None  # Settings refuses a webhook URL without it
-        deliveries["webhook"] = StandardWebhookDelivery(urls, settings.webhook_secret.reveal(), clock,
-                                                        timeout_s=settings.webhook_timeout_s)
-    retry = RetryPolicy(max_attempts=settings.outbox_max_attempts, base_s=settings.outbox_backoff_s,
-                        max_s=settings.outbox_backoff_max_s)
-    # The lease outlasts any one delivery (the webhook timeout, an SMS provider call), so a live claim never ends.
-    return OutboxDispatcher(SqlOutboxQueue(engine), deliveries, clock=clock, random=random, retry=retry,
-                            workers=settings.outbox_workers, poll_s=settings.outbox_poll_s,
-                            lease_s=max(60.0, 4 * settings.webhook_timeout_s))
-
-
-@dataclass(frozen=True)
-class FaceStack:
-    matcher: FaceMatcher
-    observer: OnnxLivenessFrames
-    thresholds: MatchThresholds
-    liveness: LivenessConfig
-    pad_policy: PadPolicy | None
-    detector_id: str
-    pad_loaded: bool
-
-
-def default_models_dir() -> Path:
-    """``idverify/models`` inside an installed wheel (setup.py packs them), else the repository's ``models/``
-    beside the package (editable installs). IDVERIFY_MODELS_DIR overrides both."""
-    packaged = Path(__file__).resolve().parent / "models"
-    if (packaged / "manifest.toml").exists():
-        return packaged
-    return Path(__file__).resolve().parents[1] / "models"
-
-
-def remote_runners(settings: Settings) -> RunnerFactory | None:
-    """The KServe V2 runners when IDVERIFY_INFERENCE_BACKEND=kserve; None keeps the models in-process."""
-    if settings.inference_backend != "kserve":
-        return None
-    from idverify.kserve.models import kserve_runners  # grpc channel to the model server, only when asked for
-    from idverify.kserve.runner import RemoteSettings
-
-    factory, _channel = kserve_runners(RemoteSettings(
-        target=settings.kserve_target, timeout_s=settings.kserve_timeout_s, retries=settings.kserve_retries,
-        breaker_threshold=settings.kserve_breaker_threshold,
-        breaker_cool_down_s=settings.kserve_breaker_cool_down_s))
-
-    def checked(spec: ModelSpec, model: bytes) -> ModelRunner:
-        try:
-            return factory(spec, model)
-        except FailedPrecondition as exc:
-            raise ConfigError(f"IDVERIFY_KSERVE_TARGET {settings.kserve_target}: {exc}") from None
-
-    return checked
-
-
-def model_cache(settings: Settings) -> Path:
-    """The PAD build folder under the model cache (``IDVERIFY_MODEL_CACHE`` through Settings, else the default)."""
-    env = {CACHE_ENV: str(settings.model_cache_dir)} if settings.model_cache_dir is not None else {}
-    return default_cache_dir(env)
-
-
-def load_face(settings: Settings) -> FaceStack:
-    """Load and verify the face models, and passive PAD when its built models are present."""
-    models_dir = settings.models_dir or default_models_dir()
-    if not (models_dir / "manifest.toml").exists():
-        raise ConfigError(f"no face models at {models_dir} (set IDVERIFY_MODELS_DIR, or IDVERIFY_FACE=off)")
-    pipeline = FacePipeline.from_models_dir(models_dir, threads=settings.inference_threads,
-                                            runners=timed_runners(remote_runners(settings) or ort_runners(
-                                                SessionConfig(intra_op_threads=settings.inference_threads)),
-                                                settings.inference_backend),
-                                            cache_dir=model_cache(settings).parent / "folded")
-    try:
-        thresholds = MatchThresholds.from_mapping(pipeline.embedder_id, settings.face_thresholds)
-    except ValueError as exc:
-        raise ConfigError(f"IDVERIFY_FACE_THRESHOLDS: {exc}") from None
-    pad = load_pad(settings, models_dir)
-    pad_policy = None
-    if pad is not None or settings.pad_required:
-        threshold = settings.pad_threshold if settings.pad_threshold is not None else (
-            pad.live_threshold if pad is not None else 0.5)
-        pad_policy = PadPolicy(threshold=threshold, required=settings.pad_required)
-    liveness = LivenessConfig(same_person_threshold=thresholds.liveness_same_person,
-                              poses=PoseThresholds(turn_yaw=settings.liveness_turn_yaw),
-                              light_required=settings.liveness_light_check)
-    observer = OnnxLivenessFrames(pipeline.detector, pipeline.embedder, max_frames=liveness.max_frames, pad=pad)
-    return FaceStack(matcher=FaceMatcher(pipeline, thresholds), observer=observer, thresholds=thresholds,
-                     liveness=liveness, pad_policy=pad_policy, detector_id=pipeline.detector.model_id,
-                     pad_loaded=pad is not None)
-
-
-def committed_pad_dir(models_dir: Path) -> Path | None:
-    """The MiniFASNet exports committed beside the face models (``models/pad/``), when that folder has them."""
-    folder = models_dir / "pad"
-    return folder if (folder / "pad-build.json").is_file() else None
-
-
-def load_pad(settings: Settings, models_dir: Path) -> OnnxPad | None:
-    """Passive PAD from the built MiniFASNet models; None (and a warning) when they were not built."""
-    if settings.pad == "off":
-        log.warning("passive_pad_disabled", reason="IDVERIFY_PAD=off")
-        return None
-    build_dir = settings.pad_models_dir or committed_pad_dir(models_dir) or model_cache(settings)
-    try:
-        pad = OnnxPad(models_dir / "pad.toml", build_dir,
-                      session_config=SessionConfig(intra_op_threads=settings.inference_threads))
-    except (IdVerifyError, OSError) as exc:
-        if settings.pad == "on":
-            raise ConfigError(f"IDVERIFY_PAD=on but the PAD models cannot load: {exc}") from None
-        log.warning("passive_pad_unavailable", reason=str(exc), hint="run `idverify build-pad`")
-        return None
-    log.info("passive_pad_loaded", models=list(pad.model_ids), threshold=pad.live_threshold)
-    return pad
 
 
 @dataclass

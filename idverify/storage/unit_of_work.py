@@ -27,8 +27,8 @@ from idverify.storage.counters import SqlCounterStore
 from idverify.storage.otp_store import SqlOtpStore
 from idverify.storage.sql_devices import SqlDeviceRepository
 from idverify.storage.sql_faces import SqlFaceRepository
-from idverify.storage.sql_history import SqlHistoryReader
 from idverify.storage.sql_freezes import SqlFreezeRepository
+from idverify.storage.sql_history import SqlHistoryReader
 from idverify.storage.sql_outbox import SqlOutbox
 from idverify.storage.sql_sessions import SqlSessionRepository
 from idverify.storage.sql_tokens import SqlTokenRepository
