@@ -212,6 +212,12 @@ class _Tokens:
         self._s.tokens[jti] = replace(record, redeemed_at=now, redeemed_by=caller_id, redemption_id=redemption_id)
         return self._s.tokens[jti]
 
+    def redeem_if_unfrozen(self, jti, now, *, caller_id="", redemption_id=""):  # type: ignore[no-untyped-def]
+        record = self._s.tokens.get(jti)
+        if record is None or record.redeemed_at or record.revoked_at or record.applicant_id in self._s.frozen:
+            return None
+        return self.redeem(jti, now, caller_id=caller_id, redemption_id=redemption_id)
+
     def revoke(self, *, now, reason, jti="", applicant_id="", session_id=""):  # type: ignore[no-untyped-def]
         from dataclasses import replace
 

@@ -66,6 +66,11 @@ class TokenRepository(Protocol):
         both succeed. A token this caller already redeemed returns that first redemption unchanged (a retry after
         a lost answer). Raises ``InvalidToken`` (token_redeemed for anyone else, token_revoked, token_invalid)."""
 
+    def redeem_if_unfrozen(self, jti: str, now: datetime, *, caller_id: str, redemption_id: str
+                           ) -> TokenRecord | None:
+        """The common case in one statement: mark ``jti`` redeemed when it is unredeemed, unrevoked and its
+        applicant has no active freeze. None when it did not (the caller then finds out why)."""
+
     def revoke(self, *, now: datetime, reason: str, jti: str = "", applicant_id: str = "",
                session_id: str = "") -> int:
         """Revoke unredeemed, unexpired tokens by one selector; returns how many were revoked."""

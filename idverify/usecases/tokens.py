@@ -66,16 +66,21 @@ class Tokens:
         # A refusal rolls this unit back (the interceptor records refused calls in a transaction of their own),
         # except a frozen identity's, whose refusal is audited with it.
         with unit(self._uow) as uow:
-            record = uow.tokens.get(verified.jti)
-            redeemable = record is not None and record.redeemed_at is None and record.revoked_at is None
-            if redeemable and record is not None and uow.freezes.is_frozen(record.applicant_id):
-                uow.record_event(action="token.redeem_refused", object_type="token", object_id=verified.jti,
-                                 outcome="refused", reason_code="identity_frozen",
-                                 details={"session_id": verified.session_id})
-                raise KeepAndRaise(FailedPrecondition(
-                    "identity_frozen", "the identity was frozen after this token was issued; do not disburse"))
             fresh_id = new_id(self._random, "rdm")
-            redeemed = uow.tokens.redeem(verified.jti, now, caller_id=caller_id, redemption_id=fresh_id)
+            # Usually one statement: redeemed if unredeemed, unrevoked and not frozen. Otherwise find out why.
+            fast = uow.tokens.redeem_if_unfrozen(verified.jti, now, caller_id=caller_id, redemption_id=fresh_id)
+            if fast is not None:
+                redeemed = fast
+            else:
+                record = uow.tokens.get(verified.jti)
+                redeemable = record is not None and record.redeemed_at is None and record.revoked_at is None
+                if redeemable and record is not None and uow.freezes.is_frozen(record.applicant_id):
+                    uow.record_event(action="token.redeem_refused", object_type="token", object_id=verified.jti,
+                                     outcome="refused", reason_code="identity_frozen",
+                                     details={"session_id": verified.session_id})
+                    raise KeepAndRaise(FailedPrecondition(
+                        "identity_frozen", "the identity was frozen after this token was issued; do not disburse"))
+                redeemed = uow.tokens.redeem(verified.jti, now, caller_id=caller_id, redemption_id=fresh_id)
             repeated = redeemed.redemption_id != fresh_id
             uow.record_event(action="token.redeemed", object_type="token", object_id=verified.jti,
                              outcome="repeated" if repeated else "ok",
