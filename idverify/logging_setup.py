@@ -20,7 +20,7 @@ import logging
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import orjson
 import structlog
@@ -87,6 +87,18 @@ def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mutab
     return event
 
 
+class _CurrentStderr:
+    """Standard error as it is at each write, not as it was when logging was configured: whoever swaps
+    ``sys.stderr`` later (a test runner capturing output, a daemon redirecting it) gets the lines, and a stream
+    closed since configuration is never written to."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def _json(event: Any, **_options: Any) -> str:
     """One JSON line with orjson (a fifth of json.dumps' time on an RPC line); anything it cannot encode as is
     (exceptions, paths) is written as its ``str``, as structlog's default renderer does."""
@@ -96,7 +108,7 @@ def _json(event: Any, **_options: Any) -> str:
 def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
     """Route structlog and the standard library's logging through one redacting pipeline to ``stream``
     (standard error unless given)."""
-    out = stream or sys.stderr
+    out = stream or cast(TextIO, _CurrentStderr())
     renderer: Any = (structlog.processors.JSONRenderer(serializer=_json) if fmt == "json"
                      else structlog.dev.ConsoleRenderer())
     shared: list[Any] = [
