@@ -41,18 +41,24 @@ ROWS: list[tuple[str, str, str, str]] = [
      "bench/results/serve.md", r"\| SubmitDocument p50 of the other \d+ \| ([0-9.]+ s) \|", "<= 0.6 s"),
     ("Health check latency while documents are read (worst)",
      "bench/results/serve.md", r"\| worst health-check latency during the documents \| ([0-9.]+ ms) \|", "measured"),
-    ("Hostile SubmitLivenessFrames (20 PNGs declaring 8000x5000): added peak RSS, one stream / six",
-     "bench/results/decode-budget.md", r"(\+?[0-9.]+ MB.*?six.*?[0-9.]+ MB)", "< 200 MB / < 600 MB"),
-    ("OCR: ID number read exactly, synthetic fronts",
-     "docs/reports/ocr-accuracy.md", r"(\d+/\d+ clean.*?\d+/\d+ distorted)", ">= 95% / >= 85%"),
+    ("Hostile SubmitLivenessFrames (20 PNGs declaring 8000x5000): added peak RSS (MB, median), one stream / six",
+     "bench/results/decode-budget.md",
+     r"\| hostile x1 [^|]*\| ([0-9.]+) \|.*?\| hostile x6 at once \| ([0-9.]+) \|", "< 200 MB / < 600 MB"),
+    ("OCR: ID number read exactly, synthetic fronts (clean / distorted)",
+     "docs/reports/ocr-accuracy.md", r"\| id_number read exactly \| (\d+/\d+) [^|]*\| (\d+/\d+)",
+     ">= 95% / >= 85%"),
     ("Liveness on synthetic captures (BPCER, APCER per attack)",
      "docs/reports/liveness-attacks.md", r"(BPCER[^|\n]*)", "report with counts"),
     ("Face match accuracy, pivot pairs (140 genuine / 140 impostor)",
      "docs/reports/face-calibration.md", r"(AUC [0-9.]+)", "AUC 1.0, no error at one threshold"),
     ("Passive PAD on the three published samples (T1 / F1 / F2 live score)",
-     "docs/reports/pad-evaluation.md", r"(1\.000 / 0\.2\d+ / 0\.00\d)", "attacks below 0.5"),
-    ("Staff console pages, 10,000 cases and 1,000,000 audit entries",
-     "bench/results/console.md", r"(\d+[–-]\d+ ms)", "< 300 ms"),
+     "docs/reports/pad-evaluation.md",
+     r"image_T1\.jpg(?: \|[^|]*){3} \| ([0-9.]+) .*?image_F1\.jpg(?: \|[^|]*){3} \| ([0-9.]+) .*?"
+     r"image_F2\.jpg(?: \|[^|]*){3} \| ([0-9.]+) ", "T1 above, F1 and F2 below 0.5"),
+    ("Staff console, case page with 10,000 cases and 1,000,000 audit entries (median / p95 / max ms; SQLite, "
+     "then PostgreSQL)", "bench/results/console.md",
+     r"\| case page [^|]*\| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|.*?\| case page [^|]*\| ([0-9.]+) \| ([0-9.]+) \| "
+     r"([0-9.]+) \|", "< 300 ms"),
 ]
 
 
@@ -60,7 +66,7 @@ def figure(path: Path, pattern: str) -> str:
     if not path.exists():
         return "not measured"
     match = re.search(pattern, path.read_text(encoding="utf-8"), re.S)
-    return match.group(1).replace("|", "vs").strip() if match else "not measured"
+    return " / ".join(g.strip() for g in match.groups()) if match else "not measured"
 
 
 def dated(path: Path) -> str:

@@ -25,7 +25,7 @@ class SessionConfig:
     inter_op_threads: int = 1
     allow_gpu: bool = True
     #: Spinning intra-op threads win on an idle machine but, measured on a busy shared 2-core host, made SFace
-    #: with 2 threads ~1.8x slower than blocking threads (docs/reports/face-bench.md); off by default.
+    #: with 2 threads ~1.8x slower than blocking threads (first-wave face benchmark, since removed); off by default.
     allow_spinning: bool = False
     #: onnxruntime's CPU arena keeps every block a session ever used for its next run (fast, but the process keeps
     #: the largest run's memory for each session); off, blocks go back to malloc after each run.
