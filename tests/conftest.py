@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,9 +30,24 @@ def postgres_schema(base: str) -> Iterator[str]:
     try:
         yield f"{base}{sep}options=-csearch_path%3D{schema}"
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        _drop_schema(admin, schema)
         admin.dispose()
+
+
+def _drop_schema(admin: Engine, schema: str) -> None:
+    """Drop a test's schema. A server the test killed may still hold locks in it for a moment (its backend has not
+    noticed the closed socket), and DROP ... CASCADE can then be chosen as a deadlock victim: try again."""
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(5):
+        try:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            return
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

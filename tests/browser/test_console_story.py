@@ -55,11 +55,23 @@ class Stage:
 
     def click(self, element: Any) -> None:
         """Click and wait for the next page (every action here navigates: forms post, then redirect)."""
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
         from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
 
         page = self.driver.find_element("tag name", "html")
-        element.click()
+        for attempt in range(3):
+            target = self.by_id(element) if isinstance(element, str) else element
+            try:
+                target.click()
+                break
+            except (StaleElementReferenceException, WebDriverException) as err:
+                # The page replaced the node between finding and clicking it (a loaded host, a timer redraw):
+                # find it again by id, when the caller gave one.
+                if not isinstance(element, str) or attempt == 2 or ("document" not in str(err) and not isinstance(
+                        err, StaleElementReferenceException)):
+                    raise
+                page = self.driver.find_element("tag name", "html")
         WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(page))
         WebDriverWait(self.driver, 20).until(
             lambda d: d.execute_script("return document.readyState") == "complete")
@@ -103,11 +115,11 @@ class Stage:
         self.go("/sign-in")
         self.type_into("api_key", self.running.keys[role])
         self.type_into("code", code_at(totp, step))
-        self.click(self.by_id("sign-in"))
+        self.click("sign-in")
         assert self.by_id("staff-id").text == f"dev-{role}"
 
     def sign_out(self) -> None:
-        self.click(self.by_id("sign-out"))
+        self.click("sign-out")
         assert self.driver.current_url.endswith("/sign-in")
 
     def flash(self) -> str:
@@ -159,7 +171,7 @@ def test_a_consumer_report_is_worked_to_a_resolved_case_and_lifted_freeze(stage:
     stage.go("/locale?to=en&next=/enroll")
     stage.type_into("api_key", running.keys["support"])
     stage.shoot("enroll")  # before submitting: the page then shows a secret
-    stage.click(stage.by_id("enroll"))
+    stage.click("enroll")
     agent = pyotp.parse_uri(stage.by_id("provisioning-uri").text)
     stage.go("/sign-in")
     stage.shoot("sign-in")
@@ -170,7 +182,7 @@ def test_a_consumer_report_is_worked_to_a_resolved_case_and_lifted_freeze(stage:
     stage.click(stage.driver.find_element("link text", case.case_id))
     stage.shoot("purpose")
     stage.type_into("purpose", "customer call: loan never applied for")
-    stage.click(stage.by_id("open-case"))
+    stage.click("open-case")
     assert stage.by_id("signature-status").get_attribute("data-valid") == "true"
     browser_check = stage.by_id("browser-signature-status")  # WebCrypto Ed25519, in the page itself
     WebDriverWait(stage.driver, 10).until(lambda d: browser_check.get_attribute("data-valid") != "pending")
@@ -186,7 +198,7 @@ def test_a_consumer_report_is_worked_to_a_resolved_case_and_lifted_freeze(stage:
         "el.setAttribute('data-valid', 'pending'); window.idverifyCheckEvidence();")
     WebDriverWait(stage.driver, 10).until(lambda d: browser_check.get_attribute("data-valid") != "pending")
     assert browser_check.get_attribute("data-valid") == "false"
-    stage.click(stage.by_id("resolve-fraud"))
+    stage.click("resolve-fraud")
     assert "resolved" in stage.flash().lower()
     assert stage.by_id("case-state").text == "Resolved: fraud confirmed"
 
@@ -194,7 +206,7 @@ def test_a_consumer_report_is_worked_to_a_resolved_case_and_lifted_freeze(stage:
     stage.go("/freeze")
     stage.type_into("unfreeze-applicant", "acct-1")
     stage.type_into("unfreeze-reason", "fraud confirmed, loan cancelled")
-    stage.click(stage.by_id("request-unfreeze"))
+    stage.click("request-unfreeze")
     assert "requested" in stage.flash()
     stage.shoot("freeze")
     stage.sign_out()
@@ -206,7 +218,7 @@ def test_a_consumer_report_is_worked_to_a_resolved_case_and_lifted_freeze(stage:
     stage.type_into("links-applicants", "acct-1")
     stage.type_into("links-relation", "family")
     stage.shoot("links")
-    stage.click(stage.by_id("declare-links"))
+    stage.click("declare-links")
     assert "1 links recorded" in stage.flash()
     stage.sign_out()
 
@@ -237,7 +249,7 @@ def test_a_consumer_report_is_worked_to_a_resolved_case_and_lifted_freeze(stage:
     stage.go("/audit")
     stage.type_into("audit-purpose", "insider review of acct-1's unfreeze")
     stage.type_into("audit-action", "approval.approve")
-    stage.click(stage.by_id("audit-search"))
+    stage.click("audit-search")
     results = stage.by_id("audit-results").text
     assert "dev-admin" in results and "approval.approve" in results
     stage.shoot("audit")
