@@ -21,6 +21,8 @@ ROWS: list[tuple[str, str, str, str]] = [
      "bench/results/face.md", r"median of rounds: \*\*([0-9.]+x)\*\*", "<= 0.9x"),
     ("Face embedding per crop, idverify vs OpenCV (ms)",
      "bench/results/face.md", r"\| embed \| ([0-9.]+ \| [0-9.]+) \|", "faster than OpenCV"),
+    ("Two-image CompareFaces over gRPC vs the sum of its model runs (real server)",
+     "bench/results/compare-faces.md", r"the client-observed call is \*\*([0-9.]+x)\*\*", "<= 1.15x"),
     ("Token verify vs raw Ed25519 verify (interleaved p50)",
      "bench/results/tokens.md", r"Our verify / raw Ed25519 verify.*?\*\*([0-9.]+x)\*\*", "<= 1.3x"),
     ("Token issue vs raw Ed25519 sign (interleaved p50)",
