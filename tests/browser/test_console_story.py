@@ -38,6 +38,22 @@ def _need(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def _gone(node: Any) -> bool:
+    """Whether ``node`` left the document (the page it belonged to was replaced). Chromium 156 answers a detached
+    node with "does not belong to the document" rather than a stale-element error, so both count."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        node.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as err:
+        if "does not belong to the document" in str(err):
+            return True
+        raise
+    return False
+
+
 @dataclass
 class Stage:
     running: Running
@@ -56,7 +72,6 @@ class Stage:
     def click(self, element: Any) -> None:
         """Click and wait for the next page (every action here navigates: forms post, then redirect)."""
         from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-        from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
 
         page = self.driver.find_element("tag name", "html")
@@ -65,14 +80,19 @@ class Stage:
             try:
                 target.click()
                 break
-            except (StaleElementReferenceException, WebDriverException) as err:
-                # The page replaced the node between finding and clicking it (a loaded host, a timer redraw):
+            except StaleElementReferenceException:
+                # The page replaced the node between finding and clicking it (a timer redraw on a loaded host):
                 # find it again by id, when the caller gave one.
-                if not isinstance(element, str) or attempt == 2 or ("document" not in str(err) and not isinstance(
-                        err, StaleElementReferenceException)):
+                if not isinstance(element, str) or attempt == 2:
                     raise
                 page = self.driver.find_element("tag name", "html")
-        WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(page))
+            except WebDriverException as err:
+                # Chromium reports the node gone when the click itself started the navigation (a form submitted
+                # before the driver finished): the click happened; wait for the next page below.
+                if "does not belong to the document" not in str(err):
+                    raise
+                break
+        WebDriverWait(self.driver, 20).until(lambda _d: _gone(page))
         WebDriverWait(self.driver, 20).until(
             lambda d: d.execute_script("return document.readyState") == "complete")
 
