@@ -33,16 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from idverify.api.v1 import face_pb2, face_pb2_grpc  # noqa: E402
+from tests.e2e.conftest import free_port  # noqa: E402
 
 SHARED = Path(os.environ.get("IDVERIFY_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def metric_sum(text: str, name: str, label: str) -> float:

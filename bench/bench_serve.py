@@ -43,18 +43,13 @@ sys.path.insert(0, str(ROOT))
 from idverify.api.v1 import common_pb2, verification_pb2, verification_pb2_grpc  # noqa: E402
 from tests.docgen.identities import cn_identity  # noqa: E402
 from tests.docgen.render import render_cn_front  # noqa: E402
+from tests.e2e.conftest import free_port  # noqa: E402
 
 V = verification_pb2
 LIVENESS_FRAMES = 30  # at least the 24 a capture needs (factors/liveness.py min_frames)
 SHARED = Path(os.environ.get("IDVERIFY_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def status_kb(pid: int, field: str) -> int:

@@ -12,6 +12,7 @@ from datetime import datetime
 from idverify.audit import Actor
 from idverify.cases.desk import CaseDesk
 from idverify.config import Settings
+from idverify.domain.errors import FailedPrecondition
 from idverify.domain.messages import device_registered_text, unregistered_device_text
 from idverify.domain.ports import Clock, Random, SimSwapLookup
 from idverify.domain.repositories import UnitOfWork
@@ -34,7 +35,7 @@ def assurance_at_least(level: str) -> Callable[[VerificationSession], bool]:
         pad = any(r.factor is Factor.LIVENESS and r.outcome is Outcome.PASSED and r.pad_ran for r in session.results)
         try:
             return meets(decide_assurance(session.passed, pad_ran=pad).acr, minimum)
-        except Exception:  # noqa: BLE001 - no identifying factor passed: no assurance at all
+        except FailedPrecondition:  # no identifying factor passed: no assurance at all
             return False
 
     return check

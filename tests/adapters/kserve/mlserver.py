@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 
 from idverify.kserve.v2 import grpc_predict_v2_pb2 as pb
 from idverify.kserve.v2.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceStub
+from tests.e2e.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 MLSERVER = ROOT / ".cache" / "mlserver-venv" / "bin" / "mlserver"
@@ -31,10 +31,6 @@ def mlserver_binary() -> Path:
     return MLSERVER
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Served:
