@@ -7,50 +7,22 @@ variable. Secret values have a masked repr and never reach logs.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from idverify.config_checks import check_combinations
+from idverify.config_reader import ConfigError, Reader, Secret, parse_signing_keys, parse_thresholds, read_file
 from idverify.domain.callers import Role
-from idverify.domain.errors import IdVerifyError
-from idverify.domain.values import Money
 from idverify.transport_config import ApiKeySpec, parse_api_keys, parse_mtls_callers
+
+__all__ = ["ConfigError", "Secret", "Settings", "default_workers"]
 
 
 def default_workers() -> int:
     """One serving process per core this process may run on (its CPU affinity, not the host's core count)."""
     return max(1, min(64, len(os.sched_getaffinity(0))))
-
-
-class ConfigError(ValueError):
-    """A setting that cannot be used. The message names the variable."""
-
-
-class Secret:
-    """A secret value whose repr and str never show it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: bytes) -> None:
-        self._value = value
-
-    def reveal(self) -> bytes:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret(<redacted>)"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True)
@@ -163,9 +135,9 @@ class Settings:
         merged: dict[str, str] = {}
         config_file = env.get("IDVERIFY_CONFIG_FILE")
         if config_file:
-            merged.update(_read_file(config_file))
+            merged.update(read_file(config_file))
         merged.update({k: v for k, v in env.items() if k.startswith(("IDVERIFY_", "TWILIO_"))})
-        r = _Reader(merged)
+        r = Reader(merged)
         environment = r.choice("IDVERIFY_ENV", ("development", "production"), "development")
         data_dir = r.path("IDVERIFY_DATA_DIR", Path("var"))
         settings = cls(
@@ -209,7 +181,7 @@ class Settings:
             pairwise_secret=r.key("IDVERIFY_PAIRWISE_SECRET"),
             audit_key=r.key("IDVERIFY_AUDIT_KEY"),
             audit_seal_interval_s=r.number("IDVERIFY_AUDIT_SEAL_INTERVAL_S", 1.0, 0.05, 60.0),
-            signing_keys=r.parsed("IDVERIFY_SIGNING_KEYS", _signing_keys, None),
+            signing_keys=r.parsed("IDVERIFY_SIGNING_KEYS", parse_signing_keys, None),
             lender_name=r.text("IDVERIFY_LENDER_NAME", "idverify"),
             policy_file=r.optional_file("IDVERIFY_POLICY_FILE"),
             sms_sender=r.choice("IDVERIFY_SMS_SENDER", ("outbox", "twilio"), "outbox"),
@@ -227,7 +199,7 @@ class Settings:
             model_cache_dir=r.optional_path("IDVERIFY_MODEL_CACHE"),
             face=r.choice("IDVERIFY_FACE", ("on", "off"), "on"),
             documents=r.choice("IDVERIFY_DOCUMENTS", ("on", "off"), "on"),
-            face_thresholds=r.parsed("IDVERIFY_FACE_THRESHOLDS", _thresholds, {}),
+            face_thresholds=r.parsed("IDVERIFY_FACE_THRESHOLDS", parse_thresholds, {}),
             liveness_turn_yaw=r.number("IDVERIFY_LIVENESS_TURN_YAW", 0.25, 0.05, 1.0),
             liveness_light_check=r.flag("IDVERIFY_LIVENESS_LIGHT_CHECK", True),
             liveness_challenges_per_verification=r.integer("IDVERIFY_LIVENESS_CHALLENGES_PER_VERIFICATION", 3, 1, 100),
@@ -248,253 +220,5 @@ class Settings:
             outbox_poll_s=r.number("IDVERIFY_OUTBOX_POLL_S", 1.0, 0.05, 60.0),
             webhook_timeout_s=r.number("IDVERIFY_WEBHOOK_TIMEOUT_S", 5.0, 0.5, 60.0),
         )
-        settings._check_combinations()
+        check_combinations(settings)
         return settings
-
-    def _check_combinations(self) -> None:
-        if self.is_production:
-            for name, value in (("IDVERIFY_DATA_KEYS", self.data_keys or None), ("IDVERIFY_INDEX_KEY", self.index_key),
-                                ("IDVERIFY_OTP_KEY", self.otp_key),
-                                ("IDVERIFY_PAIRWISE_SECRET", self.pairwise_secret),
-                                ("IDVERIFY_AUDIT_KEY", self.audit_key)):
-                if value is None:
-                    raise ConfigError(f"{name} is required in production (32 random bytes, base64)")
-            if self.sms_sender == "outbox":
-                raise ConfigError("IDVERIFY_SMS_SENDER=outbox is for development only; use twilio in production")
-            if not self.liveness_light_check:
-                raise ConfigError("IDVERIFY_LIVENESS_LIGHT_CHECK=false is for development only (a fake camera)")
-            if not self.api_keys and not self.mtls_callers and self.api_keys_file is None:
-                raise ConfigError("IDVERIFY_API_KEYS, IDVERIFY_API_KEYS_FILE or IDVERIFY_MTLS_CALLERS must name "
-                                  "at least one caller")
-        if self.staff_sessions_required:
-            self._refuse_mixed_role_callers()
-        if (self.tls_cert_file is None) != (self.tls_key_file is None):
-            raise ConfigError("IDVERIFY_TLS_CERT_FILE and IDVERIFY_TLS_KEY_FILE must be set together")
-        if self.mtls_callers and self.tls_client_ca_file is None:
-            raise ConfigError("IDVERIFY_MTLS_CALLERS needs IDVERIFY_TLS_CLIENT_CA_FILE to verify client certificates")
-        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
-            raise ConfigError("IDVERIFY_TLS_CLIENT_CA_FILE needs IDVERIFY_TLS_CERT_FILE and IDVERIFY_TLS_KEY_FILE")
-        for name, url in (("IDVERIFY_RISK_WEBHOOK_URL", self.risk_webhook_url),
-                          ("IDVERIFY_CASE_WEBHOOK_URL", self.case_webhook_url),
-                          ("IDVERIFY_AUDIT_WEBHOOK_URL", self.audit_webhook_url)):
-            if url and not url.startswith(("https://", "http://")):
-                raise ConfigError(f"{name} must be an http(s) URL")
-            if url and (self.webhook_secret is None or len(self.webhook_secret.reveal()) < 16):
-                raise ConfigError(f"{name} needs IDVERIFY_WEBHOOK_SECRET (at least 16 characters) to sign its calls")
-        if self.webhook_secret is not None and self.webhook_secret.reveal().startswith(b"whsec_"):
-            try:
-                key = base64.b64decode(self.webhook_secret.reveal()[6:], validate=True)
-            except ValueError:
-                raise ConfigError("IDVERIFY_WEBHOOK_SECRET: whsec_ secrets must be base64") from None
-            if len(key) < 16:
-                raise ConfigError("IDVERIFY_WEBHOOK_SECRET: a whsec_ secret needs at least 16 bytes of key")
-        if self.outbox_backoff_max_s < self.outbox_backoff_s:
-            raise ConfigError("IDVERIFY_OUTBOX_BACKOFF_MAX_S must be at least IDVERIFY_OUTBOX_BACKOFF_S")
-        if self.device_key_required_from:
-            try:
-                Money.parse(self.device_key_required_from, self.device_key_currency)
-            except IdVerifyError as exc:
-                raise ConfigError(f"IDVERIFY_DEVICE_KEY_REQUIRED_FROM / IDVERIFY_DEVICE_KEY_CURRENCY: {exc} "
-                                  "(a plain decimal such as 5000.00, or empty for never)") from None
-        if self.is_production and self.device_registration_acr == "low":
-            raise ConfigError("IDVERIFY_DEVICE_REGISTRATION_ACR=low is for development only; use substantial or high")
-        if self.inference_backend == "kserve" and ":" not in self.kserve_target:
-            raise ConfigError("IDVERIFY_INFERENCE_BACKEND=kserve needs IDVERIFY_KSERVE_TARGET (host:port of the "
-                              "model server's gRPC endpoint)")
-        if self.sms_sender == "twilio":
-            if not self.twilio_account_sid:
-                raise ConfigError("TWILIO_ACCOUNT_SID is required when IDVERIFY_SMS_SENDER=twilio")
-            if self.twilio_auth_token is None and not (self.twilio_api_key_sid and self.twilio_api_key_secret):
-                raise ConfigError("TWILIO_AUTH_TOKEN, or TWILIO_API_KEY_SID with TWILIO_API_KEY_SECRET, is required")
-            if not (self.twilio_from_number or self.twilio_messaging_service_sid):
-                raise ConfigError("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required")
-
-    def _refuse_mixed_role_callers(self) -> None:
-        """With staff sessions required, one key or certificate may not hold both a staff role and a service role:
-        a service cannot type a TOTP code, so such a key would keep its staff powers without a second factor."""
-        staff = frozenset({Role.SUPPORT, Role.RISK_ANALYST, Role.ADMIN})
-        for name, callers in (("IDVERIFY_API_KEYS", [(s.caller_id, s.roles) for s in self.api_keys]),
-                              ("IDVERIFY_MTLS_CALLERS", list(self.mtls_callers.items()))):
-            for caller_id, roles in callers:
-                if roles & staff and roles - staff:
-                    raise ConfigError(f"{name}: caller {caller_id!r} holds both a staff role and a service role; "
-                                      "with IDVERIFY_STAFF_SESSIONS_REQUIRED give it two callers (two keys)")
-
-
-def _signing_keys(text: str) -> Secret:
-    """An inline signing key ring (the index JSON with ``pem`` members, or one PKCS#8 PEM), checked now so a bad
-    one stops start-up; ``KeyRingError`` is a ``ValueError`` and names what is wrong, never the key."""
-    from idverify.tokens.keys import KeyRing
-
-    KeyRing.from_env_value(text)
-    return Secret(text.encode())
-
-
-def _thresholds(text: str) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for item in text.split(","):
-        name, sep, value = item.strip().partition("=")
-        if not sep:
-            raise ValueError("entries must be comparison=threshold, e.g. selfie_vs_document=0.46")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            raise ValueError(f"{name.strip()}: {value!r} is not a number") from None
-    return out
-
-
-def _read_file(path: str) -> dict[str, str]:
-    try:
-        data = tomllib.loads(Path(path).read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"IDVERIFY_CONFIG_FILE {path!r} cannot be read: {exc}") from None
-    out: dict[str, str] = {}
-    for key, value in data.items():
-        if not key.startswith(("IDVERIFY_", "TWILIO_")):
-            raise ConfigError(f"IDVERIFY_CONFIG_FILE: unknown key {key!r} (keys are the variable names)")
-        if isinstance(value, list):
-            out[key] = ",".join(str(v) for v in value)
-        elif isinstance(value, bool):
-            out[key] = "true" if value else "false"
-        else:
-            out[key] = str(value)
-    return out
-
-
-class _Reader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-
-    def _get(self, name: str) -> str | None:
-        value = self._env.get(name)
-        return None if value is None or value.strip() == "" else value.strip()
-
-    def text(self, name: str, default: str) -> str:
-        value = self._get(name)
-        return default if value is None else value
-
-    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
-        value = self.text(name, default)
-        if value not in allowed:
-            raise ConfigError(f"{name}={value!r} is not one of {', '.join(allowed)}")
-        return value
-
-    def flag(self, name: str, default: bool) -> bool:
-        value = self._get(name)
-        if value is None:
-            return default
-        if value.lower() in {"1", "true", "yes", "on"}:
-            return True
-        if value.lower() in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigError(f"{name}={value!r} is not a boolean (true/false)")
-
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        value = self._get(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise ConfigError(f"{name}={value!r} is not an integer (accepted: {low} to {high})") from None
-        if not low <= number <= high:
-            raise ConfigError(f"{name}={number} must be between {low} and {high}")
-        return number
-
-    def address(self, name: str, default: str) -> str:
-        value = self.text(name, default)
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise ConfigError(f"{name}={value!r} must be host:port")
-        return value
-
-    def number(self, name: str, default: float, low: float, high: float) -> float:
-        value = self.optional_number(name, low, high)
-        return default if value is None else value
-
-    def optional_number(self, name: str, low: float, high: float) -> float | None:
-        value = self._get(name)
-        if value is None:
-            return None
-        try:
-            number = float(value)
-        except ValueError:
-            raise ConfigError(f"{name}={value!r} is not a number (accepted: {low} to {high})") from None
-        if not low <= number <= high:
-            raise ConfigError(f"{name}={number} must be between {low} and {high}")
-        return number
-
-    def path(self, name: str, default: Path) -> Path:
-        value = self._get(name)
-        return default if value is None else Path(value)
-
-    def optional_file(self, name: str) -> Path | None:
-        value = self._get(name)
-        if value is None:
-            return None
-        path = Path(value)
-        if not path.is_file():
-            raise ConfigError(f"{name}={value!r}: no such file")
-        return path
-
-    def optional_path(self, name: str) -> Path | None:
-        """A folder that may not exist yet (a cache is created on first use)."""
-        value = self._get(name)
-        return None if value is None else Path(value)
-
-    def optional_dir(self, name: str) -> Path | None:
-        value = self._get(name)
-        if value is None:
-            return None
-        path = Path(value)
-        if not path.is_dir():
-            raise ConfigError(f"{name}={value!r}: no such directory")
-        return path
-
-    def words(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        value = self._get(name)
-        if value is None:
-            return default
-        words = tuple(w.strip() for w in value.split(",") if w.strip())
-        if not words:
-            raise ConfigError(f"{name} must list at least one value")
-        return words
-
-    def key(self, name: str) -> Secret | None:
-        value = self._get(name)
-        if value is None:
-            return None
-        try:
-            raw = base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            raise ConfigError(f"{name} must be base64 (32 random bytes)") from None
-        if len(raw) != 32:
-            raise ConfigError(f"{name} must decode to 32 bytes, got {len(raw)}")
-        return Secret(raw)
-
-    def keyring(self, name: str) -> tuple[tuple[str, Secret], ...]:
-        value = self._get(name)
-        if value is None:
-            return ()
-        ring = []
-        for item in value.split(","):
-            kid, sep, b64 = item.strip().partition(":")
-            if not sep or not kid.isalnum() or len(kid) > 16:
-                raise ConfigError(f"{name} must be kid:base64[,kid:base64...] with short alphanumeric kids")
-            secret = _Reader({name: b64}).key(name)
-            assert secret is not None
-            ring.append((kid, secret))
-        return tuple(ring)
-
-    def secret_text(self, name: str) -> Secret | None:
-        value = self._get(name)
-        return None if value is None else Secret(value.encode())
-
-    def parsed(self, name: str, parse, default):  # type: ignore[no-untyped-def]
-        value = self._get(name)
-        if value is None:
-            return default
-        try:
-            return parse(value)
-        except ValueError as exc:
-            raise ConfigError(f"{name}: {exc}") from None

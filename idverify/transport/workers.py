@@ -27,24 +27,26 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.multiprocess import mark_process_dead
+
+from idverify.transport.workers_admin import ParentAdminServer, _SupervisorCollector, resident_bytes
+from idverify.transport.workers_port import join_address, reserve_port, split_address
+
+__all__ = [  # _SupervisorCollector: tests/deploy/test_ops.py lists the supervisor's series through this module
+    "KILL_MARGIN_S", "MAX_RESTARTS", "MULTIPROC_ENV", "RESTART_WINDOW_S", "START_TIMEOUT_S", "ParentAdminServer",
+    "Supervisor", "Worker", "WorkerPlan", "_SupervisorCollector", "announce_ready", "join_address", "metrics_dir",
+    "reserve_port", "resident_bytes", "split_address", "supervise", "watch_parent",
+]
 
 log = structlog.get_logger("idverify.workers")
 
@@ -54,34 +56,6 @@ RESTART_WINDOW_S = 60.0
 #: Seconds beyond the drain grace before a worker that has not exited is killed.
 KILL_MARGIN_S = 10.0
 START_TIMEOUT_S = 300.0
-
-
-def split_address(address: str) -> tuple[str, int]:
-    """``host:port`` or ``[v6]:port`` -> (host, port)."""
-    host, _, port = address.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
-def join_address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def reserve_port(address: str) -> tuple[socket.socket, int]:
-    """Bind (not listen) the gRPC address with SO_REUSEPORT and return the socket and its port.
-
-    Raises ``OSError`` when another program holds the port. The workers bind the same address with SO_REUSEPORT;
-    this socket never listens, so the kernel never hands it a connection.
-    """
-    host, port = split_address(address)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host or "0.0.0.0", port))  # noqa: S104 - an empty host means every interface, as gRPC reads it
-    except OSError:
-        sock.close()
-        raise
-    return sock, int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -271,126 +245,6 @@ class Supervisor:
     @property
     def metrics_path(self) -> Path:
         return self._metrics_path
-
-
-class _SupervisorCollector:
-    """The parent's own series: workers configured and alive, restarts."""
-
-    def __init__(self, supervisor: Supervisor, configured: int) -> None:
-        self._supervisor = supervisor
-        self._configured = configured
-
-    def collect(self) -> Iterator[Metric]:
-        workers = self._supervisor.snapshot()
-        yield GaugeMetricFamily("idverify_workers_configured", "Serving processes configured", self._configured)
-        yield GaugeMetricFamily("idverify_workers_alive", "Serving processes running",
-                                sum(1 for w in workers if w.process.poll() is None))
-        yield CounterMetricFamily("idverify_worker_restarts", "Serving processes restarted after dying",
-                                  self._supervisor.restarts_total)
-        rss = GaugeMetricFamily("idverify_worker_resident_memory_bytes", "Resident memory of each serving process",
-                                labels=["worker"])
-        for worker in workers:
-            resident = resident_bytes(worker.pid)
-            if resident is not None and worker.process.poll() is None:
-                rss.add_metric([str(worker.index)], resident)
-        yield rss
-
-
-def resident_bytes(pid: int) -> int | None:
-    """RSS of a process from /proc (Linux); None when it is gone."""
-    try:
-        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE")
-
-
-def _fetch(port: int, path: str, timeout_s: float = 2.0) -> tuple[int, bytes, dict[str, str]]:
-    url = f"http://127.0.0.1:{port}{path}"
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
-            return int(resp.status), resp.read(), dict(resp.headers.items())
-    except urllib.error.HTTPError as err:
-        return int(err.code), err.read(), dict(err.headers.items())
-    except (OSError, ValueError):
-        return 0, b"", {}
-
-
-class ParentAdminServer:
-    """The admin HTTP port of a multi-worker service, answered by the parent for every worker."""
-
-    def __init__(self, address: str, supervisor: Supervisor) -> None:
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=str(supervisor.metrics_path))  # type: ignore[no-untyped-call]
-        registry.register(_SupervisorCollector(supervisor, len(supervisor.snapshot())))
-        host, port = split_address(address)
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path == "/metrics":
-                    self._send(200, generate_latest(registry), {"Content-Type": CONTENT_TYPE_LATEST})
-                elif self.path == "/healthz":
-                    status, report = owner.health(supervisor.snapshot())
-                    self._send(status, json.dumps(report).encode(), {"Content-Type": "application/json"})
-                elif self.path == "/.well-known/jwks.json":
-                    status, body, headers = owner.from_any_worker(supervisor.snapshot(), self.path)
-                    keep = {k: v for k, v in headers.items() if k.lower() in {"content-type", "cache-control"}}
-                    self._send(status or 503, body, keep)
-                else:
-                    self._send(404, b"not found\n", {"Content-Type": "text/plain"})
-
-            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence per-request logs
-                return
-
-        self._httpd = ThreadingHTTPServer((host or "0.0.0.0", port), Handler)  # noqa: S104 - as configured
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="admin-http", daemon=True)
-
-    @staticmethod
-    def health(workers: Sequence[Worker]) -> tuple[int, dict[str, Any]]:
-        """200 and ``serving`` only when every worker answers its own health as serving."""
-        states: list[dict[str, Any]] = []
-        details: dict[str, Any] = {}
-        for worker in workers:
-            status, body = (0, b"")
-            if worker.served and worker.process.poll() is None:
-                status, body, _ = _fetch(worker.admin_port, "/healthz")
-            state = "serving" if status == 200 else ("starting" if not worker.served else "not_serving")
-            states.append({"index": worker.index, "pid": worker.pid, "status": state})
-            if status == 200 and not details:
-                with contextlib.suppress(ValueError):
-                    details = {k: v for k, v in json.loads(body).items() if k != "status"}
-        ok = bool(states) and all(s["status"] == "serving" for s in states)
-        return (200 if ok else 503), {"status": "serving" if ok else "not_serving", **details, "workers": states}
-
-    @staticmethod
-    def from_any_worker(workers: Sequence[Worker], path: str) -> tuple[int, bytes, dict[str, str]]:
-        for worker in workers:
-            if worker.served and worker.process.poll() is None:
-                status, body, headers = _fetch(worker.admin_port, path)
-                if status == 200:
-                    return status, body, headers
-        return 503, b'{"error":"no worker is serving"}', {"Content-Type": "application/json"}
-
-    @property
-    def port(self) -> int:
-        return int(self._httpd.server_address[1])
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
 
 def supervise(count: int, *, env: Mapping[str, str], grpc_address: str, admin_address: str, grace_s: float,
