@@ -19,7 +19,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from collections.abc import Mapping, MutableMapping
+from datetime import UTC, datetime
 from typing import Any, TextIO, cast
 
 import orjson
@@ -105,10 +107,52 @@ def _json(event: Any, **_options: Any) -> str:
     return orjson.dumps(event, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+class _RpcLine:
+    """The one line every RPC logs, written without structlog's processor chain when logs are JSON.
+
+    That chain (context merge, level, timestamp, exception formatting, redaction, rendering, a locked print) costs
+    about 18 us a line, a sixth of a trivial RPC's server time; this path writes the same keys in the same timestamp
+    format in about 5 us. It skips the redactor because every value is the service's own: the method name, a status
+    name, a reason code from the catalogue, the milliseconds, the caller id from the service's key file or
+    certificate registry, and a request id that matched ``[A-Za-z0-9._:-]{1,64}`` (a pipeline key the redactor
+    leaves alone everywhere); ``tests/transport/test_logs.py`` checks the line against the redactor. Other formats
+    (the console renderer of ``make run``) go through structlog as every other line does.
+    """
+
+    def __init__(self) -> None:
+        self._out: TextIO | None = None
+        self._enabled = True
+        self._lock = threading.Lock()
+        self._fallback = structlog.get_logger("idverify.rpc")
+
+    def configure(self, out: TextIO | None, enabled: bool) -> None:
+        self._out, self._enabled = out, enabled
+
+    def __call__(self, **fields: Any) -> None:
+        out = self._out
+        if out is None:  # not JSON: the ordinary pipeline renders it
+            self._fallback.info("rpc", **fields)
+            return
+        if not self._enabled:
+            return
+        fields["event"] = "rpc"
+        fields["level"] = "info"
+        fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        line = orjson.dumps(fields, default=str).decode() + "\n"
+        with self._lock:
+            out.write(line)
+            out.flush()
+
+
+#: ``rpc_line(method=..., code=..., ...)`` logs the RPC line at INFO (see ``_RpcLine``).
+rpc_line = _RpcLine()
+
+
 def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
     """Route structlog and the standard library's logging through one redacting pipeline to ``stream``
     (standard error unless given)."""
     out = stream or cast(TextIO, _CurrentStderr())
+    rpc_line.configure(out if fmt == "json" else None, logging.getLevelName(level) <= logging.INFO)
     renderer: Any = (structlog.processors.JSONRenderer(serializer=_json) if fmt == "json"
                      else structlog.dev.ConsoleRenderer())
     shared: list[Any] = [

@@ -7,9 +7,9 @@ Servicers therefore only convert messages and call use cases; they read the call
 from __future__ import annotations
 
 import contextvars
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from idverify.domain.callers import Caller
 from idverify.domain.errors import IdVerifyError, PermissionDenied, Unavailable
+from idverify.logging_setup import rpc_line
 from idverify.transport import malformed
 from idverify.transport.auth import Authenticator, auth_context_of
 from idverify.transport.errors import REASON_METADATA_KEY, internal_status, rich_status, status_code_for
@@ -39,6 +40,7 @@ LATENCY = Histogram(
 _caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("caller", default=None)
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+REQUEST_ID_KEY = "x-request-id"
 
 DeniedHook = Callable[[Caller | None, str, str], None]
 #: Refusals that go to the audit trail (in a transaction of their own, since the refused action rolled back).
@@ -117,8 +119,10 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             started = time.perf_counter()
             metadata = tuple(context.invocation_metadata() or ())
             supplied = next((v for k, v in metadata if k == "x-request-id"), "")
-            request_id = supplied if isinstance(supplied, str) and _REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
-            context.send_initial_metadata((("x-request-id", request_id),))
+            request_id = supplied if isinstance(supplied, str) and _REQUEST_ID.fullmatch(supplied) else _new_id()
+            # The request id travels back in the trailers, which go out with the status anyway: sending it as
+            # initial metadata cost a batch of its own (about a tenth of a trivial RPC). Errors carry it too.
+            echo = ((REQUEST_ID_KEY, request_id),)
             rid_token = _request_id.set(request_id)
             bound = dict(structlog.contextvars.bind_contextvars(request_id=request_id, rpc=short))
             caller: Caller | None = None
@@ -140,6 +144,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                             malformed.refuse(request)
                         response = behaviour(request, context)
                         record_factor_results(response)
+                        context.set_trailing_metadata(echo)
                         return response
                     finally:
                         _caller.reset(caller_token)
@@ -156,7 +161,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 status = rich_status(err, _locale_of(request))
                 base = rpc_status.to_status(status)
                 context.abort_with_status(
-                    _Status(base.code, base.details, (*base.trailing_metadata, (REASON_METADATA_KEY, err.code)))
+                    _Status(base.code, base.details, (*base.trailing_metadata, (REASON_METADATA_KEY, err.code), *echo))
                 )
                 raise  # unreachable: abort_with_status raises
             except grpc.RpcError:
@@ -169,7 +174,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 log.exception("rpc_failed", method=short, request_id=request_id)
                 base = rpc_status.to_status(internal_status())
                 context.abort_with_status(
-                    _Status(base.code, base.details, (*base.trailing_metadata, (REASON_METADATA_KEY, reason)))
+                    _Status(base.code, base.details, (*base.trailing_metadata, (REASON_METADATA_KEY, reason), *echo))
                 )
                 raise
             finally:
@@ -181,14 +186,17 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 latency.observe(elapsed)
                 if reason:
                     record_error(short, reason)
-                log.info(
-                    "rpc", method=short, code=code.name, reason=reason, ms=round(elapsed * 1000, 2),
-                    caller=caller.caller_id if caller else None, request_id=request_id,
-                )
+                rpc_line(method=short, code=code.name, reason=reason, ms=round(elapsed * 1000, 2),
+                         caller=caller.caller_id if caller else None, request_id=request_id, rpc=short)
                 structlog.contextvars.reset_contextvars(**bound)
                 _request_id.reset(rid_token)
 
         return wrapped
+
+
+def _new_id() -> str:
+    """A fresh request id: 128 random bits in hex (what ``uuid4().hex`` gave, at a fifth of its cost)."""
+    return os.urandom(16).hex()
 
 
 def _locale_of(request: Any) -> str:

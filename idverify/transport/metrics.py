@@ -8,6 +8,7 @@ prometheus_client's multiprocess files and the parent's ``/metrics`` adds them u
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from google.protobuf.message import Message
@@ -30,7 +31,7 @@ def record_error(method: str, reason: str) -> None:
 def record_factor_results(response: Any) -> None:
     """Count the factor results a response carries at its top level (``result``, ``face_matches``): the answer
     to one submitted factor. Whole-session views (GetVerification) nest theirs and are not counted again."""
-    if not isinstance(response, Message):
+    if not isinstance(response, Message) or not _carries_results(response.DESCRIPTOR):
         return
     for descriptor, value in response.ListFields():
         if descriptor.message_type is not common_pb2.FactorResult.DESCRIPTOR:
@@ -39,6 +40,12 @@ def record_factor_results(response: Any) -> None:
         for result in results:
             FACTOR_RESULTS.labels(_name(_FACTOR_NAMES, result.factor), _name(_OUTCOME_NAMES, result.outcome),
                                   result.reason_code or "none").inc()
+
+
+@functools.cache
+def _carries_results(descriptor: Any) -> bool:
+    """Whether a response type has a top-level FactorResult field (asked once per type, not per response)."""
+    return any(field.message_type is common_pb2.FactorResult.DESCRIPTOR for field in descriptor.fields)
 
 
 def _name(names: Any, number: int) -> str:

@@ -27,9 +27,15 @@ class TokenServicer(token_pb2_grpc.TokenServiceServicer):
     def __init__(self, tokens: Tokens, jwks: Callable[[], dict[str, Any]]) -> None:
         self._tokens = tokens
         self._jwks = jwks
+        self._rendered: tuple[dict[str, Any], str] = ({}, "")
 
     def GetJwks(self, request: pb.GetJwksRequest, context: grpc.ServicerContext) -> pb.GetJwksResponse:
-        return pb.GetJwksResponse(jwks_json=json.dumps(self._jwks(), separators=(",", ":")))
+        jwks = self._jwks()
+        last, text = self._rendered
+        if jwks != last:  # the set changes only when a key rotates or leaves its grace period: render it then
+            text = json.dumps(jwks, separators=(",", ":"))
+            self._rendered = (jwks, text)
+        return pb.GetJwksResponse(jwks_json=text)
 
     def RedeemToken(self, request: pb.RedeemTokenRequest, context: grpc.ServicerContext) -> pb.RedeemTokenResponse:
         done = self._tokens.redeem(

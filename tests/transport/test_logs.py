@@ -91,6 +91,11 @@ def test_every_line_of_a_request_carries_its_request_id(captured: io.StringIO) -
         ("req-abc", "lender-a", "GetJwks")] * 2 + [("req-def", "lender-a", "GetJwks")] * 2
     rpc = [(e["request_id"], e["code"]) for e in logged if e["event"] == "rpc"]
     assert rpc == [("req-abc", "OK"), ("req-def", "OK"), ("req-ghi", "UNAUTHENTICATED")]
+    # The RPC line is written without the redactor (its values are the service's own); the redactor would change
+    # nothing in it.
+    for line in (e for e in logged if e["event"] == "rpc"):
+        assert logging_setup.redact(None, "info", dict(line)) == line
+        assert {"timestamp", "level", "method", "rpc", "caller", "reason", "ms"} <= set(line)
 
 
 def test_work_handed_to_the_inference_pool_logs_with_the_request_id(captured: io.StringIO) -> None:
@@ -153,3 +158,29 @@ def test_a_whole_verification_logs_no_personal_data(captured: io.StringIO, tmp_p
     for secret in (PHONE, ID_NUMBER, ACCOUNT, code, done.token, done.token.split(".")[1]):
         assert secret not in text
     assert "\\u00ff\\u00d8" not in text and "ffd8ffe0" not in text
+
+
+def test_the_request_id_comes_back_in_the_trailers_of_answers_and_errors() -> None:
+    method = "/idverify.v1.TokenService/GetJwks"
+    handler = grpc.method_handlers_generic_handler("idverify.v1.TokenService", {
+        "GetJwks": grpc.unary_unary_rpc_method_handler(lambda request, context: b"", request_deserializer=lambda b: b,
+                                                       response_serializer=lambda b: b)})
+    auth = Authenticator([ApiKeyEntry("lender-a", frozenset({Role.LOAN_SERVICE}), hash_api_key_bytes("k-1"))], {})
+    server = grpc.server(futures.ThreadPoolExecutor(2), interceptors=[ServiceInterceptor(auth)])
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = channel.unary_unary(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
+            _, ok = call.with_call(b"", metadata=[("x-api-key", "k-1"), ("x-request-id", "req-abc")])
+            assert dict(ok.trailing_metadata())["x-request-id"] == "req-abc"
+            _, fresh = call.with_call(b"", metadata=[("x-api-key", "k-1"), ("x-request-id", "not a valid id!")])
+            assigned = dict(fresh.trailing_metadata())["x-request-id"]
+            assert re.fullmatch(r"[0-9a-f]{32}", assigned)
+            with pytest.raises(grpc.RpcError) as err:
+                call(b"", metadata=[("x-api-key", "wrong"), ("x-request-id", "req-ghi")])
+            trailers = dict(err.value.trailing_metadata())  # type: ignore[attr-defined]
+            assert (trailers["x-request-id"], trailers["idverify-reason"]) == ("req-ghi", "credentials_invalid")
+    finally:
+        server.stop(None)
