@@ -27,6 +27,7 @@ from idverify.cases.verifications import SqlReportedVerifications, SqlVerificati
 from idverify.config import ConfigError, Settings
 from idverify.domain.callers import Caller
 from idverify.domain.ports import Clock, Random, SimSwapLookup, SystemClock, SystemRandom
+from idverify.domain.repositories import AuditEvent
 from idverify.domain.session import VerificationSession
 from idverify.domain.values import Factor
 from idverify.factors.document import DocumentPolicy
@@ -63,7 +64,7 @@ from idverify.storage.engine import ensure_sqlite_folder, make_engine
 from idverify.storage.otp_store import SqlOtpStore, SqlTotpStore
 from idverify.storage.sql_liveness import SqlLivenessCaptures
 from idverify.storage.sql_outbox import SqlOutbox
-from idverify.storage.unit_of_work import AuditEvent, SqlUnitOfWork
+from idverify.storage.unit_of_work import SqlUnitOfWork
 from idverify.tokens.evidence import sign_bundle
 from idverify.tokens.issuer import JwsTokenIssuer
 from idverify.tokens.keys import KeyRing
@@ -235,10 +236,13 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         caller = current_caller_or_none()
         return actor_of(caller) if caller is not None else SYSTEM
 
+    def entry_of(event: AuditEvent) -> AuditEntry:
+        return AuditEntry(actor=acting(), action=event.action, object_type=event.object_type,
+                          object_id=event.object_id, outcome=event.outcome, reason_code=event.reason_code,
+                          details=dict(event.details))
+
     def record(conn: Connection, event: AuditEvent) -> None:
-        audit.append(conn, AuditEntry(actor=acting(), action=event.action, object_type=event.object_type,
-                                      object_id=event.object_id, outcome=event.outcome,
-                                      reason_code=event.reason_code, details=dict(event.details)))
+        audit.append(conn, entry_of(event))
 
     dispatcher = build_outbox(settings, engine, protector, clock, random)
 
@@ -248,7 +252,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     def uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, protector, record,
                              totp=lambda conn: SqlTotpStore(conn, protector, legacy_totp_keys),
-                             outbox=outbox_on)
+                             outbox=outbox_on, audit_row=lambda event: audit.row(entry_of(event)))
 
     def on_refused(caller: Caller | None, method: str, reason: str) -> None:
         try:

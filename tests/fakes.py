@@ -212,11 +212,16 @@ class _Tokens:
         self._s.tokens[jti] = replace(record, redeemed_at=now, redeemed_by=caller_id, redemption_id=redemption_id)
         return self._s.tokens[jti]
 
-    def redeem_if_unfrozen(self, jti, now, *, caller_id="", redemption_id=""):  # type: ignore[no-untyped-def]
-        record = self._s.tokens.get(jti)
-        if record is None or record.redeemed_at or record.revoked_at or record.applicant_id in self._s.frozen:
+    def redeem_if_unfrozen(self, jti, now, *, caller_id="", redemption_id="", record=None):  # type: ignore[no-untyped-def]
+        found = self._s.tokens.get(jti)
+        if found is None or found.redeemed_at or found.revoked_at or found.applicant_id in self._s.frozen:
             return None
-        return self.redeem(jti, now, caller_id=caller_id, redemption_id=redemption_id)
+        redeemed = self.redeem(jti, now, caller_id=caller_id, redemption_id=redemption_id)
+        if record is not None:
+            self._s.events.append({"action": record.action, "object_type": record.object_type,
+                                   "object_id": record.object_id, "outcome": record.outcome,
+                                   "reason_code": record.reason_code, "details": dict(record.details)})
+        return redeemed
 
     def revoke(self, *, now, reason, jti="", applicant_id="", session_id=""):  # type: ignore[no-untyped-def]
         from dataclasses import replace

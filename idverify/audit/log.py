@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine, insert
@@ -56,26 +56,36 @@ class AuditLog:
         """
         if not conn.in_transaction():
             raise FailedPrecondition("audit_no_transaction", "append the audit entry inside the action's transaction")
-        entry_id = new_entry_id(self._key, self._random.token_bytes(_ENTRY_ID_BYTES))
-        stored = prepare(entry, entry_id=entry_id, at=self._clock.now(), key=self._key)
-        seq = conn.execute(
-            _INSERT_ENTRY,
-            {
-                "entry_id": stored.entry_id,
-                "at": stored.at,
-                "actor_id": stored.actor_id,
-                "actor_role": stored.actor_role,
-                "action": stored.action,
-                "object_type": stored.object_type,
-                "object_id": stored.object_id,
-                "outcome": stored.outcome,
-                "reason_code": stored.reason_code,
-                "purpose": stored.purpose,
-                "details": stored.details_json,
-                "entry_hash": stored.entry_hash,
-            },
-        ).scalar_one()
+        stored = self._prepare(entry)
+        seq = conn.execute(_INSERT_ENTRY, _columns(stored)).scalar_one()
         return replace(stored, seq=int(seq))
+
+    def row(self, entry: AuditEntry) -> dict[str, Any]:
+        """``entry``'s stored row (column -> value, without ``seq``), for a statement that inserts it together with
+        the action it records (the redemption's on PostgreSQL); the caller runs it in the action's transaction.
+        Raises as ``append`` does for bad details."""
+        return _columns(self._prepare(entry))
+
+    def _prepare(self, entry: AuditEntry) -> StoredEntry:
+        entry_id = new_entry_id(self._key, self._random.token_bytes(_ENTRY_ID_BYTES))
+        return prepare(entry, entry_id=entry_id, at=self._clock.now(), key=self._key)
+
+
+def _columns(stored: StoredEntry) -> dict[str, Any]:
+    return {
+        "entry_id": stored.entry_id,
+        "at": stored.at,
+        "actor_id": stored.actor_id,
+        "actor_role": stored.actor_role,
+        "action": stored.action,
+        "object_type": stored.object_type,
+        "object_id": stored.object_id,
+        "outcome": stored.outcome,
+        "reason_code": stored.reason_code,
+        "purpose": stored.purpose,
+        "details": stored.details_json,
+        "entry_hash": stored.entry_hash,
+    }
 
 
 # Built once: on the RedeemToken path the per-call construction of SQLAlchemy constructs cost more than the SQL.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol
@@ -56,6 +56,18 @@ class SessionRepository(Protocol):
     def secrets(self, session_id: str) -> SessionSecrets: ...
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """What ``record_event`` was asked to record; the recorder adds the actor and seals it into the chain."""
+
+    action: str
+    object_type: str
+    object_id: str
+    outcome: str
+    reason_code: str = ""
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
 class TokenRepository(Protocol):
     def add(self, record: TokenRecord) -> None: ...
 
@@ -66,10 +78,12 @@ class TokenRepository(Protocol):
         both succeed. A token this caller already redeemed returns that first redemption unchanged (a retry after
         a lost answer). Raises ``InvalidToken`` (token_redeemed for anyone else, token_revoked, token_invalid)."""
 
-    def redeem_if_unfrozen(self, jti: str, now: datetime, *, caller_id: str, redemption_id: str
-                           ) -> TokenRecord | None:
+    def redeem_if_unfrozen(self, jti: str, now: datetime, *, caller_id: str, redemption_id: str,
+                           record: AuditEvent | None = None) -> TokenRecord | None:
         """The common case in one statement: mark ``jti`` redeemed when it is unredeemed, unrevoked and its
-        applicant has no active freeze. None when it did not (the caller then finds out why)."""
+        applicant has no active freeze. None when it did not (the caller then finds out why). ``record`` is
+        appended to the audit trail when, and only when, the token was redeemed here, in the same statement where
+        the database allows it (PostgreSQL) and in the same transaction always."""
 
     def revoke(self, *, now: datetime, reason: str, jti: str = "", applicant_id: str = "",
                session_id: str = "") -> int:

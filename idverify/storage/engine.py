@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 
 def ensure_sqlite_folder(url: str) -> None:
@@ -46,7 +49,44 @@ def make_engine(url: str, *, echo: bool = False, prepared_statements: bool = Tru
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     if not prepared_statements and parsed.get_backend_name() == "postgresql":
         kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "prepare_threshold": None}
-    return create_engine(url, echo=echo, **kwargs)
+    engine = create_engine(url, echo=echo, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        ping_when_idle(engine, PING_AFTER_IDLE_S)
+    return engine
+
+
+#: A pooled connection idle for longer than this is pinged before use (see ``ping_when_idle``).
+PING_AFTER_IDLE_S = 2.0
+
+
+def ping_when_idle(engine: Engine, idle_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    """Ping a pooled connection before use only when it sat idle for more than ``idle_s``.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: on PostgreSQL that is two round trips (psycopg opens a
+    transaction for the ping) before a request's own statements, a fifth of RedeemToken's time. A connection in
+    steady use was just proven alive by the request before, so only one that sat idle (where a restart, a
+    failover or an idle timeout may have cut it) is pinged; a dead one is replaced before the request sees it. A
+    connection cut while in steady use fails its statement, which answers UNAVAILABLE ``storage_unavailable`` (the
+    clients retry it) and makes SQLAlchemy discard every connection older than the failure.
+    """
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:  # a new connection counts as just used
+        if record is not None:
+            record.info["idle_since"] = clock()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and clock() - since <= idle_s:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+            dbapi_conn.rollback()  # the ping's own transaction (psycopg opens one): not the request's
+        except Exception as exc:  # any failure to ping means the connection is gone
+            raise DisconnectionError("the pooled connection did not answer a ping") from exc
+        if not alive:
+            raise DisconnectionError("the pooled connection did not answer a ping")

@@ -4,7 +4,8 @@ One RPC opens one unit of work: it reads, decides, writes and audits in this one
 its audit entry (and, once the outbox exists, its outgoing messages) commit together or not at all.
 
 Database errors that mean "the database is not reachable" become ``Unavailable("storage_unavailable")`` so the
-transport answers UNAVAILABLE and the service keeps running; the pool's pre-ping reconnects once it is back.
+transport answers UNAVAILABLE and the service keeps running; connections that sat idle are pinged before use
+(``storage.engine.ping_when_idle``) and a failed one is replaced, so the service reconnects once it is back.
 
 Storage does not know the audit log's format: the composition root passes ``recorder``, which turns an
 ``AuditEvent`` into an entry of the tamper-evident trail on the same connection.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from idverify.domain.errors import Unavailable
 from idverify.domain.ports import FieldProtector
+from idverify.domain.repositories import AuditEvent
 from idverify.storage.counters import SqlCounterStore
 from idverify.storage.otp_store import SqlOtpStore
 from idverify.storage.sql_devices import SqlDeviceRepository
@@ -31,22 +32,10 @@ from idverify.storage.sql_freezes import SqlFreezeRepository
 from idverify.storage.sql_history import SqlHistoryReader
 from idverify.storage.sql_outbox import SqlOutbox
 from idverify.storage.sql_sessions import SqlSessionRepository
-from idverify.storage.sql_tokens import SqlTokenRepository
+from idverify.storage.sql_tokens import AuditRow, SqlTokenRepository
 
 _LOCKS: dict[int, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
-    """What ``record_event`` was asked to record; the recorder adds the actor and seals it into the chain."""
-
-    action: str
-    object_type: str
-    object_id: str
-    outcome: str
-    reason_code: str = ""
-    details: Mapping[str, object] = field(default_factory=dict)
 
 
 Recorder = Callable[[Connection, AuditEvent], None]
@@ -79,12 +68,16 @@ class SqlUnitOfWork:
 
     def __init__(self, engine: Engine, protector: FieldProtector, recorder: Recorder | None = None,
                  *, totp: Callable[[Connection], Any] | None = None,
-                 outbox: Callable[[Connection], SqlOutbox] | None = None) -> None:
+                 outbox: Callable[[Connection], SqlOutbox] | None = None,
+                 audit_row: AuditRow | None = None) -> None:
         """``totp`` builds the TOTP store on this unit of work's connection (it needs the data keys); ``outbox``
-        the outbox (the composition root wires its clock, ids and the dispatcher's wake-up)."""
+        the outbox (the composition root wires its clock, ids and the dispatcher's wake-up); ``audit_row`` makes
+        the stored row of an event without inserting it, so a repository can insert it in its own statement (the
+        redemption's, on PostgreSQL)."""
         self._engine = engine
         self._protector = protector
         self._recorder = recorder
+        self._audit_row = audit_row if recorder is not None else None
         self._totp_factory = totp
         self._outbox_factory = outbox
         self._tx: RootTransaction | None = None
@@ -96,6 +89,10 @@ class SqlUnitOfWork:
         self._recorder(self.connection, AuditEvent(action=action, object_type=object_type, object_id=object_id,
                                                    outcome=outcome, reason_code=reason_code,
                                                    details=dict(details or {})))
+
+    def _record(self, event: AuditEvent) -> None:
+        assert self._recorder is not None
+        self._recorder(self.connection, event)
 
     def __enter__(self) -> SqlUnitOfWork:
         self._writer_lock = writer_lock(self._engine)
@@ -110,7 +107,8 @@ class SqlUnitOfWork:
             raise Unavailable("storage_unavailable", "the database is not reachable") from exc
         conn = self.connection
         self.sessions = SqlSessionRepository(conn, self._protector)
-        self.tokens = SqlTokenRepository(conn)
+        self.tokens = SqlTokenRepository(conn, record=self._record if self._recorder is not None else None,
+                                         audit_row=self._audit_row)
         self.faces = SqlFaceRepository(conn, self._protector)
         self.freezes = SqlFreezeRepository(conn)
         self.devices = SqlDeviceRepository(conn, self._protector)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from idverify.domain.errors import FailedPrecondition, InvalidArgument, InvalidToken
 from idverify.domain.ports import Clock, Random, SystemRandom, TokenBinding, TokenVerifier, VerifiedToken
-from idverify.domain.repositories import UnitOfWork
+from idverify.domain.repositories import AuditEvent, UnitOfWork
 from idverify.domain.values import Money
 from idverify.usecases.ids import new_id
 from idverify.usecases.units import KeepAndRaise, unit
@@ -67,10 +67,12 @@ class Tokens:
         # except a frozen identity's, whose refusal is audited with it.
         with unit(self._uow) as uow:
             fresh_id = new_id(self._random, "rdm")
-            # Usually one statement: redeemed if unredeemed, unrevoked and not frozen. Otherwise find out why.
-            fast = uow.tokens.redeem_if_unfrozen(verified.jti, now, caller_id=caller_id, redemption_id=fresh_id)
+            # Usually one statement, its audit entry included: redeemed if unredeemed, unrevoked and not frozen.
+            # Otherwise find out why.
+            fast = uow.tokens.redeem_if_unfrozen(verified.jti, now, caller_id=caller_id, redemption_id=fresh_id,
+                                                 record=_redeemed_event(verified, fresh_id, repeated=False))
             if fast is not None:
-                redeemed = fast
+                redeemed, repeated = fast, False
             else:
                 record = uow.tokens.get(verified.jti)
                 redeemable = record is not None and record.redeemed_at is None and record.revoked_at is None
@@ -81,10 +83,10 @@ class Tokens:
                     raise KeepAndRaise(FailedPrecondition(
                         "identity_frozen", "the identity was frozen after this token was issued; do not disburse"))
                 redeemed = uow.tokens.redeem(verified.jti, now, caller_id=caller_id, redemption_id=fresh_id)
-            repeated = redeemed.redemption_id != fresh_id
-            uow.record_event(action="token.redeemed", object_type="token", object_id=verified.jti,
-                             outcome="repeated" if repeated else "ok",
-                             details={"session_id": verified.session_id, "redemption_id": redeemed.redemption_id})
+                repeated = redeemed.redemption_id != fresh_id
+                event = _redeemed_event(verified, redeemed.redemption_id, repeated=repeated)
+                uow.record_event(action=event.action, object_type=event.object_type, object_id=event.object_id,
+                                 outcome=event.outcome, details=event.details)
         assert redeemed.redeemed_at is not None
         return Redemption(token=verified, redeemed_at=redeemed.redeemed_at, redemption_id=redeemed.redemption_id,
                           repeated=repeated)
@@ -119,6 +121,12 @@ class Tokens:
             uow.record_event(action="tokens.revoked", object_type=target[0], object_id=target[1], outcome="ok",
                              details={"count": count})
             return count
+
+
+def _redeemed_event(verified: VerifiedToken, redemption_id: str, *, repeated: bool) -> AuditEvent:
+    return AuditEvent(action="token.redeemed", object_type="token", object_id=verified.jti,
+                      outcome="repeated" if repeated else "ok",
+                      details={"session_id": verified.session_id, "redemption_id": redemption_id})
 
 
 def _check_token_text(token: str) -> None:

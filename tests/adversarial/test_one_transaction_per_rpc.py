@@ -91,3 +91,32 @@ def test_submitting_liveness_frames_runs_in_one_transaction(app: Running) -> Non
         counts["CancelVerification"] = counter.during(lambda: big.stub.CancelVerification(
             V.CancelVerificationRequest(context=big.context(), session_id=big.session_id), metadata=app.md()))
     assert counts == dict.fromkeys(counts, 1)
+
+
+def test_a_redemption_and_its_audit_entry_commit_together_and_verify(app: Running) -> None:
+    """The usual redemption writes its audit entry in the redemption's own statement on PostgreSQL (a second
+    statement on SQLite): exactly one 'ok' entry for the first redemption and one 'repeated' for the caller's retry
+    (where the one-statement path matched nothing, so it inserted nothing), and the trail verifies under its key."""
+    from sqlalchemy import select
+
+    from idverify.app import audit_tools
+    from idverify.storage.tables_audit import audit_entries as A
+
+    who = Applicant(app, "audited-redeem", phone=phone_for(9))
+    who.start()
+    who.send()
+    who.check()
+    who.complete()
+    first = who.redeem()
+    again = who.redeem()
+    assert again.redemption_id == first.redemption_id
+    with app.app.engine.connect() as conn:
+        rows = conn.execute(select(A.c.outcome, A.c.details, A.c.object_id).where(A.c.action == "token.redeemed")
+                            .order_by(A.c.seq)).all()
+    assert [r.outcome for r in rows] == ["ok", "repeated"]
+    assert all(first.redemption_id in r.details and r.object_id == first.token_id for r in rows)
+    log, sealer, engine, public_keys = audit_tools(app.app.settings)
+    sealer.drain()
+    report = log.verify(engine, public_keys)
+    engine.dispose()
+    assert report.ok, report.detail
