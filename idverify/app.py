@@ -74,7 +74,7 @@ from idverify.transport.auth import ApiKeyEntry, ApiKeysFile, Authenticator
 from idverify.transport.case_servicer import AuditServicer, CaseServicer, actor_of
 from idverify.transport.edge import PhoneRules
 from idverify.transport.face_servicer import FaceServicer
-from idverify.transport.interceptors import ServiceInterceptor, current_caller_or_none
+from idverify.transport.interceptors import ServiceInterceptor
 from idverify.transport.server import GrpcServer, Servicers, TlsFiles
 from idverify.transport.token_servicer import TokenServicer
 from idverify.transport.verification_servicer import VerificationServicer
@@ -84,6 +84,7 @@ from idverify.usecases.face import ChallengeLimits, FaceSteps
 from idverify.usecases.otp import OtpSteps
 from idverify.usecases.tokens import Tokens
 from idverify.usecases.verification import Verifications
+from idverify.wiring.audit import acting, entry_of
 from idverify.wiring.dev import (
     ensure_dev_api_keys,
     ensure_dev_secrets,
@@ -101,8 +102,6 @@ __all__ = ["App", "FaceStack", "audit_tools", "build", "committed_pad_dir", "def
 log = structlog.get_logger("idverify.app")
 CAPABILITY = Gauge("idverify_capability", "What this deployment runs (1 for the current state)", ["name", "state"],
                    multiprocess_mode="max")  # every worker of `serve --workers N` reports the same
-
-SYSTEM = Actor(caller_id="idverify", role="system")
 
 
 @dataclass
@@ -231,15 +230,6 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
 
     sealer = AuditSealer(engine=engine, key=audit_key, signer=checkpoint_signer, clock=clock,
                          publish=publish_checkpoint if settings.audit_webhook_url else None)
-
-    def acting() -> Actor:
-        caller = current_caller_or_none()
-        return actor_of(caller) if caller is not None else SYSTEM
-
-    def entry_of(event: AuditEvent) -> AuditEntry:
-        return AuditEntry(actor=acting(), action=event.action, object_type=event.object_type,
-                          object_id=event.object_id, outcome=event.outcome, reason_code=event.reason_code,
-                          details=dict(event.details))
 
     def record(conn: Connection, event: AuditEvent) -> None:
         audit.append(conn, entry_of(event))
