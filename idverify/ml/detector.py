@@ -41,9 +41,28 @@ def letterbox(pixels: NDArray[np.uint8], spec: ModelSpec) -> Letterbox:
     resized = pixels
     if scale != 1.0:
         resized = np.asarray(cv2.resize(pixels, (new_w, new_h), interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
+    if spec.layout == "NCHW":
+        return Letterbox(_padded_planes(resized, spec), scale)
     canvas = np.zeros((spec.input_height, spec.input_width, 3), dtype=np.uint8)
     canvas[:new_h, :new_w] = resized
     return Letterbox(to_tensor(canvas[np.newaxis], spec), scale)
+
+
+def _padded_planes(resized: NDArray[np.uint8], spec: ModelSpec) -> F32:
+    """What :func:`to_tensor` gives for ``resized`` padded with zeros to the input size, NCHW, value for value,
+    written plane by plane into one zeroed tensor (about 4x faster than pad, convert, transpose: no HWC float
+    copy in between)."""
+    height, width = resized.shape[:2]
+    out = np.zeros((1, 3, spec.input_height, spec.input_width), dtype=np.float32)
+    planes = cv2.split(resized)  # B, G, R
+    for channel, source in enumerate((2, 1, 0) if spec.colour == "RGB" else (0, 1, 2)):
+        out[0, channel, :height, :width] = planes[source]
+    if spec.mean != (0.0, 0.0, 0.0) or spec.std != (1.0, 1.0, 1.0):
+        # As to_tensor: (x - mean) / std in float32 over the whole canvas, the zero padding included.
+        mean = np.asarray(spec.mean, dtype=np.float32).reshape(1, 3, 1, 1)
+        std = np.asarray(spec.std, dtype=np.float32).reshape(1, 3, 1, 1)
+        out = np.divide(np.subtract(out, mean, dtype=np.float32), std, dtype=np.float32)
+    return out
 
 
 def to_tensor(batch_bgr: NDArray[np.uint8], spec: ModelSpec) -> F32:

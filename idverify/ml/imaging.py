@@ -11,13 +11,22 @@ the header before a pixel is decoded; :func:`probe_image` reads only the header,
 stream whose declared pixels exceed its budget before decoding any of it; and at most
 :data:`DEFAULT_CONCURRENT_DECODES` full decodes run at once in the process (:class:`DecodeGate`), so many hostile
 requests cannot multiply the memory one decode takes.
+
+Reduced decoding: a caller that only needs ``min_long_side`` pixels on the longer side (the face pipeline works at
+640) may let a large JPEG be decoded at 1/2, 1/4 or 1/8 scale in libjpeg's DCT (fewer pixels written, no separate
+resize); the factor is carried in :attr:`DecodedImage.scale` so measures in stored pixels keep their meaning.
+Every check above runs unchanged before it. :func:`decode_in_background` runs a decode on a small shared thread
+pool (OpenCV releases the GIL while it decodes), still through the gate, so a caller can decode two images at
+once or detect faces on one while the other decodes.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import threading
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -87,12 +96,14 @@ _EXIF_ORIENTATION = 0x0112
 
 @dataclass(frozen=True, slots=True, eq=False)
 class DecodedImage:
-    """Upright pixels (H x W x 3, BGR, uint8) plus the size stored in the file before orientation."""
+    """Upright pixels (H x W x 3, BGR, uint8) plus the size stored in the file before orientation, and ``scale``:
+    decoded pixels per stored pixel (1.0, or 1/2, 1/4, 1/8 for a reduced JPEG decode)."""
 
     pixels: NDArray[np.uint8]
     format: str
     original_width: int
     original_height: int
+    scale: float = 1.0
 
     @property
     def width(self) -> int:
@@ -188,6 +199,19 @@ def probe_image(
     return ImageHeader(fmt, width, height, orientation)
 
 
+#: libjpeg's DCT scalings OpenCV exposes, largest first: denominator -> imdecode flag.
+_REDUCED_JPEG = {8: cv2.IMREAD_REDUCED_COLOR_8, 4: cv2.IMREAD_REDUCED_COLOR_4, 2: cv2.IMREAD_REDUCED_COLOR_2}
+
+
+def reduction(header: ImageHeader, min_long_side: int) -> int:
+    """The largest JPEG scale denominator (8, 4, 2, else 1) that keeps the decoded longer side at least
+    ``min_long_side``; 1 for other formats (OpenCV would decode them whole and resize) or ``min_long_side`` <= 0."""
+    if header.format != "jpeg" or min_long_side <= 0:
+        return 1
+    long_side = max(header.width, header.height)
+    return next((d for d in _REDUCED_JPEG if math.ceil(long_side / d) >= min_long_side), 1)
+
+
 def decode_image(
     data: bytes,
     *,
@@ -195,8 +219,13 @@ def decode_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_side: int = DEFAULT_MAX_SIDE,
     gate: DecodeGate | None = None,
+    min_long_side: int = 0,
 ) -> DecodedImage:
     """Decode JPEG/PNG/WebP bytes into an upright BGR image, through the decode gate.
+
+    ``min_long_side`` > 0 lets a JPEG be decoded smaller by libjpeg (see :func:`reduction`) while its longer side
+    stays at least that many pixels; the result's ``scale`` says by how much. The limits are judged on the stored
+    size either way.
 
     Raises InvalidArgument: ``image_empty`` (no bytes), ``image_too_large`` (bytes, pixels or a side over the
     limits, judged from the header before decoding), ``image_unsupported`` (not JPEG/PNG/WebP),
@@ -206,12 +235,42 @@ def decode_image(
     fmt, width, height = header.format, header.width, header.height
     if fmt == "jpeg" and not _jpeg_complete(data):
         raise InvalidArgument("image_corrupt", "the JPEG stream is truncated")
+    denominator = reduction(header, min_long_side)
+    flags = _REDUCED_JPEG.get(denominator, cv2.IMREAD_COLOR) | cv2.IMREAD_IGNORE_ORIENTATION
+    expected = (math.ceil(height / denominator), math.ceil(width / denominator))  # libjpeg rounds scaled sizes up
     buffer = np.frombuffer(data, dtype=np.uint8)
     with gate or shared_gate():
-        pixels = cv2.imdecode(buffer, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    if pixels is None or pixels.ndim != 3 or pixels.shape[:2] != (height, width):
+        pixels = cv2.imdecode(buffer, flags)
+    if pixels is None or pixels.ndim != 3 or pixels.shape[:2] != expected:
         raise InvalidArgument("image_corrupt", f"the {fmt} image cannot be decoded")
-    return DecodedImage(_orient(np.asarray(pixels, dtype=np.uint8), header.orientation), fmt, width, height)
+    upright = _orient(np.asarray(pixels, dtype=np.uint8), header.orientation)
+    return DecodedImage(upright, fmt, width, height, 1.0 / denominator)
+
+
+_pool_lock = threading.Lock()
+_pool: list[ThreadPoolExecutor] = []  # the one pool, once made
+
+
+def _decode_pool() -> ThreadPoolExecutor:
+    with _pool_lock:
+        if not _pool:  # made on first use, so never before a fork
+            _pool.append(ThreadPoolExecutor(max_workers=DEFAULT_CONCURRENT_DECODES, thread_name_prefix="decode"))
+        return _pool[0]
+
+
+def decode_in_background(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int = DEFAULT_MAX_SIDE,
+    gate: DecodeGate | None = None,
+    min_long_side: int = 0,
+) -> Future[DecodedImage]:
+    """:func:`decode_image` on the shared decode threads (as many as the shared gate has slots); its result or
+    its ``InvalidArgument`` comes out of the future. The gate applies as in a decode on the caller's thread."""
+    return _decode_pool().submit(decode_image, data, max_bytes=max_bytes, max_pixels=max_pixels, max_side=max_side,
+                                 gate=gate, min_long_side=min_long_side)
 
 
 def from_pixels(pixels: NDArray[np.uint8], fmt: str = "raw") -> DecodedImage:

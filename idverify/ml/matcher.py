@@ -59,9 +59,9 @@ class FaceMatcher:
         """Compare a selfie ``probe`` with a ``reference`` image (a document when the comparison says so)."""
         document = comparison is Comparison.SELFIE_VS_DOCUMENT
         reference_select: Selection = "largest" if document else "single"
-        pair = self.pipeline.analyse_many([
-            (self._decoded(probe), "single", None),
-            (self._decoded(reference), reference_select, self.document_limits if document else None),
+        pair = self.pipeline.analyse_many([  # bytes: both decoded at once, each detected as soon as it is ready
+            (probe, "single", None),
+            (reference, reference_select, self.document_limits if document else None),
         ])
         for analysis in pair:  # the two faces were embedded as one batch; quality is enforced as one by one
             self._enforce(analysis)

@@ -3,18 +3,24 @@
 Large photographs are first shrunk (bilinear) so the longer side is at most ``work_side`` (640, YuNet's input);
 detection and alignment both run on that working image, the recipe of OpenCV's own YuNet + SFace pipeline,
 which measured better than aligning from the full-resolution photograph (docs/reports/face-calibration.md).
-Faces handed back are in the coordinates of the decoded photograph.
+Since nothing past the working image is used, :meth:`FacePipeline.decode` lets libjpeg decode a large JPEG at 1/2,
+1/4 or 1/8 scale as long as its longer side stays at least ``work_side`` (the faces keep every pixel the working
+image had; the size gate still judges stored pixels through :attr:`DecodedImage.scale`). Faces handed back are in
+the coordinates of the decoded image's pixels. The images of one comparison are decoded at once on the shared
+decode threads, and the first one ready is detected while the other still decodes (docs/face.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from idverify.domain.errors import InvalidArgument
 from idverify.domain.face import (
@@ -34,6 +40,7 @@ from idverify.ml.imaging import (
     DEFAULT_MAX_SIDE,
     DecodedImage,
     decode_image,
+    decode_in_background,
     from_pixels,
 )
 from idverify.ml.model_registry import ModelRegistry
@@ -97,6 +104,19 @@ def select_face(faces: Sequence[DetectedFace], mode: Selection, policy: Selectio
     return ranked[0]
 
 
+def _settled(image: DecodedImage) -> Future[DecodedImage]:
+    done: Future[DecodedImage] = Future()
+    done.set_result(image)
+    return done
+
+
+def _in_completion_order(pending: Sequence[Future[DecodedImage]]) -> Iterator[tuple[int, Future[DecodedImage]]]:
+    """(index, future) as each decode finishes, those already finished first."""
+    index = {id(f): n for n, f in enumerate(pending)}
+    for future in as_completed(pending):
+        yield index[id(future)], future
+
+
 class FacePipeline:
     """Detector + embedder + quality gates. Thread-safe: onnxruntime sessions allow concurrent ``run``."""
 
@@ -146,14 +166,37 @@ class FacePipeline:
     def embedder_id(self) -> str:
         return self.embedder.model_id
 
-    def decode(self, data: bytes) -> DecodedImage:
-        """Safe decode with this pipeline's limits (see :func:`idverify.ml.imaging.decode_image`)."""
+    def decode(self, data: bytes, *, reduced: bool = True) -> DecodedImage:
+        """Safe decode with this pipeline's limits (see :func:`idverify.ml.imaging.decode_image`); ``reduced``: a
+        large JPEG may come out smaller, its longer side still at least ``work_side``."""
         limits = self._decode_limits
         return decode_image(data, max_bytes=limits["max_bytes"], max_pixels=limits["max_pixels"],
-                            max_side=limits["max_side"])
+                            max_side=limits["max_side"], min_long_side=self.work_side if reduced else 0)
+
+    def _decode_all(self, images: Sequence[DecodedImage | bytes]) -> list[Future[DecodedImage]]:
+        """One future per image: images already decoded as they are, bytes decoded reduced, on the shared decode
+        threads when there are several (on this thread when one)."""
+        encoded = sum(isinstance(image, bytes) for image in images)
+        limits = self._decode_limits
+        out: list[Future[DecodedImage]] = []
+        for image in images:
+            if isinstance(image, DecodedImage):
+                out.append(_settled(image))
+            elif encoded > 1:
+                out.append(decode_in_background(image, max_bytes=limits["max_bytes"], max_pixels=limits["max_pixels"],
+                                                max_side=limits["max_side"], min_long_side=self.work_side))
+            else:
+                try:
+                    out.append(_settled(self.decode(image)))
+                except InvalidArgument as refused:
+                    failed: Future[DecodedImage] = Future()
+                    failed.set_exception(refused)
+                    out.append(failed)
+        return out
 
     def working_image(self, image: DecodedImage) -> tuple[DecodedImage, float]:
-        """The image shrunk so its longer side is at most ``work_side``, and the factor applied."""
+        """The image shrunk so its longer side is at most ``work_side``, and the factor applied (working pixels
+        per decoded pixel)."""
         factor = min(1.0, self.work_side / max(image.width, image.height))
         if factor >= 1.0:
             return image, 1.0
@@ -177,21 +220,46 @@ class FacePipeline:
         return self.analyse_many([(image, select, limits)])[0]
 
     def analyse_many(
-        self, items: Sequence[tuple[DecodedImage, Selection, QualityLimits | None]]
+        self, items: Sequence[tuple[DecodedImage | bytes, Selection, QualityLimits | None]]
     ) -> list[FaceAnalysis]:
         """:meth:`analyse` for several images, their chosen faces embedded as one batch (one model request for
-        the two images of a comparison). Raises like :meth:`analyse` for the first image without a usable face."""
-        chosen = []
-        for image, select, limits in items:
+        the two images of a comparison). Images given as bytes are decoded (reduced, as :meth:`decode`) all at
+        once, and each is detected as soon as it is decoded.
+
+        Raises the ``InvalidArgument`` of the first image that cannot be decoded, else of the first image without a
+        usable face (``face_not_found`` / ``face_ambiguous``): the same answer as decoding every image first and
+        then analysing them in order.
+        """
+        pending = self._decode_all([image for image, _, _ in items])
+        chosen: dict[int, tuple[DetectedFace, float, NDArray[np.uint8], QualityReport, int]] = {}
+        undecodable: dict[int, InvalidArgument] = {}
+        faceless: dict[int, InvalidArgument] = {}
+        for n, decoded in _in_completion_order(pending):
+            try:
+                image = decoded.result()
+            except InvalidArgument as refused:
+                undecodable[n] = refused
+                continue
+            if undecodable or (faceless and n > min(faceless)):  # the answer is known: no model runs for nothing
+                continue
             work, factor = self.working_image(image)
             faces = self.detector.detect(work)
-            face = select_face(faces, select, self.policy)
+            try:
+                face = select_face(faces, items[n][1], self.policy)
+            except InvalidArgument as refused:
+                faceless[n] = refused
+                continue
             crop = align_face(work.pixels, face)
-            quality = assess(face, crop, work.width, work.height, limits or self.limits, scale=factor)
-            chosen.append((face, factor, crop, quality, len(faces)))
-        embeddings = self.embedder.embed_crops([c[2] for c in chosen])
+            quality = assess(face, crop, work.width, work.height, items[n][2] or self.limits,
+                             scale=factor * image.scale)
+            chosen[n] = (face, factor, crop, quality, len(faces))
+        for refusals in (undecodable, faceless):
+            if refusals:
+                raise refusals[min(refusals)]
+        ordered = [chosen[n] for n in range(len(items))]
+        embeddings = self.embedder.embed_crops([c[2] for c in ordered])
         return [FaceAnalysis(_scaled(face, 1.0 / factor), quality, embedding, count)
-                for (face, factor, _crop, quality, count), embedding in zip(chosen, embeddings, strict=True)]
+                for (face, factor, _crop, quality, count), embedding in zip(ordered, embeddings, strict=True)]
 
     def analyse_all(self, image: DecodedImage) -> list[FaceAnalysis]:
         """Every detected face with its quality and embedding, embedded as one batch."""
@@ -202,7 +270,7 @@ class FacePipeline:
         return [
             FaceAnalysis(
                 _scaled(f, 1.0 / factor),
-                assess(f, c, work.width, work.height, self.limits, scale=factor),
+                assess(f, c, work.width, work.height, self.limits, scale=factor * image.scale),
                 e,
                 len(faces),
             )

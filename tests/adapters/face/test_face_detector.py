@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from idverify.ml.detector import YuNetDetector, letterbox, load_detector
+from idverify.ml.detector import YuNetDetector, letterbox, load_detector, to_tensor
 from idverify.ml.imaging import decode_image
 from idverify.ml.model_registry import ModelRegistry
 from idverify.ml.onnx_sessions import SessionConfig
@@ -70,3 +71,25 @@ def test_a_plain_grey_image_has_no_face(detector: YuNetDetector) -> None:
     from idverify.ml.imaging import from_pixels
 
     assert detector.detect(from_pixels(np.full((480, 640, 3), 128, dtype=np.uint8))) == []
+
+
+@pytest.mark.parametrize(
+    ("colour", "mean", "std", "size"),
+    [("BGR", (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), (480, 640)), ("RGB", (127.5, 120.0, 110.0), (128.0, 64.0, 32.0),
+                                                             (640, 427)),
+     ("RGB", (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), (900, 1300))],
+)
+def test_the_letterbox_tensor_is_the_padded_canvas_converted_value_for_value(
+    registry: ModelRegistry, colour: str, mean: tuple[float, float, float], std: tuple[float, float, float],
+    size: tuple[int, int],
+) -> None:
+    spec = replace(registry.spec("yunet-2023mar"), colour=colour, mean=mean, std=std)
+    pixels = np.random.default_rng(5).integers(0, 256, (*size, 3), dtype=np.uint8)
+    lb = letterbox(pixels, spec)
+    resized = pixels if lb.scale == 1.0 else cv2.resize(
+        pixels, (round(size[1] * lb.scale), round(size[0] * lb.scale)), interpolation=cv2.INTER_LINEAR)
+    canvas = np.zeros((spec.input_height, spec.input_width, 3), dtype=np.uint8)
+    canvas[: resized.shape[0], : resized.shape[1]] = resized
+    expected = to_tensor(canvas[np.newaxis], spec)
+    assert lb.tensor.dtype == np.float32 and lb.tensor.flags.c_contiguous
+    assert np.array_equal(lb.tensor, expected)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
+import time
 import zlib
 
 import cv2
@@ -12,7 +14,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from idverify.domain.errors import InvalidArgument
-from idverify.ml.imaging import decode_image
+from idverify.ml.imaging import DecodeGate, decode_image, decode_in_background, probe_image, reduction
 
 
 def _png(width: int, height: int, rows: int | None = None) -> bytes:
@@ -120,3 +122,94 @@ def test_exif_orientation_is_applied_like_pillow_exif_transpose(orientation: int
     assert image.pixels.shape == expected.shape
     assert np.array_equal(image.pixels, expected)
     assert (image.original_width, image.original_height) == (100, 60)
+
+
+def _large(width: int, height: int) -> np.ndarray:
+    """A smooth picture with a bright block in the top-left corner, so an orientation shows."""
+    ys, xs = np.mgrid[0:height, 0:width]
+    px = np.stack([(xs * 255 // width), (ys * 255 // height), np.full_like(xs, 90)], axis=2).astype(np.uint8)
+    px[: height // 5, : width // 5] = 255
+    return px
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "min_long_side", "denominator"),
+    [(1280, 960, 640, 2), (1281, 701, 640, 2), (1279, 960, 640, 2), (1277, 960, 640, 1), (5120, 2000, 640, 8),
+     (2600, 1900, 640, 4), (1280, 960, 0, 1), (640, 480, 640, 1)],
+)
+def test_a_large_jpeg_is_decoded_reduced_while_its_longer_side_stays_at_least_what_was_asked(
+    width: int, height: int, min_long_side: int, denominator: int
+) -> None:
+    data = _jpeg(_large(width, height))
+    assert reduction(probe_image(data), min_long_side) == denominator
+    image = decode_image(data, min_long_side=min_long_side)
+    # libjpeg rounds a scaled size up
+    assert (image.width, image.height) == (-(-width // denominator), -(-height // denominator))
+    assert max(image.width, image.height) >= min(min_long_side, max(width, height))
+    assert image.scale == 1 / denominator
+    assert (image.original_width, image.original_height) == (width, height)
+    if denominator > 1:
+        full = decode_image(data)
+        assert full.scale == 1.0
+        shrunk = cv2.resize(full.pixels, (image.width, image.height), interpolation=cv2.INTER_AREA)
+        assert np.abs(shrunk.astype(int) - image.pixels.astype(int)).mean() < 3
+
+
+def test_png_and_webp_are_never_decoded_reduced() -> None:
+    px = _large(1400, 1000)
+    for ext in (".png", ".webp"):
+        image = decode_image(cv2.imencode(ext, px)[1].tobytes(), min_long_side=640)
+        assert (image.width, image.height, image.scale) == (1400, 1000, 1.0)
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_a_reduced_decode_is_upright_like_a_full_one(orientation: int) -> None:
+    pil = Image.fromarray(np.ascontiguousarray(_large(1400, 1000)[:, :, ::-1]))
+    exif = pil.getexif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    pil.save(out, "JPEG", quality=95, exif=exif)
+    full = decode_image(out.getvalue())
+    reduced = decode_image(out.getvalue(), min_long_side=640)
+    assert reduced.pixels.shape == (full.height // 2, full.width // 2, 3)
+    shrunk = cv2.resize(full.pixels, (reduced.width, reduced.height), interpolation=cv2.INTER_AREA)
+    assert np.abs(shrunk.astype(int) - reduced.pixels.astype(int)).mean() < 3
+    assert (reduced.original_width, reduced.original_height) == (1400, 1000)
+
+
+def test_limits_and_truncation_are_judged_before_a_reduced_decode_as_before_a_full_one() -> None:
+    data = _jpeg(_large(1400, 1000))
+    assert _code(data, max_pixels=1_000_000, min_long_side=640) == "image_too_large"
+    assert _code(data, max_side=1000, min_long_side=640) == "image_too_large"
+    assert _code(data[: len(data) // 2], min_long_side=640) == "image_corrupt"
+
+
+def test_a_background_decode_answers_through_its_future_and_passes_the_gate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    good = _jpeg(_picture())
+    assert decode_in_background(good).result().pixels.shape == (60, 100, 3)
+    with pytest.raises(InvalidArgument) as err:
+        decode_in_background(good[: len(good) // 2]).result()
+    assert err.value.code == "image_corrupt"
+
+    lock, running, most = threading.Lock(), 0, 0
+    real = cv2.imdecode
+
+    def slow_decode(buffer: np.ndarray, flags: int) -> np.ndarray | None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        try:
+            return real(buffer, flags)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr("idverify.ml.imaging.cv2.imdecode", slow_decode)
+    gate = DecodeGate(1)
+    futures = [decode_in_background(good, gate=gate) for _ in range(4)]
+    assert all(f.result().width == 100 for f in futures)
+    assert most == 1

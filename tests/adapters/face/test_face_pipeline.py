@@ -11,6 +11,7 @@ import pytest
 
 from idverify.domain.errors import InvalidArgument
 from idverify.factors.face_match import Comparison
+from idverify.ml import pipeline as pipeline_module
 from idverify.ml.alignment import align_face
 from idverify.ml.calibrate import read_pairs
 from idverify.ml.fold import fold_model
@@ -203,3 +204,76 @@ def test_pivot_pairs_have_no_error_at_the_configured_threshold(
         for r in rows
     )
     assert (len(rows), errors) == (280, 0)
+
+
+def _jpeg_of(pixels: np.ndarray) -> bytes:
+    return cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
+
+
+def test_a_comparison_decodes_both_images_at_once_and_scores_as_one_by_one(
+    matcher: FaceMatcher, pipeline: FacePipeline, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two = (faces_dir / "img1.jpg").read_bytes(), (faces_dir / "img2.jpg").read_bytes()
+    started: list[int] = []
+    real = pipeline_module.decode_in_background
+
+    def counted(data: bytes, **kwargs: int) -> object:
+        started.append(len(data))
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "decode_in_background", counted)
+    together = matcher.compare_images(one, two, Comparison.SELFIE_VS_ENROLLED)
+    assert sorted(started) == sorted([len(one), len(two)])
+    apart = matcher.compare_images(pipeline.decode(one), pipeline.decode(two), Comparison.SELFIE_VS_ENROLLED)
+    assert together.score == pytest.approx(apart.score, abs=1e-6)
+    assert together.matched
+
+
+@pytest.mark.parametrize(
+    ("probe", "reference", "code"),
+    [("grey", "corrupt", "image_corrupt"), ("corrupt", "couple.jpg", "image_corrupt"),
+     ("grey", "couple.jpg", "face_not_found"), ("couple.jpg", "grey", "face_ambiguous"),
+     ("img1.jpg", "grey", "face_not_found"), ("grey", "img1.jpg", "face_not_found")],
+)
+def test_a_comparison_refuses_as_if_both_images_were_decoded_before_either_was_searched(
+    matcher: FaceMatcher, faces_dir: Path, probe: str, reference: str, code: str
+) -> None:
+    photo = (faces_dir / "img1.jpg").read_bytes()
+    special = {"grey": _jpeg_of(np.full((960, 1280, 3), 128, np.uint8)), "corrupt": photo[: len(photo) // 3]}
+
+    def data(name: str) -> bytes:
+        return special.get(name) or (faces_dir / name).read_bytes()
+
+    with pytest.raises(InvalidArgument) as err:
+        matcher.compare_images(data(probe), data(reference), Comparison.SELFIE_VS_ENROLLED)
+    assert err.value.code == code
+
+
+@pytest.mark.parametrize("name", ["img1.jpg", "img40.jpg"])
+def test_a_reduced_decode_measures_the_face_in_stored_pixels(
+    pipeline: FacePipeline, faces_dir: Path, name: str
+) -> None:
+    data = (faces_dir / name).read_bytes()
+    full, reduced = pipeline.decode(data, reduced=False), pipeline.decode(data)
+    assert full.scale == 1.0 and reduced.scale < 1.0
+    assert max(reduced.width, reduced.height) >= pipeline.work_side
+    sizes = [dict(pipeline.analyse(image, select="largest").quality.metrics)["face_px"] for image in (full, reduced)]
+    assert sizes[1] == pytest.approx(sizes[0], rel=0.03)
+    same = pipeline.analyse(full, select="largest").embedding.cosine(pipeline.analyse(reduced,
+                                                                                     select="largest").embedding)
+    assert same > 0.94  # about what re-encoding the photograph at JPEG quality 95 changes (up to 0.055)
+
+
+@pytest.mark.parametrize(("shrink", "too_small"), [(0.08, True), (0.15, False)])
+def test_the_size_gate_judges_a_reduced_photograph_in_its_stored_pixels(
+    pipeline: FacePipeline, faces_dir: Path, shrink: float, too_small: bool
+) -> None:
+    face = cv2.resize(_read(faces_dir / "img1.jpg"), None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    canvas = np.full((1000, 1400, 3), 90, np.uint8)  # decoded at half size
+    canvas[300 : 300 + face.shape[0], 500 : 500 + face.shape[1]] = face
+    image = pipeline.decode(_jpeg_of(canvas))
+    assert image.scale == 0.5
+    analysis = pipeline.analyse(image)
+    face_px = dict(analysis.quality.metrics)["face_px"]
+    assert (face_px < pipeline.limits.min_face_px) is too_small
+    assert ("face_too_small" in analysis.quality.reasons) is too_small
