@@ -319,7 +319,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         face_steps = FaceSteps(
             verifications=verifications, uow=uow, clock=clock, random=random, liveness=face.liveness,
             observer=PooledFrameObserver(pool, face.observer), thresholds=face.thresholds, pad=face.pad_policy,
-            detector_model_id=face.detector_id, captures=SqlLivenessCaptures(engine), counter=counters,
+            detector_model_id=face.detector_id, captures=SqlLivenessCaptures(engine), count_challenges=True,
             capture_keys=EcdsaCaptureKeys(), attestor=NoPlatformAttestor(),
             max_frame_pixels=face.observer.max_frame_pixels,
             limits=ChallengeLimits(settings.liveness_challenges_per_verification,

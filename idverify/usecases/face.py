@@ -89,6 +89,13 @@ class ChallengeCounter(Protocol):
     def hit(self, key: str, window_start: datetime, expires_at: datetime) -> int: ...
 
 
+class BudgetUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work whose counters join its transaction (``SqlUnitOfWork.otp_counters``)."""
+
+    @property
+    def otp_counters(self) -> ChallengeCounter: ...
+
+
 @dataclass(frozen=True, slots=True)
 class CaptureDeclaration:
     """What the client declares at a challenge's start (docs/liveness.md, section 1)."""
@@ -133,7 +140,7 @@ class FaceSteps:
         self,
         *,
         verifications: Verifications,
-        uow: Callable[[], UnitOfWork],
+        uow: Callable[[], BudgetUnitOfWork],
         clock: Clock,
         random: Random,
         liveness: LivenessConfig,
@@ -142,7 +149,7 @@ class FaceSteps:
         pad: PadPolicy | None,
         detector_model_id: str,
         captures: LivenessCaptures | None = None,
-        counter: ChallengeCounter | None = None,
+        count_challenges: bool = False,
         capture_keys: CaptureKeys | None = None,
         attestor: PlatformAttestor | None = None,
         limits: ChallengeLimits | None = None,
@@ -150,7 +157,7 @@ class FaceSteps:
     ) -> None:
         self._max_frame_pixels = max_frame_pixels
         self._captures = captures
-        self._counter = counter
+        self._count_challenges = count_challenges
         self._capture_keys = capture_keys
         self._attestor = attestor
         self._limits = limits or ChallengeLimits()
@@ -178,30 +185,43 @@ class FaceSteps:
             if self._capture_keys is None:
                 raise InvalidArgument("capture_key_invalid", "this deployment does not accept capture keys")
             capture_key = self._capture_keys.normalise(declaration.capture_key_jwk)
-        with unit(self._uow) as uow:
-            session = self._v.load_active(uow, context, session_id, Factor.LIVENESS)
-        self._spend_budget(context, session)
-        attestation = self._judge(session_id, declaration)
         challenge = start_challenge(session_id, self._clock, self._random, self._config,
                                     mirrored=declaration.mirrored, capture_key=capture_key)
         challenge_id = new_id(self._random, "lc")
+        judged = bool(declaration.attestation_platform) and self._attestor is not None
         with unit(self._uow) as uow:
-            self._v.load_active(uow, context, session_id, Factor.LIVENESS)
-            if self._captures is not None:
-                self._captures.put(CaptureRecord(
-                    challenge_id=challenge_id, session_id=session_id,
-                    light=tuple((step.rgb, step.duration_ms) for step in challenge.light),
-                    mirrored=declaration.mirrored, capture_key=capture_key, attestation=attestation,
-                    expires_at=session.expires_at + TEMPLATE_GRACE), uow)
-            uow.faces.add_challenge(StoredChallenge(
-                challenge_id=challenge_id, session_id=session_id, nonce=challenge.nonce,
-                poses=tuple(step.pose.value for step in challenge.steps), issued_at=challenge.issued_at,
-                deadline=challenge.deadline))
+            session = self._v.load_active(uow, context, session_id, Factor.LIVENESS)
+            self._spend_budget(uow, context, session)
+            if not judged:
+                self._issue(uow, session, challenge_id=challenge_id, challenge=challenge, declaration=declaration,
+                            capture_key=capture_key, attestation=None)
+        if judged:
+            # The platform's judgement is a remote call made outside any transaction, after the budget committed,
+            # so a request that fails from here on has still used one challenge (the budget bounds those calls).
+            attestation = self._judge(session_id, declaration)
+            with unit(self._uow) as uow:
+                session = self._v.load_active(uow, context, session_id, Factor.LIVENESS)
+                self._issue(uow, session, challenge_id=challenge_id, challenge=challenge, declaration=declaration,
+                            capture_key=capture_key, attestation=attestation)
         if self._captures is None:  # nowhere to keep the colours: the challenge asks for none
             challenge = Challenge(session_id=challenge.session_id, nonce=challenge.nonce, steps=challenge.steps,
                                   issued_at=challenge.issued_at, deadline=challenge.deadline,
                                   mirrored=challenge.mirrored, capture_key=challenge.capture_key)
         return challenge_id, challenge
+
+    def _issue(self, uow: BudgetUnitOfWork, session: VerificationSession, *, challenge_id: str, challenge: Challenge,
+               declaration: CaptureDeclaration, capture_key: str | None, attestation: str | None) -> None:
+        """Store the challenge and what its capture declared, in ``uow``."""
+        if self._captures is not None:
+            self._captures.put(CaptureRecord(
+                challenge_id=challenge_id, session_id=session.session_id,
+                light=tuple((step.rgb, step.duration_ms) for step in challenge.light),
+                mirrored=declaration.mirrored, capture_key=capture_key, attestation=attestation,
+                expires_at=session.expires_at + TEMPLATE_GRACE), uow)
+        uow.faces.add_challenge(StoredChallenge(
+            challenge_id=challenge_id, session_id=session.session_id, nonce=challenge.nonce,
+            poses=tuple(step.pose.value for step in challenge.steps), issued_at=challenge.issued_at,
+            deadline=challenge.deadline))
 
     def capture_rules(self) -> CaptureRules:
         c = self._config
@@ -209,8 +229,10 @@ class FaceSteps:
                             c.continuity.max_median_interval_ms, self._max_frame_pixels,
                             c.light.min_frames_per_step)
 
-    def _spend_budget(self, context: ApplicationContext, session: VerificationSession) -> None:
-        if self._counter is None:
+    def _spend_budget(self, uow: BudgetUnitOfWork, context: ApplicationContext, session: VerificationSession) -> None:
+        """Count this challenge against its budgets in ``uow``; past one, record a failed liveness attempt, commit
+        (the counts and the attempt) and raise ``liveness_challenges_exhausted``."""
+        if not self._count_challenges:
             return
         now = self._clock.now()
         hour = now.replace(minute=0, second=0, microsecond=0)
@@ -223,13 +245,13 @@ class FaceSteps:
             spends.append((f"liveness:device:{context.device_id}", hour, next_hour + timedelta(hours=1),
                            self._limits.per_hour, next_hour))
         for key, window, expires, limit, retry_at in spends:
-            if self._counter.hit(key, window, expires) > limit:
-                self._v.record(context, session.session_id, FactorResult(
+            if uow.otp_counters.hit(key, window, expires) > limit:
+                self._v.record_in(uow, session, FactorResult(
                     Factor.LIVENESS, Outcome.FAILED, "liveness_challenges_exhausted", now,
                     model_id=self._detector))
                 retry = (retry_at - now).total_seconds() if retry_at is not None else None
-                raise ResourceExhausted("liveness_challenges_exhausted",
-                                        "no more liveness challenges for now", retry_after_s=retry)
+                raise KeepAndRaise(ResourceExhausted("liveness_challenges_exhausted",
+                                                     "no more liveness challenges for now", retry_after_s=retry))
 
     def _judge(self, session_id: str, declaration: CaptureDeclaration) -> str | None:
         if not declaration.attestation_platform or self._attestor is None:

@@ -75,22 +75,43 @@ def test_each_verification_rpc_runs_in_one_transaction(app: Running) -> None:
     assert counts == dict.fromkeys(counts, 1)
 
 
-def test_submitting_liveness_frames_runs_in_one_transaction(app: Running) -> None:
+def test_starting_a_challenge_and_submitting_its_frames_each_run_in_one_transaction(app: Running) -> None:
     counter = TransactionCounter(app)
     counts: dict[str, int] = {}
     with counter.listening():
         big = Applicant(app, "counted-liveness", amount="6000.00", phone=phone_for(8))
         big.start()
-        challenge = big.stub.StartLivenessChallenge(V.StartLivenessChallengeRequest(
-            context=big.context(), session_id=big.session_id), metadata=app.md()).challenge
+        start = V.StartLivenessChallengeRequest(context=big.context(), session_id=big.session_id)
+        answers: list[V.StartLivenessChallengeResponse] = []
+        counts["StartLivenessChallenge"] = counter.during(
+            lambda: answers.append(big.stub.StartLivenessChallenge(start, metadata=app.md())))
+        challenge = answers[0].challenge
         frames = [V.SubmitLivenessFramesRequest(context=big.context(), session_id=big.session_id,
                                                 challenge_id=challenge.challenge_id, image=b"not an image",
                                                 captured_at_ms=1000 * i) for i in range(3)]
         counts["SubmitLivenessFrames"] = counter.during(lambda: big.stub.SubmitLivenessFrames(
             iter(frames), metadata=app.md()))
+        # An attestation to judge: the budget commits before the platform is asked, the challenge after (two).
+        attested = V.StartLivenessChallengeRequest(context=big.context(), session_id=big.session_id,
+                                                   attestation=V.PlatformAttestation(platform="app_attest",
+                                                                                     token=b"opaque"))
+        judged = counter.during(lambda: answers.append(big.stub.StartLivenessChallenge(attested, metadata=app.md())))
+        big.stub.StartLivenessChallenge(start, metadata=app.md())  # the verification's third and last
+        refused: list[grpc.StatusCode] = []
+
+        def exhausted() -> None:
+            try:
+                big.stub.StartLivenessChallenge(start, metadata=app.md())
+            except grpc.RpcError as err:
+                refused.append(err.code())
+
+        counts["StartLivenessChallenge(exhausted)"] = counter.during(exhausted)
+        assert refused == [grpc.StatusCode.RESOURCE_EXHAUSTED]
         counts["CancelVerification"] = counter.during(lambda: big.stub.CancelVerification(
             V.CancelVerificationRequest(context=big.context(), session_id=big.session_id), metadata=app.md()))
     assert counts == dict.fromkeys(counts, 1)
+    assert judged == 2
+    assert len(answers) == 2
 
 
 def test_a_redemption_and_its_audit_entry_commit_together_and_verify(app: Running) -> None:
