@@ -14,7 +14,7 @@ share a GIL). Each round measures, in an order reversed every other round:
 - a bare sync gRPC server (its own process, same thread count, no interceptor, logs or metrics): the baseline;
 - grpc.health.v1 Check and GetJwks (authenticated, no work) on the SQLite server: the floor and the trivial RPC;
 - RedeemToken on each server: JWS verify + claims + binding + freeze check + the single-use UPDATE with its audit
-  entry, committed.
+  entry (on PostgreSQL in the UPDATE's own statement, on SQLite a second one), committed.
 The result reports medians over rounds (req/s, p50, p99), every round with the 1-minute load average before it, and
 the ratios of RedeemToken between the backends per round.
 """
@@ -61,8 +61,15 @@ def serve(data_dir: str, database_url: str, durability: str, n_tokens: int, read
     logging_setup.configure("INFO")
     if durability == "no-audit":  # what the audit append costs on this path: the same server without it
         from idverify.audit.log import AuditLog
+        from idverify.storage import sql_tokens
 
         AuditLog.append = lambda self, conn, entry: None  # type: ignore[assignment, method-assign, return-value]
+        plain_init = sql_tokens.SqlTokenRepository.__init__
+
+        def unaudited(self: Any, conn: Any, **_audit: Any) -> None:  # no entry in the redemption's statement either
+            plain_init(self, conn)
+
+        sql_tokens.SqlTokenRepository.__init__ = unaudited  # type: ignore[method-assign]
     app = build(settings)
     if durability in {"sqlite-full", "pg-async"}:
         set_durability(app.engine, durability)
