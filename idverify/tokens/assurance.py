@@ -76,7 +76,15 @@ def decide_assurance(passed: Collection[Factor | str], *, pad_ran: bool,
     Raises ``FailedPrecondition("no_factor_passed")`` when no identifying factor passed (liveness alone does not
     identify anyone), and ``ValueError`` for a string that is not a ``Factor`` value.
     """
-    factors = passed if type(passed) is frozenset and passed <= _ALL_FACTORS else frozenset(Factor(f) for f in passed)
+    # Members equal to Factor values (Factor is a StrEnum, so its values too) are looked up as they are: the same
+    # hash and equality as the members, so the same cache entry and the same answer, without a Factor() call each.
+    try:
+        factors = passed if type(passed) is frozenset else frozenset(passed)
+        known = factors <= _ALL_FACTORS
+    except TypeError:  # an unhashable member: Factor() refuses it with ValueError below
+        known = False
+    if not known:
+        factors = frozenset(Factor(f) for f in passed)
     evidence = None if liveness_evidence is None else frozenset(liveness_evidence)
     return _decide(factors, pad_ran, evidence)
 
