@@ -64,7 +64,7 @@ class MatchThresholds:
 
 
 #: Calibrated on deepface-unit (docs/reports/face-calibration.md): with the shipped pipeline every genuine pair
-#: scored >= 0.485 and every impostor pair of the identity groups (1,690) <= 0.443; 0.46 sits in that gap.
+#: scored >= 0.485 and every impostor pair of the identity groups (1,690) <= 0.441; 0.46 sits in that gap.
 #: Same-session liveness frames (same camera, seconds apart) are held to a stricter bar.
 DEFAULT_THRESHOLDS: Mapping[str, MatchThresholds] = {
     "sface-2021dec": MatchThresholds(
