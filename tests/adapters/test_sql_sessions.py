@@ -209,3 +209,61 @@ def test_two_replicas_redeeming_the_same_token_at_once_succeed_exactly_once(uow,
     for engine in replicas:
         engine.dispose()
     assert sorted(outcomes) == ["ok"] + ["token_redeemed"] * 7
+
+
+def _audited_uow(engine: Engine):  # type: ignore[no-untyped-def]
+    """A unit of work with an audit recorder and row maker (as the composition root wires them, minus the key)."""
+    from sqlalchemy import insert
+
+    from idverify.storage.tables_audit import audit_entries
+
+    def row(event):  # type: ignore[no-untyped-def]
+        return {"entry_id": f"e-{event.object_id}-{event.outcome}", "at": FixedClock().now(), "actor_id": "t",
+                "actor_role": "loan_service", "action": event.action, "object_type": event.object_type,
+                "object_id": event.object_id, "outcome": event.outcome, "reason_code": event.reason_code,
+                "purpose": "", "details": "{}", "entry_hash": "0" * 64}
+
+    def record(conn, event):  # type: ignore[no-untyped-def]
+        conn.execute(insert(audit_entries).values(**row(event)))
+
+    keys = ConfigKeyProvider(data_keys={"t1": b"k" * 32}, active_kid="t1", index_key=b"i" * 32)
+    return lambda: SqlUnitOfWork(engine, SealedFields(FieldCipher(keys)), record, audit_row=row)
+
+
+def test_an_audited_redemption_writes_its_entry_exactly_when_it_redeems(engine: Engine) -> None:
+    from idverify.domain.repositories import AuditEvent
+    from idverify.storage.tables_audit import audit_entries
+
+    clock, uow = FixedClock(), _audited_uow(engine)
+    _issue(uow, clock)
+    event = AuditEvent(action="token.redeemed", object_type="token", object_id="j1", outcome="ok")
+    with uow() as u:
+        done = u.tokens.redeem_if_unfrozen("j1", clock.now(), caller_id="c", redemption_id="r1", record=event)
+        assert done is not None and done.redemption_id == "r1" and done.redeemed_at == clock.now()
+    with uow() as u:
+        assert u.tokens.redeem_if_unfrozen("j1", clock.now(), caller_id="c", redemption_id="r2", record=event) is None
+    with engine.connect() as conn:
+        assert conn.execute(select(audit_entries.c.object_id, audit_entries.c.outcome)).all() == [("j1", "ok")]
+
+
+def test_an_audited_redemption_on_a_cut_connection_is_unavailable_and_changes_nothing(engine: Engine) -> None:
+    """PostgreSQL runs the audited redemption through psycopg directly (pipeline mode); a connection cut under it
+    must still answer UNAVAILABLE storage_unavailable, as every SQLAlchemy statement does, and redeem nothing."""
+    from sqlalchemy import text
+
+    from idverify.domain.errors import Unavailable
+    from idverify.domain.repositories import AuditEvent
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no connection to cut")
+    clock, uow = FixedClock(), _audited_uow(engine)
+    _issue(uow, clock)
+    event = AuditEvent(action="token.redeemed", object_type="token", object_id="j1", outcome="ok")
+    with pytest.raises(Unavailable), uow() as u:
+        pid = u.connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with engine.connect() as killer:
+            killer.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            killer.commit()
+        u.tokens.redeem_if_unfrozen("j1", clock.now(), caller_id="c", redemption_id="r1", record=event)
+    with uow() as u:
+        assert u.tokens.get("j1").redeemed_at is None  # type: ignore[union-attr]
