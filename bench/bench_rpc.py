@@ -178,6 +178,17 @@ def run_clients(n_calls: int, clients: int, call: Callable[[int], object]) -> tu
     return n_calls / (time.perf_counter() - start), latencies
 
 
+def cpu_model() -> str:
+    """The CPU's model name (hosts of this kind differ from run to run: compare ratios, not rates)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else values[0] * 1000
 
@@ -352,7 +363,7 @@ def main() -> int:
         "# RPC throughput: RedeemToken on SQLite and PostgreSQL, beside a trivial RPC",
         "",
         f"- date: {started:%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPUs, "
-        f"{platform.processor() or platform.machine()}; Python {platform.python_version()}",
+        f"{cpu_model()}; Python {platform.python_version()}",
         "- load average (1 min) before each round: " + ", ".join(f"{rd['load']:.2f}" for rd in rounds),
         "- servers: the real service (`app.build`, sync gRPC, 16 worker threads, audit sealer on), one per row: "
         "SQLite WAL (synchronous=NORMAL, the service's setting) in a temporary folder, the local PostgreSQL 15 "
