@@ -38,6 +38,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_tokens import _cpu_model  # noqa: E402 - the one reader of the CPU's model name
 
 
 def serve(data_dir: str, database_url: str, durability: str, n_tokens: int, ready: Any, stop: Any) -> None:
@@ -176,17 +179,6 @@ def run_clients(n_calls: int, clients: int, call: Callable[[int], object]) -> tu
     for t in threads:
         t.join()
     return n_calls / (time.perf_counter() - start), latencies
-
-
-def cpu_model() -> str:
-    """The CPU's model name (hosts of this kind differ from run to run: compare ratios, not rates)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def pct(values: list[float], q: float) -> float:
@@ -363,7 +355,7 @@ def main() -> int:
         "# RPC throughput: RedeemToken on SQLite and PostgreSQL, beside a trivial RPC",
         "",
         f"- date: {started:%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPUs, "
-        f"{cpu_model()}; Python {platform.python_version()}",
+        f"{_cpu_model()}; Python {platform.python_version()}",
         "- load average (1 min) before each round: " + ", ".join(f"{rd['load']:.2f}" for rd in rounds),
         "- servers: the real service (`app.build`, sync gRPC, 16 worker threads, audit sealer on), one per row: "
         "SQLite WAL (synchronous=NORMAL, the service's setting) in a temporary folder, the local PostgreSQL 15 "

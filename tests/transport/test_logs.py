@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Iterator
 from concurrent import futures
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,6 @@ def test_redaction_keeps_status_codes_and_drops_personal_data() -> None:
 
 
 def test_every_line_of_a_request_carries_its_request_id(captured: io.StringIO) -> None:
-    method = "/idverify.v1.TokenService/GetJwks"
     std = logging.getLogger("idverify.test.std")
 
     def behaviour(request: bytes, context: grpc.ServicerContext) -> bytes:
@@ -67,24 +67,12 @@ def test_every_line_of_a_request_carries_its_request_id(captured: io.StringIO) -
         std.warning("stdlib line inside the request")
         return b""
 
-    handler = grpc.method_handlers_generic_handler("idverify.v1.TokenService", {
-        "GetJwks": grpc.unary_unary_rpc_method_handler(behaviour, request_deserializer=lambda b: b,
-                                                       response_serializer=lambda b: b)})
-    auth = Authenticator([ApiKeyEntry("lender-a", frozenset({Role.LOAN_SERVICE}), hash_api_key_bytes("k-1"))], {})
-    server = grpc.server(futures.ThreadPoolExecutor(2), interceptors=[ServiceInterceptor(auth)])
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            call = channel.unary_unary(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
-            call(b"", metadata=[("x-api-key", "k-1"), ("x-request-id", "req-abc")])
-            call(b"", metadata=[("x-api-key", "k-1"), ("x-request-id", "req-def")])
-            with pytest.raises(grpc.RpcError) as err:
-                call(b"", metadata=[("x-api-key", "wrong"), ("x-request-id", "req-ghi")])
-            assert err.value.code() is grpc.StatusCode.UNAUTHENTICATED
-    finally:
-        server.stop(None)
+    with intercepted(behaviour) as call:
+        call(b"", metadata=[("x-api-key", "k-1"), ("x-request-id", "req-abc")])
+        call(b"", metadata=[("x-api-key", "k-1"), ("x-request-id", "req-def")])
+        with pytest.raises(grpc.RpcError) as err:
+            call(b"", metadata=[("x-api-key", "wrong"), ("x-request-id", "req-ghi")])
+        assert err.value.code() is grpc.StatusCode.UNAUTHENTICATED
     logged = lines(captured)
     inside = [e for e in logged if e["event"] in {"inside_request", "stdlib line inside the request"}]
     assert [(e["request_id"], e["caller"], e["rpc"]) for e in inside] == [
@@ -110,6 +98,26 @@ def test_work_handed_to_the_inference_pool_logs_with_the_request_id(captured: io
         pool.shutdown()
     ran = [e for e in lines(captured) if e["event"] == "model_ran"]
     assert [(e["request_id"], e["rpc"]) for e in ran] == [("req-pool", "SubmitDocument")]
+
+
+@contextmanager
+def intercepted(behaviour: Any) -> Iterator[Any]:
+    """A server with the service's interceptor (one caller, API key ``k-1``) serving ``behaviour`` as GetJwks; yields
+    the call, with bytes in and out."""
+    handler = grpc.method_handlers_generic_handler("idverify.v1.TokenService", {
+        "GetJwks": grpc.unary_unary_rpc_method_handler(behaviour, request_deserializer=lambda b: b,
+                                                       response_serializer=lambda b: b)})
+    auth = Authenticator([ApiKeyEntry("lender-a", frozenset({Role.LOAN_SERVICE}), hash_api_key_bytes("k-1"))], {})
+    server = grpc.server(futures.ThreadPoolExecutor(2), interceptors=[ServiceInterceptor(auth)])
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield channel.unary_unary("/idverify.v1.TokenService/GetJwks", request_serializer=lambda b: b,
+                                      response_deserializer=lambda b: b)
+    finally:
+        server.stop(None)
 
 
 def hash_api_key_bytes(key: str) -> bytes:
@@ -161,26 +169,13 @@ def test_a_whole_verification_logs_no_personal_data(captured: io.StringIO, tmp_p
 
 
 def test_the_request_id_comes_back_in_the_trailers_of_answers_and_errors() -> None:
-    method = "/idverify.v1.TokenService/GetJwks"
-    handler = grpc.method_handlers_generic_handler("idverify.v1.TokenService", {
-        "GetJwks": grpc.unary_unary_rpc_method_handler(lambda request, context: b"", request_deserializer=lambda b: b,
-                                                       response_serializer=lambda b: b)})
-    auth = Authenticator([ApiKeyEntry("lender-a", frozenset({Role.LOAN_SERVICE}), hash_api_key_bytes("k-1"))], {})
-    server = grpc.server(futures.ThreadPoolExecutor(2), interceptors=[ServiceInterceptor(auth)])
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            call = channel.unary_unary(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
-            _, ok = call.with_call(b"", metadata=[("x-api-key", "k-1"), ("x-request-id", "req-abc")])
-            assert dict(ok.trailing_metadata())["x-request-id"] == "req-abc"
-            _, fresh = call.with_call(b"", metadata=[("x-api-key", "k-1"), ("x-request-id", "not a valid id!")])
-            assigned = dict(fresh.trailing_metadata())["x-request-id"]
-            assert re.fullmatch(r"[0-9a-f]{32}", assigned)
-            with pytest.raises(grpc.RpcError) as err:
-                call(b"", metadata=[("x-api-key", "wrong"), ("x-request-id", "req-ghi")])
-            trailers = dict(err.value.trailing_metadata())  # type: ignore[attr-defined]
-            assert (trailers["x-request-id"], trailers["idverify-reason"]) == ("req-ghi", "credentials_invalid")
-    finally:
-        server.stop(None)
+    with intercepted(lambda request, context: b"") as call:
+        _, ok = call.with_call(b"", metadata=[("x-api-key", "k-1"), ("x-request-id", "req-abc")])
+        assert dict(ok.trailing_metadata())["x-request-id"] == "req-abc"
+        _, fresh = call.with_call(b"", metadata=[("x-api-key", "k-1"), ("x-request-id", "not a valid id!")])
+        assigned = dict(fresh.trailing_metadata())["x-request-id"]
+        assert re.fullmatch(r"[0-9a-f]{32}", assigned)
+        with pytest.raises(grpc.RpcError) as err:
+            call(b"", metadata=[("x-api-key", "wrong"), ("x-request-id", "req-ghi")])
+        trailers = dict(err.value.trailing_metadata())  # type: ignore[attr-defined]
+        assert (trailers["x-request-id"], trailers["idverify-reason"]) == ("req-ghi", "credentials_invalid")
