@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,7 +19,19 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
 def free_port() -> int:
-    with socket.socket() as s:
+    """A port free now, drawn below the kernel's ephemeral range (32768 and up on Linux): a port the kernel handed
+    out for ``bind(0)`` can be taken again by any outgoing connection (to PostgreSQL, a gRPC channel) before the
+    server binds it, which once failed a test with 'Address already in use'."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # the whole band busy: fall back on the kernel's choice
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
