@@ -150,11 +150,26 @@ def frames_for(challenge: V.LivenessChallenge, sid: str, loan: str, frames: list
             sequence=n, light_step=f.light_step, signature=signature)
 
 
+#: A rendered capture (a photograph warped into head turns) is judged discontinuous for a few random challenges
+#: (3 of about 90 attempts in this session's runs; docs/reports/liveness-attacks.md measures the checks). The flow tests
+#: below are about what follows a capture, so they draw a fresh challenge then, at most twice.
+RENDER_RETRIES = 2
+
+
+def render_only_discontinuous(answer: V.SubmitLivenessFramesResponse) -> bool:
+    return (answer.result.outcome == common_pb2.FACTOR_OUTCOME_FAILED
+            and list(answer.reason_codes) == ["liveness_discontinuous"])
+
+
 def live(running: Running, stub: verification_pb2_grpc.VerificationServiceStub, faces: Path, sid: str, loan: str,
          name: str = "img37.jpg") -> V.SubmitLivenessFramesResponse:
-    challenge = turn_challenge(running, stub, sid, loan)
-    return stub.SubmitLivenessFrames(frames_for(challenge, sid, loan, render(faces, name, challenge)),
-                                     metadata=running.md())
+    for _ in range(RENDER_RETRIES + 1):
+        challenge = turn_challenge(running, stub, sid, loan)
+        answer = stub.SubmitLivenessFrames(frames_for(challenge, sid, loan, render(faces, name, challenge)),
+                                           metadata=running.md())
+        if not render_only_discontinuous(answer):
+            break
+    return answer
 
 
 def test_liveness_then_enrolment_then_a_later_loan_matched_against_the_enrolled_face(no_pad: Running,
@@ -261,9 +276,12 @@ def test_a_registered_capture_key_must_sign_every_frame(no_pad: Running, faces: 
     assert unsigned.result.outcome == common_pb2.FACTOR_OUTCOME_FAILED
     # Unsigned frames are refused for that reason (another check may also object to a rendered capture).
     assert "liveness_capture_signature" in list(unsigned.reason_codes)
-    challenge = turn_challenge(no_pad, stub, sid, "L-1", capture_key_jwk=jwk)
-    signed = stub.SubmitLivenessFrames(frames_for(challenge, sid, "L-1", render(faces, "img37.jpg", challenge),
-                                                  key=key), metadata=no_pad.md())
+    for _ in range(RENDER_RETRIES + 1):
+        challenge = turn_challenge(no_pad, stub, sid, "L-1", capture_key_jwk=jwk)
+        signed = stub.SubmitLivenessFrames(frames_for(challenge, sid, "L-1", render(faces, "img37.jpg", challenge),
+                                                      key=key), metadata=no_pad.md())
+        if not render_only_discontinuous(signed):
+            break
     assert signed.result.outcome == common_pb2.FACTOR_OUTCOME_PASSED, list(signed.reason_codes)
     with pytest.raises(grpc.RpcError) as err:
         stub.StartLivenessChallenge(V.StartLivenessChallengeRequest(context=ctx(), session_id=sid,
