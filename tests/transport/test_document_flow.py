@@ -51,8 +51,10 @@ def running(tmp_path: Path, faces: Path) -> Iterator[Running]:
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail("CJK and OCR-B fonts missing: scripts/install-fonts.sh must run in CI")
         pytest.skip("fonts for synthetic documents are missing (run scripts/install-fonts.sh)")
+    # turn_challenge draws until a left/right-only challenge comes up: the hourly budget (10) must not end it.
     with running_app(tmp_path, IDVERIFY_DOCUMENTS="on", IDVERIFY_PAD="off",
-                     IDVERIFY_LIVENESS_CHALLENGES_PER_VERIFICATION="60") as r:
+                     IDVERIFY_LIVENESS_CHALLENGES_PER_VERIFICATION="60",
+                     IDVERIFY_LIVENESS_CHALLENGES_PER_HOUR="500") as r:
         yield r
 
 
