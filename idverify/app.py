@@ -196,7 +196,8 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     random = random or SystemRandom()
     settings = ensure_dev_api_keys(ensure_dev_secrets(settings, random), random)
     ensure_sqlite_folder(settings.database_url)
-    engine = make_engine(settings.database_url, prepared_statements=settings.database_prepared_statements)
+    engine = make_engine(settings.database_url, prepared_statements=settings.database_prepared_statements,
+                         pool_size=settings.pool_size)
     if settings.migrate_on_start:
         migrate.upgrade(engine)
     elif migrate.current_revision(engine) != migrate.head_revision():

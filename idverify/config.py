@@ -38,6 +38,9 @@ class Settings:
     workers: int = 1
     #: False for PgBouncer in transaction mode: psycopg must not prepare statements on pooled server connections.
     database_prepared_statements: bool = True
+    #: Pooled database connections per serving process; 0 sizes the pool to every thread that may hold one at once
+    #: (see ``pool_size_for``).
+    database_pool_size: int = 0
     inference_threads: int = 2
     #: The assurance a verification must reach before it may register a device key ("low" in development only).
     device_registration_acr: str = "high"
@@ -129,6 +132,16 @@ class Settings:
     def is_production(self) -> bool:
         return self.environment == "production"
 
+    @property
+    def pool_size(self) -> int:
+        """Database connections one serving process keeps: ``IDVERIFY_DATABASE_POOL_SIZE``, or when that is 0 one
+        per RPC thread, per outbox worker, and four for the audit sealer, the readiness watch, the console and a
+        spare. A pool smaller than the threads that use it opens and closes a connection per request past its
+        size (SQLAlchemy's overflow), which on PostgreSQL is a new server process each time."""
+        if self.database_pool_size:
+            return self.database_pool_size
+        return self.grpc_workers + self.outbox_workers + 4
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Parse every ``IDVERIFY_*`` (and ``TWILIO_*``) setting; raise ``ConfigError`` naming the bad one."""
@@ -150,6 +163,7 @@ class Settings:
             grpc_workers=r.integer("IDVERIFY_GRPC_WORKERS", 16, 2, 256),
             workers=r.integer("IDVERIFY_WORKERS", default_workers(), 1, 64),
             database_prepared_statements=r.flag("IDVERIFY_DATABASE_PREPARED_STATEMENTS", True),
+            database_pool_size=r.integer("IDVERIFY_DATABASE_POOL_SIZE", 0, 0, 1024),
             inference_threads=r.integer("IDVERIFY_INFERENCE_THREADS", 2, 1, 64),
             device_registration_acr=r.choice("IDVERIFY_DEVICE_REGISTRATION_ACR", ("low", "substantial", "high"),
                                              "high"),

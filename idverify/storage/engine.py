@@ -19,8 +19,13 @@ def ensure_sqlite_folder(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def make_engine(url: str, *, echo: bool = False, prepared_statements: bool = True, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, echo: bool = False, prepared_statements: bool = True, pool_size: int | None = None,
+                **kwargs: Any) -> Engine:
     """Create an engine for ``url``. Nothing connects until first use.
+
+    ``pool_size`` is the number of connections kept open (SQLAlchemy's default is 5, plus 10 opened and closed on
+    demand): give it the number of threads that use the engine at once. An in-memory SQLite database has a pool
+    of its own kind and ignores it.
 
     ``prepared_statements=False`` is for PostgreSQL behind PgBouncer in transaction mode: consecutive
     transactions may land on different server connections, so psycopg must never prepare (prepare_threshold=None).
@@ -29,6 +34,10 @@ def make_engine(url: str, *, echo: bool = False, prepared_statements: bool = Tru
     guarantees), foreign keys and a 5 s busy timeout so concurrent writers wait instead of failing.
     """
     parsed = make_url(url)
+    in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+    if pool_size is not None and not in_memory and "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", pool_size)
+        kwargs.setdefault("max_overflow", OVERFLOW)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, echo=echo, connect_args={"timeout": 5.0, "check_same_thread": False}, **kwargs)
 
@@ -56,6 +65,9 @@ def make_engine(url: str, *, echo: bool = False, prepared_statements: bool = Tru
         ping_when_idle(engine, PING_AFTER_IDLE_S)
     return engine
 
+
+#: Connections opened past the pool's size when every pooled one is busy, closed again when returned.
+OVERFLOW = 4
 
 #: A pooled connection idle for longer than this is pinged before use (see ``ping_when_idle``).
 PING_AFTER_IDLE_S = 2.0

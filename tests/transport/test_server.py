@@ -192,6 +192,10 @@ def test_an_unknown_case_is_not_found_and_a_staff_read_needs_a_purpose(running: 
     assert report.ok
 
 
+def test_the_database_pool_holds_a_connection_per_thread_that_uses_it(running: Running) -> None:
+    assert running.app.engine.pool.size() == running.app.settings.pool_size == 16 + 2 + 4  # type: ignore[attr-defined]
+
+
 def test_health_is_serving_and_reflection_lists_every_service(running: Running) -> None:
     health = health_pb2_grpc.HealthStub(running.channel)
     for name in ("", *SERVICE_NAMES):

@@ -36,10 +36,18 @@ def test_defaults_are_a_development_service_on_loopback() -> None:
     ({"IDVERIFY_TLS_CERT_FILE": "/nonexistent.pem"}, "IDVERIFY_TLS_CERT_FILE"),
     ({"IDVERIFY_SMS_SENDER": "twilio"}, "TWILIO_ACCOUNT_SID"),
     ({"IDVERIFY_ENV": "production"}, "IDVERIFY_DATA_KEYS"),
+    ({"IDVERIFY_DATABASE_POOL_SIZE": "-1"}, "IDVERIFY_DATABASE_POOL_SIZE"),
+    ({"IDVERIFY_DATABASE_POOL_SIZE": "lots"}, "IDVERIFY_DATABASE_POOL_SIZE"),
 ])
 def test_a_bad_setting_names_its_variable(env: dict[str, str], name: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Settings.from_env(env)
+
+
+def test_the_database_pool_holds_a_connection_for_every_thread_that_may_use_one() -> None:
+    assert Settings.from_env({}).pool_size == 16 + 2 + 4  # RPC threads, outbox workers, sealer/readiness/console/spare
+    assert Settings.from_env({"IDVERIFY_GRPC_WORKERS": "40", "IDVERIFY_OUTBOX_WORKERS": "3"}).pool_size == 47
+    assert Settings.from_env({"IDVERIFY_DATABASE_POOL_SIZE": "8"}).pool_size == 8
 
 
 def test_production_refuses_the_outbox_and_needs_callers() -> None:
