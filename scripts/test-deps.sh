@@ -22,11 +22,12 @@ else
 fi
 echo "== MLServer (a KServe V2 model server) for the remote inference tests, in its own venv"
 bash scripts/mlserver-venv.sh
-echo "== kubectl (kustomize), promtool, nginx and the Compose specification schema for tests/deploy"
+echo "== kubectl (kustomize), promtool, nginx, PgBouncer and the Compose specification schema for tests/deploy"
 need=()
 command -v kubectl >/dev/null || need+=(kubernetes-client)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v nginx >/dev/null || need+=(nginx-light)  # `nginx -t` on deploy/compose/nginx.conf
+command -v pgbouncer >/dev/null || need+=(pgbouncer)  # tests/deploy/test_load_stack.py (transaction mode)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
