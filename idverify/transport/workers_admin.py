@@ -5,11 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from idverify.transport.admin_http import BackgroundHttpServer, QuietHandler
 from idverify.transport.workers_port import split_address
 
 if TYPE_CHECKING:
@@ -66,7 +65,7 @@ def _fetch(port: int, path: str, timeout_s: float = 2.0) -> tuple[int, bytes, di
         return 0, b"", {}
 
 
-class ParentAdminServer:
+class ParentAdminServer(BackgroundHttpServer):
     """The admin HTTP port of a multi-worker service, answered by the parent for every worker."""
 
     def __init__(self, address: str, supervisor: Supervisor) -> None:
@@ -76,34 +75,21 @@ class ParentAdminServer:
         host, port = split_address(address)
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 if self.path == "/metrics":
-                    self._send(200, generate_latest(registry), {"Content-Type": CONTENT_TYPE_LATEST})
+                    self.send(200, generate_latest(registry), {"Content-Type": CONTENT_TYPE_LATEST})
                 elif self.path == "/healthz":
                     status, report = owner.health(supervisor.snapshot())
-                    self._send(status, json.dumps(report).encode(), {"Content-Type": "application/json"})
+                    self.send(status, json.dumps(report).encode(), {"Content-Type": "application/json"})
                 elif self.path == "/.well-known/jwks.json":
                     status, body, headers = owner.from_any_worker(supervisor.snapshot(), self.path)
                     keep = {k: v for k, v in headers.items() if k.lower() in {"content-type", "cache-control"}}
-                    self._send(status or 503, body, keep)
+                    self.send(status or 503, body, keep)
                 else:
-                    self._send(404, b"not found\n", {"Content-Type": "text/plain"})
+                    self.send(404, b"not found\n", {"Content-Type": "text/plain"})
 
-            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence per-request logs
-                return
-
-        self._httpd = ThreadingHTTPServer((host or "0.0.0.0", port), Handler)  # noqa: S104 - as configured
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="admin-http", daemon=True)
+        super().__init__(host or "0.0.0.0", port, Handler)  # noqa: S104 - as configured
 
     @staticmethod
     def health(workers: Sequence[Worker]) -> tuple[int, dict[str, Any]]:
@@ -131,13 +117,3 @@ class ParentAdminServer:
                     return status, body, headers
         return 503, b'{"error":"no worker is serving"}', {"Content-Type": "application/json"}
 
-    @property
-    def port(self) -> int:
-        return int(self._httpd.server_address[1])
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
