@@ -29,15 +29,13 @@ import psycopg
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+# Ports drawn below the kernel's ephemeral range, so no outgoing connection takes one before its server binds it.
+from tests.e2e.conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN = os.environ.get("IDVERIFY_LOAD_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROLES = {"backend": "app_backend", "loans-a": "loan_service", "loans-b": "loan_service", "analyst": "risk_analyst"}
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_port(port: int, timeout: float, what: str, process: subprocess.Popen[bytes] | None = None) -> None:
