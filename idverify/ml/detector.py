@@ -142,8 +142,12 @@ class YuNetDetector:
         all_boxes, all_scores, all_kps = [], [], []
         for n, stride in enumerate(self.STRIDES):
             cls, obj, bbox, kps = (np.asarray(r, dtype=np.float32)[0] for r in results[4 * n : 4 * n + 4])
-            cx, cy = self._grids[stride]
             score = np.sqrt(np.clip(cls[:, 0], 0, 1) * np.clip(obj[:, 0], 0, 1))
+            # Only cells over the threshold can become faces (_faces keeps no other): decode those alone, the same
+            # arithmetic on fewer of the 8,400 cells.
+            cells = np.flatnonzero(score >= self._score_threshold)
+            score, bbox, kps = score[cells], bbox[cells], kps[cells]
+            cx, cy = (grid[cells] for grid in self._grids[stride])
             ctr_x, ctr_y = (cx + bbox[:, 0]) * stride, (cy + bbox[:, 1]) * stride
             w, h = np.exp(bbox[:, 2]) * stride, np.exp(bbox[:, 3]) * stride
             all_boxes.append(np.stack([ctr_x - w / 2, ctr_y - h / 2, ctr_x + w / 2, ctr_y + h / 2], axis=1))
