@@ -165,11 +165,12 @@ def render_only_discontinuous(answer: V.SubmitLivenessFramesResponse) -> bool:
 
 
 def live(running: Running, stub: verification_pb2_grpc.VerificationServiceStub, faces: Path, sid: str, loan: str,
-         name: str = "img37.jpg") -> V.SubmitLivenessFramesResponse:
+         name: str = "img37.jpg", amount: str = AMOUNT,
+         context_of: common_pb2.ApplicationContext | None = None) -> V.SubmitLivenessFramesResponse:
     for _ in range(RENDER_RETRIES + 1):
-        challenge = turn_challenge(running, stub, sid, loan)
-        answer = stub.SubmitLivenessFrames(frames_for(challenge, sid, loan, render(faces, name, challenge)),
-                                           metadata=running.md())
+        challenge = turn_challenge(running, stub, sid, loan, amount=amount)
+        answer = stub.SubmitLivenessFrames(frames_for(challenge, sid, loan, render(faces, name, challenge),
+                                                      context_of=context_of), metadata=running.md())
         if not render_only_discontinuous(answer):
             break
     return answer
