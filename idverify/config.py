@@ -39,7 +39,7 @@ class Settings:
     #: False for PgBouncer in transaction mode: psycopg must not prepare statements on pooled server connections.
     database_prepared_statements: bool = True
     #: Pooled database connections per serving process; 0 sizes the pool to every thread that may hold one at once
-    #: (see ``pool_size_for``).
+    #: (see ``pool_size``).
     database_pool_size: int = 0
     inference_threads: int = 2
     #: The assurance a verification must reach before it may register a device key ("low" in development only).

@@ -37,7 +37,6 @@ PG_ADMIN = os.environ.get("IDVERIFY_LOAD_POSTGRES", "postgresql://postgres@127.0
 ROLES = {"backend": "app_backend", "loans-a": "loan_service", "loans-b": "loan_service", "analyst": "risk_analyst"}
 
 
-
 def wait_port(port: int, timeout: float, what: str, process: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

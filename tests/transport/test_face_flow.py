@@ -10,10 +10,12 @@ turns only is drawn; the service therefore runs with a larger per-verification c
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import grpc
@@ -111,17 +113,22 @@ def turn_challenge(running: Running, stub: verification_pb2_grpc.VerificationSer
     raise AssertionError("the server never drew a left/right challenge in 50 tries")
 
 
-def render(faces: Path, name: str, challenge: V.LivenessChallenge, seed: int = 1) -> list[Frame]:
-    """A synthetic capture of the photo answering the challenge, timed so it ends now (as a live capture would)."""
+@functools.cache
+def render_detector() -> Any:
+    """The detector that places the face for :func:`render`, loaded once (not once per render)."""
     from idverify.ml.detector import load_detector
     from idverify.ml.model_registry import ModelRegistry
     from idverify.ml.onnx_sessions import SessionConfig
     from tests.adapters.liveness.conftest import MODELS_DIR
 
-    detector = load_detector(ModelRegistry.load(MODELS_DIR), "yunet-2023mar",
-                             SessionConfig(intra_op_threads=1, inter_op_threads=1, allow_gpu=False))
+    return load_detector(ModelRegistry.load(MODELS_DIR), "yunet-2023mar",
+                         SessionConfig(intra_op_threads=1, inter_op_threads=1, allow_gpu=False))
+
+
+def render(faces: Path, name: str, challenge: V.LivenessChallenge, seed: int = 1) -> list[Frame]:
+    """A synthetic capture of the photo answering the challenge, timed so it ends now (as a live capture would)."""
     pixels = pixels_of(faces, name)
-    face = Face.of(max(detector.detect(from_pixels(pixels)), key=lambda f: f.box.area))
+    face = Face.of(max(render_detector().detect(from_pixels(pixels)), key=lambda f: f.box.area))
     light = [(((s.rgb >> 16) / 255, (s.rgb >> 8 & 255) / 255, (s.rgb & 255) / 255), s.duration_ms)
              for s in challenge.light_steps]
     issued_ms = challenge.issued_at.seconds * 1000 + challenge.issued_at.nanos // 1_000_000
@@ -165,12 +172,12 @@ def render_only_discontinuous(answer: V.SubmitLivenessFramesResponse) -> bool:
 
 
 def live(running: Running, stub: verification_pb2_grpc.VerificationServiceStub, faces: Path, sid: str, loan: str,
-         name: str = "img37.jpg", amount: str = AMOUNT,
-         context_of: common_pb2.ApplicationContext | None = None) -> V.SubmitLivenessFramesResponse:
+         name: str = "img37.jpg", amount: str = AMOUNT, context_of: common_pb2.ApplicationContext | None = None,
+         capture_key_jwk: str = "", key: ec.EllipticCurvePrivateKey | None = None) -> V.SubmitLivenessFramesResponse:
     for _ in range(RENDER_RETRIES + 1):
-        challenge = turn_challenge(running, stub, sid, loan, amount=amount)
+        challenge = turn_challenge(running, stub, sid, loan, amount=amount, capture_key_jwk=capture_key_jwk)
         answer = stub.SubmitLivenessFrames(frames_for(challenge, sid, loan, render(faces, name, challenge),
-                                                      context_of=context_of), metadata=running.md())
+                                                      context_of=context_of, key=key), metadata=running.md())
         if not render_only_discontinuous(answer):
             break
     return answer
@@ -280,12 +287,7 @@ def test_a_registered_capture_key_must_sign_every_frame(no_pad: Running, faces: 
     assert unsigned.result.outcome == common_pb2.FACTOR_OUTCOME_FAILED
     # Unsigned frames are refused for that reason (another check may also object to a rendered capture).
     assert "liveness_capture_signature" in list(unsigned.reason_codes)
-    for _ in range(RENDER_RETRIES + 1):
-        challenge = turn_challenge(no_pad, stub, sid, "L-1", capture_key_jwk=jwk)
-        signed = stub.SubmitLivenessFrames(frames_for(challenge, sid, "L-1", render(faces, "img37.jpg", challenge),
-                                                      key=key), metadata=no_pad.md())
-        if not render_only_discontinuous(signed):
-            break
+    signed = live(no_pad, stub, faces, sid, "L-1", capture_key_jwk=jwk, key=key)
     assert signed.result.outcome == common_pb2.FACTOR_OUTCOME_PASSED, list(signed.reason_codes)
     with pytest.raises(grpc.RpcError) as err:
         stub.StartLivenessChallenge(V.StartLivenessChallengeRequest(context=ctx(), session_id=sid,
