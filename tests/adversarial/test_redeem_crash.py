@@ -21,7 +21,7 @@ import grpc
 import pytest
 
 from idverify.api.v1 import common_pb2, token_pb2, token_pb2_grpc, verification_pb2, verification_pb2_grpc
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, written_lines
 from tests.transport.test_server import reason_of
 
 V = verification_pb2
@@ -88,7 +88,7 @@ def wait_for_code(srv: Server, phone: str, timeout_s: float = 10.0) -> str:
     path = srv.data_dir / "sms-outbox.jsonl"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        for line in reversed(path.read_text().splitlines() if path.exists() else []):
+        for line in reversed(written_lines(path)):
             text = json.loads(line)
             if text["to"] == phone and (match := re.search(r"\b(\d{6})\b", text["body"])):
                 return match.group(1)

@@ -18,6 +18,13 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
+def written_lines(path: Path) -> list[str]:
+    """The complete lines of a file another process is appending to: a line still being written (no newline
+    yet) is left for the next read, which once failed a test on a text cut in half."""
+    text = path.read_text() if path.exists() else ""
+    return text.split("\n")[:-1]
+
+
 def free_port() -> int:
     """A port free now, drawn below the kernel's ephemeral range (32768 and up on Linux): a port the kernel handed
     out for ``bind(0)`` can be taken again by any outgoing connection (to PostgreSQL, a gRPC channel) before the

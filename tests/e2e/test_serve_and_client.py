@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, written_lines
 
 CTX = ["--applicant", "acct-9", "--loan", "L-900", "--amount", "1500.00", "--locale", "en"]
 
@@ -80,7 +80,7 @@ def texts(server: Server, count: int, timeout_s: float = 10.0) -> list[str]:
     path = server.data_dir / "sms-outbox.jsonl"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        lines = path.read_text().splitlines() if path.exists() else []
+        lines = written_lines(path)
         if len(lines) >= count:
             return lines
         time.sleep(0.05)
