@@ -76,6 +76,9 @@ def _serve(args: argparse.Namespace) -> int:
         # would otherwise hold the exit past the supervisor's kill deadline and turn a clean drain into a failure.
         import logging
 
+        from idverify.logging_setup import rpc_line
+
+        rpc_line.flush()  # os._exit skips atexit: the queued RPC lines go out here
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()

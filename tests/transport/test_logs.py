@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from idverify import logging_setup
 from idverify.api.v1 import common_pb2, token_pb2, token_pb2_grpc, verification_pb2, verification_pb2_grpc
 from idverify.domain.callers import Role
 from idverify.transport.auth import ApiKeyEntry, Authenticator, hash_api_key
-from idverify.transport.interceptors import ServiceInterceptor
+from idverify.transport.interceptors import ServiceInterceptor, _RequestIds
 from tests.transport.conftest import running_app
 from tests.transport.test_server import context, start_request
 
@@ -42,6 +43,7 @@ def captured() -> Iterator[io.StringIO]:
 
 
 def lines(out: io.StringIO) -> list[dict[str, Any]]:
+    logging_setup.rpc_line.flush()  # RPC lines are written by their own thread, a moment later
     return [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
 
 
@@ -155,8 +157,8 @@ def test_a_whole_verification_logs_no_personal_data(captured: io.StringIO, tmp_p
             token=done.token, loan_application_id="L-1", amount=common_pb2.Money(value="1000.00", currency="CNY"),
             payout_account=ACCOUNT), metadata=running.md("loan_service"))
         running.sms_sent()
-    text = captured.getvalue()
     logged = lines(captured)
+    text = captured.getvalue()
     rpcs = [e for e in logged if e["event"] == "rpc"]
     assert {e["method"] for e in rpcs} >= {"StartVerification", "SendOtp", "CheckOtp", "CompleteVerification",
                                           "RedeemToken", "SubmitDocument"}
@@ -179,3 +181,25 @@ def test_the_request_id_comes_back_in_the_trailers_of_answers_and_errors() -> No
             call(b"", metadata=[("x-api-key", "wrong"), ("x-request-id", "req-ghi")])
         trailers = dict(err.value.trailing_metadata())  # type: ignore[attr-defined]
         assert (trailers["x-request-id"], trailers["idverify-reason"]) == ("req-ghi", "credentials_invalid")
+
+
+def test_rpc_lines_are_written_by_their_own_thread_and_keep_their_place_in_the_stream(
+        captured: io.StringIO) -> None:
+    logging_setup.rpc_line(method="GetJwks", code="OK", reason="", ms=0.1, caller="c", request_id="r-1", rpc="x")
+    structlog.get_logger("idverify.test").info("after_the_rpc")  # written after the queued RPC line, never before
+    logging_setup.rpc_line(method="GetJwks", code="OK", reason="", ms=0.1, caller="c", request_id="r-2", rpc="x")
+    deadline = time.monotonic() + 5
+    while '"r-2"' not in captured.getvalue() and time.monotonic() < deadline:  # no flush: the writer thread's
+        time.sleep(0.01)
+    events = [(e["event"], e.get("request_id")) for e in
+              (json.loads(line) for line in captured.getvalue().splitlines())]
+    assert events == [("rpc", "r-1"), ("after_the_rpc", None), ("rpc", "r-2")]
+
+
+def test_fresh_request_ids_are_unique_and_a_forked_child_draws_its_own_prefix() -> None:
+    ids = _RequestIds()
+    drawn = [ids() for _ in range(1000)]
+    assert len(set(drawn)) == 1000 and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in drawn)
+    assert len({i[:16] for i in drawn}) == 1
+    ids._reset()  # what runs in a forked child
+    assert ids()[:16] != drawn[0][:16] and ids() not in drawn
