@@ -15,8 +15,11 @@ share a GIL). Each round measures, in an order reversed every other round:
 - grpc.health.v1 Check and GetJwks (authenticated, no work) on the SQLite server: the floor and the trivial RPC;
 - RedeemToken on each server: JWS verify + claims + binding + freeze check + the single-use UPDATE with its audit
   entry (on PostgreSQL in the UPDATE's own statement, on SQLite a second one), committed.
-The result reports medians over rounds (req/s, p50, p99), every round with the 1-minute load average before it, and
-the ratios of RedeemToken between the backends per round.
+Before each row the bench waits until every server process is idle (the audit sealers chain a redemption row's
+entries for seconds after it; that work once landed on whichever row came next, the trivial rows more often than
+the bare one), and it reads each serving process's CPU time over its row. The result reports medians over rounds
+(req/s, p50, p99, server CPU per call), every round with the 1-minute load average before it, and the ratios of
+RedeemToken between the backends per round.
 """
 
 from __future__ import annotations
@@ -181,6 +184,25 @@ def run_clients(n_calls: int, clients: int, call: Callable[[int], object]) -> tu
     return n_calls / (time.perf_counter() - start), latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pids: list[int], *, window_s: float = 0.5, quiet: float = 0.05, limit_s: float = 120.0) -> float:
+    """Wait until the server processes are idle together (under ``quiet`` of a CPU over a ``window_s`` window):
+    the audit sealers of servers that just served redemptions chain those entries for a while afterwards, and that
+    work must not land on the next row, whichever server it measures. Returns the seconds waited."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < limit_s:
+        before = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(window_s)
+        if sum(cpu_seconds(pid) for pid in pids) - before < quiet * window_s:
+            break
+    return time.perf_counter() - start
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else values[0] * 1000
 
@@ -192,6 +214,7 @@ class Server:
         self.ready, self.stop = ctx.Queue(), ctx.Event()
         self.process = ctx.Process(target=serve, args=(data_dir, url, durability, n_tokens, self.ready, self.stop))
         self.process.start()
+        self.pid: int = self.process.pid
 
     def connect(self) -> None:
         import grpc
@@ -287,6 +310,9 @@ def main() -> int:
                 for _ in range(200):
                     server.stub.GetJwks(token_pb2.GetJwksRequest(), metadata=server.md)
             refused: dict[str, int] = {}
+            bare_pid = bare_process.pid
+            all_pids = [bare_pid, *(server.pid for server in servers.values())]
+            server_cpu: dict[str, list[float]] = {}
 
             def redeemer(server: Server, offset: int) -> Callable[[int], object]:
                 def redeem(i: int) -> object:
@@ -299,23 +325,28 @@ def main() -> int:
 
             for r in range(opts.rounds):
                 offset = r * n
-                rows: list[tuple[str, Callable[[int], object]]] = [
-                    (BARE, lambda i: bare_ping(b"")),
-                    ("grpc.health.v1 Check (unauthenticated, SQLite server)",
+                rows: list[tuple[str, int, Callable[[int], object]]] = [
+                    (BARE, bare_pid, lambda i: bare_ping(b"")),
+                    ("grpc.health.v1 Check (unauthenticated, SQLite server)", lite.pid,
                      lambda i: lite.health.Check(health_pb2.HealthCheckRequest())),
-                    (TRIVIAL,
+                    (TRIVIAL, lite.pid,
                      lambda i: lite.stub.GetJwks(token_pb2.GetJwksRequest(), metadata=lite.md)),
-                    *((f"RedeemToken, {label}", redeemer(servers[label], offset)) for label in VARIANTS),
+                    *((f"RedeemToken, {label}", servers[label].pid, redeemer(servers[label], offset))
+                      for label in VARIANTS),
                 ]
                 if r % 2:
                     rows.reverse()
-                record: dict[str, Any] = {"round": r + 1, "load": os.getloadavg()[0]}
-                for name, call in rows:
+                record: dict[str, Any] = {"round": r + 1, "load": os.getloadavg()[0], "settle": 0.0}
+                for name, pid, call in rows:
+                    record["settle"] += settle(all_pids)
+                    cpu_before = cpu_seconds(pid)
                     rps, lat = run_clients(n, opts.clients, call)
                     samples.setdefault(name, []).append((rps, lat))
                     record[name] = rps
+                    server_cpu.setdefault(name, []).append((cpu_seconds(pid) - cpu_before) / n * 1e6)
                 rounds.append(record)
-                print(f"round {r + 1}: " + ", ".join(f"{k}={v:.0f}" for k, v in record.items() if k != "round"),
+                rates = ", ".join(f"{k}={v:.0f}" for k, v in record.items() if k not in {"round", "load", "settle"})
+                print(f"round {r + 1}: {rates}, load={record['load']:.2f}, settled {record['settle']:.1f} s",
                       flush=True)
             for label, server in servers.items():
                 refused[label] = 0
@@ -357,6 +388,12 @@ def main() -> int:
         f"- date: {started:%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPUs, "
         f"{_cpu_model()}; Python {platform.python_version()}",
         "- load average (1 min) before each round: " + ", ".join(f"{rd['load']:.2f}" for rd in rounds),
+        "- before every row the bench waits until all server processes are idle together (under 5% of a CPU over "
+        "half a second), so no row pays for another's leftovers (the audit sealers chain the entries of a "
+        "redemption row for a while after it); waits per round: "
+        + ", ".join(f"{rd['settle']:.1f} s" for rd in rounds),
+        "- server CPU per call: user + system time of the serving process over the row (/proc), all its threads "
+        "(gRPC, RPC workers, the audit sealer) divided by the calls",
         "- servers: the real service (`app.build`, sync gRPC, 16 worker threads, audit sealer on), one per row: "
         "SQLite WAL (synchronous=NORMAL, the service's setting) in a temporary folder, the local PostgreSQL 15 "
         "(stock settings) in a schema of its own, and the three bench-only variants; all running "
@@ -367,12 +404,12 @@ def main() -> int:
         "",
         "Medians over rounds:",
         "",
-        "| RPC | req/s | p50 (ms) | p99 (ms) |",
-        "|---|---:|---:|---:|",
+        "| RPC | req/s | p50 (ms) | p99 (ms) | server CPU per call (us) |",
+        "|---|---:|---:|---:|---:|",
     ]
     for name in names:
         lines.append(f"| {name} | {med(name, lambda s: s[0]):,.0f} | {med(name, lambda s: pct(s[1], 50)):.2f} | "
-                     f"{med(name, lambda s: pct(s[1], 99)):.2f} |")
+                     f"{med(name, lambda s: pct(s[1], 99)):.2f} | {statistics.median(server_cpu[name]):,.0f} |")
     lines += ["", "Every round (req/s):", "", "| round | load | " + " | ".join(names) + " | PG / SQLite |",
               "|---|---:|" + "---:|" * len(names) + "---:|"]
     for rd, ratio in zip(rounds, ratios, strict=True):
