@@ -132,6 +132,9 @@ class _RpcLine:
     """
 
     interval_s = 0.02
+    #: Lines queued at most: a log reader that stops reading must not grow the service's memory without bound.
+    #: Lines beyond it are dropped and counted, and the count is logged with the next write.
+    max_pending = 50_000
 
     def __init__(self) -> None:
         self._out: TextIO | None = None
@@ -140,6 +143,7 @@ class _RpcLine:
         self._pending: deque[str] = deque()
         self._wake = threading.Event()
         self._writer: threading.Thread | None = None
+        self._dropped = 0
         self._fallback = structlog.get_logger("idverify.rpc")
         os.register_at_fork(after_in_child=self._forked)
         atexit.register(self.flush)
@@ -158,6 +162,9 @@ class _RpcLine:
         fields["event"] = "rpc"
         fields["level"] = "info"
         fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        if len(self._pending) >= self.max_pending:
+            self._dropped += 1
+            return
         self._pending.append(orjson.dumps(fields, default=str).decode() + "\n")
         if not self._wake.is_set():
             if self._writer is None:
@@ -176,6 +183,11 @@ class _RpcLine:
         text = "".join(pending.popleft() for _ in range(len(pending)))
         if out is None:
             return
+        if self._dropped:
+            dropped, self._dropped = self._dropped, 0
+            stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+            text += orjson.dumps({"event": "rpc_lines_dropped", "count": dropped, "level": "warning",
+                                  "timestamp": stamp}).decode() + "\n"
         try:
             out.write(text)
             out.flush()

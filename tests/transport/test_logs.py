@@ -203,3 +203,16 @@ def test_fresh_request_ids_are_unique_and_a_forked_child_draws_its_own_prefix() 
     assert len({i[:16] for i in drawn}) == 1
     ids._reset()  # what runs in a forked child
     assert ids()[:16] != drawn[0][:16] and ids() not in drawn
+
+
+def test_a_stalled_log_reader_costs_bounded_memory_and_the_dropped_lines_are_counted(
+        captured: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logging_setup.rpc_line, "max_pending", 3)
+    with logging_setup.rpc_line._lock:  # the writer thread cannot write meanwhile, as if the reader had stalled
+        for n in range(5):
+            logging_setup.rpc_line(method="GetJwks", code="OK", reason="", ms=0.1, caller="c", request_id=f"r-{n}",
+                                   rpc="x")
+        logging_setup.rpc_line.flush()
+    events = [json.loads(line) for line in captured.getvalue().splitlines()]
+    assert [e.get("request_id") for e in events if e["event"] == "rpc"] == ["r-0", "r-1", "r-2"]
+    assert [(e["event"], e["count"]) for e in events if e["event"] != "rpc"] == [("rpc_lines_dropped", 2)]
