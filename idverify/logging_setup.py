@@ -9,14 +9,15 @@ The redactor is precise rather than blunt, so logs still say what operators need
   JWS compact tokens are masked; ISO timestamps, hex hashes and ids survive (their digits touch letters);
 - bytes become their length.
 
-``configure`` binds nothing itself: the RPC interceptor binds ``request_id``, ``rpc`` and ``caller`` with
-``structlog.contextvars`` for the duration of a request, so every line logged while serving it carries them,
-including lines from the standard library's ``logging``.
+``configure`` binds nothing itself: the RPC interceptor sets ``request_id``, ``rpc`` and ``caller`` in
+``REQUEST_FIELDS`` for the duration of a request, so every line logged while serving it carries them, including
+lines from the standard library's ``logging`` (keys bound with ``structlog.contextvars`` are merged too).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextvars
 import logging
 import os
 import re
@@ -86,6 +87,23 @@ def _clean(key: str, value: Any, depth: int = 0) -> Any:
     return value
 
 
+#: The request a thread is serving: ``request_id``, ``rpc`` and, once authenticated, ``caller``, set by the RPC
+#: interceptor for the duration of a request (and carried to the inference pool with the context). One context
+#: variable holding a small dict, set once and reset once per request, instead of structlog's binding of each key
+#: (a variable per key, set and reset one by one): the binding cost about a tenth of a trivial RPC's throughput.
+REQUEST_FIELDS: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("request_fields",
+                                                                                      default=None)
+
+
+def merge_request(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Add the current request's fields to a line (a key the line sets itself wins)."""
+    fields = REQUEST_FIELDS.get()
+    if fields:
+        for key, value in fields.items():
+            event.setdefault(key, value)
+    return event
+
+
 def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event):
         if key not in _PIPELINE_KEYS:
@@ -123,12 +141,13 @@ class _RpcLine:
     leaves alone everywhere); ``tests/transport/test_logs.py`` checks the line against the redactor. Other formats
     (the console renderer of ``make run``) go through structlog as every other line does.
 
-    The RPC's thread only queues the line. A writer thread writes what is queued every ``interval_s`` in one
-    system call: a write per RPC released and retook the interpreter lock mid-request, which under load handed it
-    to another thread and cost about five futex calls and a tenth of a trivial RPC's throughput (bench/bench_rpc.py,
-    docs/benchmarks.md). Every other line written to the same stream first writes the queued RPC lines, so lines
-    keep their order; ``flush`` writes them now, and runs at exit. What a killed process (SIGKILL) had queued,
-    at most ``interval_s`` of RPC lines, is lost; the audit trail is in the database, not in these lines.
+    The RPC's thread only queues the line's fields with the time. A writer thread renders and writes what is
+    queued every ``interval_s``, in one system call: a write per RPC released and retook the interpreter lock
+    mid-request, which under load handed it to another thread and cost about five futex calls, and rendering
+    many lines in one loop costs less than one at a time between requests (bench/bench_rpc.py). Every other line
+    written to the same stream first writes the queued RPC lines, so lines keep their order; ``flush`` writes
+    them now, and runs at exit. What a killed process (SIGKILL) had queued, at most ``interval_s`` of RPC lines,
+    is lost; the audit trail is in the database, not in these lines.
     """
 
     interval_s = 0.02
@@ -140,7 +159,7 @@ class _RpcLine:
         self._out: TextIO | None = None
         self._enabled = True
         self._lock = threading.RLock()
-        self._pending: deque[str] = deque()
+        self._pending: deque[tuple[float, dict[str, Any]]] = deque()
         self._wake = threading.Event()
         self._writer: threading.Thread | None = None
         self._dropped = 0
@@ -159,13 +178,10 @@ class _RpcLine:
             return
         if not self._enabled:
             return
-        fields["event"] = "rpc"
-        fields["level"] = "info"
-        fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         if len(self._pending) >= self.max_pending:
             self._dropped += 1
             return
-        self._pending.append(orjson.dumps(fields, default=str).decode() + "\n")
+        self._pending.append((time.time(), fields))  # rendered by the writer, many at a time
         if not self._wake.is_set():
             if self._writer is None:
                 self._start()
@@ -180,9 +196,10 @@ class _RpcLine:
         pending, out = self._pending, self._out
         if not pending:
             return
-        text = "".join(pending.popleft() for _ in range(len(pending)))
+        lines = [pending.popleft() for _ in range(len(pending))]
         if out is None:
             return
+        text = "".join(map(_rendered, lines))
         if self._dropped:
             dropped, self._dropped = self._dropped, 0
             stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
@@ -215,6 +232,14 @@ class _RpcLine:
         self._writer = None
 
 
+def _rendered(line: tuple[float, dict[str, Any]]) -> str:
+    at, fields = line
+    fields["event"] = "rpc"
+    fields["level"] = "info"
+    fields["timestamp"] = datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
+    return orjson.dumps(fields, default=str).decode() + "\n"
+
+
 class _AfterRpcLines:
     """The log stream for every other line: queued RPC lines are written first, so the stream keeps its order."""
 
@@ -243,6 +268,7 @@ def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = No
     renderer: Any = (structlog.processors.JSONRenderer(serializer=_json) if fmt == "json"
                      else structlog.dev.ConsoleRenderer())
     shared: list[Any] = [
+        merge_request,
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -94,6 +94,7 @@ class Authenticator:
         self._mtls = dict(mtls_callers)
         self._staff_sessions = staff_sessions
         self._sessions_required = staff_sessions_required
+        self._index: tuple[tuple[ApiKeyEntry, ...], dict[bytes, Caller]] | None = None
         if staff_sessions_required:
             mixed = mixed_role_callers(self._keys, self._mtls)
             if mixed:
@@ -106,6 +107,22 @@ class Authenticator:
         if self._keys_file is None:
             return self._static_keys
         return self._static_keys + self._keys_file.keys()
+
+    def _api_key_callers(self) -> Mapping[bytes, Caller]:
+        """The caller of each valid API key, by the key's SHA-256, rebuilt when the keys file's keys change.
+
+        A request's key is found by its digest in a dict, not compared with every entry: looking it up costs
+        about a tenth of a trivial RPC less. The lookup's timing can only tell an attacker something about the
+        digest of a valid key, from which the key cannot be recovered (keys are random 256-bit strings), the
+        usual reasoning for storing and finding keys by hash."""
+        from_file = self._keys_file.keys() if self._keys_file is not None else ()
+        index = self._index
+        if index is None or index[0] is not from_file:
+            callers: dict[bytes, Caller] = {}
+            for entry in self._static_keys + from_file:  # a key listed twice: the last entry wins, as before
+                callers[entry.key_sha256] = Caller(caller_id=entry.caller_id, roles=entry.roles, method="api_key")
+            index = self._index = (from_file, callers)
+        return index[1]
 
     def authenticate(self, metadata: Sequence[tuple[str, str | bytes]], auth_context: Mapping[str, Sequence[bytes]]
                      ) -> Caller:
@@ -130,14 +147,10 @@ class Authenticator:
             raise Unauthenticated("credentials_missing", "present exactly one API key or a client certificate")
         value = presented[0]
         key = value.decode(errors="replace") if isinstance(value, bytes) else value
-        digest = hashlib.sha256(key.encode()).digest()
-        found: ApiKeyEntry | None = None
-        for entry in self._keys:  # compare with every entry, in constant time each, without stopping early
-            if hmac.compare_digest(digest, entry.key_sha256):
-                found = entry
-        if found is None:
+        caller = self._api_key_callers().get(hashlib.sha256(key.encode()).digest())
+        if caller is None:
             raise Unauthenticated("credentials_invalid", "the API key is not valid")
-        return Caller(caller_id=found.caller_id, roles=found.roles, method="api_key")
+        return caller
 
     def require_staff_session(self, caller: Caller, allowed: frozenset[Role], *, sign_in: bool) -> None:
         """Raise ``PermissionDenied("staff_session_required")`` when staff sessions are required and ``caller``

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from idverify.domain.callers import Caller
 from idverify.domain.errors import IdVerifyError, PermissionDenied, Unavailable
-from idverify.logging_setup import rpc_line
+from idverify.logging_setup import REQUEST_FIELDS, rpc_line
 from idverify.transport import malformed
 from idverify.transport.auth import Authenticator, auth_context_of
 from idverify.transport.errors import REASON_METADATA_KEY, internal_status, rich_status, status_code_for
@@ -125,7 +125,8 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             # initial metadata cost a batch of its own (about a tenth of a trivial RPC). Errors carry it too.
             echo = ((REQUEST_ID_KEY, request_id),)
             rid_token = _request_id.set(request_id)
-            bound = dict(structlog.contextvars.bind_contextvars(request_id=request_id, rpc=short))
+            fields: dict[str, Any] = {"request_id": request_id, "rpc": short}  # on every log line of the request
+            fields_token = REQUEST_FIELDS.set(fields)
             caller: Caller | None = None
             code = grpc.StatusCode.OK
             reason = ""
@@ -137,7 +138,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                         raise PermissionDenied("role_not_allowed", "this caller's roles do not allow this call")
                     self._auth.require_staff_session(caller, allowed, sign_in=method in STAFF_SIGN_IN)
                     caller_token = _caller.set(caller)
-                    bound.update(structlog.contextvars.bind_contextvars(caller=caller.caller_id))
+                    fields["caller"] = caller.caller_id
                     try:
                         if streaming:
                             request = malformed.checked(request)
@@ -189,7 +190,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                     record_error(short, reason)
                 rpc_line(method=short, code=code.name, reason=reason, ms=round(elapsed * 1000, 2),
                          caller=caller.caller_id if caller else None, request_id=request_id, rpc=short)
-                structlog.contextvars.reset_contextvars(**bound)
+                REQUEST_FIELDS.reset(fields_token)
                 _request_id.reset(rid_token)
 
         return wrapped
