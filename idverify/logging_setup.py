@@ -199,7 +199,9 @@ class _RpcLine:
         lines = [pending.popleft() for _ in range(len(pending))]
         if out is None:
             return
-        text = "".join(map(_rendered, lines))
+        rendered = [_rendered(line) for line in lines]
+        self._dropped += rendered.count("")
+        text = "".join(rendered)
         if self._dropped:
             dropped, self._dropped = self._dropped, 0
             stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
@@ -230,14 +232,20 @@ class _RpcLine:
         self._pending = deque()
         self._wake = threading.Event()
         self._writer = None
+        self._dropped = 0
 
 
 def _rendered(line: tuple[float, dict[str, Any]]) -> str:
+    """One queued RPC line as JSON, or "" (counted as dropped) if it cannot be rendered: the writer thread must
+    outlive any line."""
     at, fields = line
     fields["event"] = "rpc"
     fields["level"] = "info"
     fields["timestamp"] = datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
-    return orjson.dumps(fields, default=str).decode() + "\n"
+    try:
+        return orjson.dumps(fields, default=str).decode() + "\n"
+    except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
+        return ""
 
 
 class _AfterRpcLines:

@@ -216,3 +216,13 @@ def test_a_stalled_log_reader_costs_bounded_memory_and_the_dropped_lines_are_cou
     events = [json.loads(line) for line in captured.getvalue().splitlines()]
     assert [e.get("request_id") for e in events if e["event"] == "rpc"] == ["r-0", "r-1", "r-2"]
     assert [(e["event"], e["count"]) for e in events if e["event"] != "rpc"] == [("rpc_lines_dropped", 2)]
+
+
+def test_a_line_that_cannot_be_rendered_is_counted_and_the_writer_goes_on(captured: io.StringIO) -> None:
+    with logging_setup.rpc_line._lock:
+        logging_setup.rpc_line(method="GetJwks", code="OK", request_id="r-bad", extra={1: "a key orjson refuses"})
+        logging_setup.rpc_line(method="GetJwks", code="OK", request_id="r-good")
+        logging_setup.rpc_line.flush()
+    events = [json.loads(line) for line in captured.getvalue().splitlines()]
+    assert [(e["event"], e.get("request_id"), e.get("count")) for e in events] == [
+        ("rpc", "r-good", None), ("rpc_lines_dropped", None, 1)]
