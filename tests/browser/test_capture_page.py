@@ -145,9 +145,9 @@ LOAD_REASONS = {"liveness_timing", "liveness_static_or_replayed", "liveness_disc
 
 
 def answer_liveness(page: Page, person: Person, faces: Path, camera: Path, pipeline: FacePipeline,
-                    pad: OnnxPad) -> tuple[list[str], list[list[str]]]:
+                    pad: OnnxPad, retry_on: frozenset[str] = frozenset()) -> tuple[list[str], list[list[str]]]:
     """Ask for challenges until one these photos can answer, write its video, run the capture; (the asked poses,
-    the results shown). Tries again when a failure is one a starved host causes."""
+    the results shown). Tries again when a failure is one a starved host causes, or one of ``retry_on``."""
     for _attempt in range(3):
         for _ in range(60):
             page.until("document.getElementById('get-challenge').disabled === false")
@@ -169,7 +169,7 @@ def answer_liveness(page: Page, person: Person, faces: Path, camera: Path, pipel
             "e.dataset.outcome, e.textContent]).concat([[document.body.dataset.capture === 'error' ? "
             "'error:' + (document.body.dataset.lastReason || '') : (document.body.dataset.reasons || '')]])")
         reasons = set(filter(None, results[-1][0].split(",")))
-        if not reasons or not reasons <= LOAD_REASONS:
+        if not reasons or not reasons <= LOAD_REASONS | retry_on:
             break
     return poses, results
 
@@ -208,7 +208,11 @@ def test_another_persons_face_against_the_same_card_fails_the_face_match_with_th
     page = Page(browser, tmp_path / "shots")
     apply_and_pass_sms(page, demo.url)
     submit_card(page, id_card)
-    poses, results = answer_liveness(page, OTHER_PERSON, faces, camera_file, pipeline, pad)
+    # This person's only turned photo is turned little (fake_camera.OTHER_PERSON), so a capture of it can read as
+    # no turn at all: one CI run (17812ec) failed here on liveness_pose_sequence. This test is about the face match
+    # that follows liveness, so it draws a fresh challenge then; the account holder's test does not.
+    poses, results = answer_liveness(page, OTHER_PERSON, faces, camera_file, pipeline, pad,
+                                     retry_on=frozenset({"liveness_pose_sequence"}))
     assert browser.execute_script("return document.body.dataset.capture") == "failed", (poses, results)
     assert results[0][:2] == ["liveness", "passed"], results
     mismatch = [r for r in results if r[0] == "face_match_document"]
