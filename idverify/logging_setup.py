@@ -192,6 +192,12 @@ class _RpcLine:
         with self._lock:
             self._write_pending()
 
+    def write_after_pending(self, out: TextIO, text: str) -> int:
+        """Write ``text`` to ``out`` after the queued RPC lines, so a stream shared with them keeps its order."""
+        with self._lock:
+            self._write_pending()
+            return out.write(text)
+
     def _write_pending(self) -> None:
         pending, out = self._pending, self._out
         if not pending:
@@ -255,9 +261,7 @@ class _AfterRpcLines:
         self._out, self._rpc = out, rpc
 
     def write(self, text: str) -> int:
-        with self._rpc._lock:
-            self._rpc._write_pending()
-            return self._out.write(text)
+        return self._rpc.write_after_pending(self._out, text)
 
     def flush(self) -> None:
         self._out.flush()

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.bench_rpc import cpu_seconds
 from bench.load.flows import Driver, Mix, Outbox, Recorder, photo_pairs
 from bench.load.invariants import Verdict, check
 from bench.load.stack import ROOT, Stack
@@ -61,8 +62,7 @@ def tree_cpu_s(pids: list[int]) -> float:
     while todo:
         current = todo.pop()
         try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            total += cpu_seconds(current)
         except (OSError, ValueError, IndexError):
             continue
         todo.extend(children.get(current, []))

@@ -39,7 +39,6 @@ LATENCY = Histogram(
 )
 
 _caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("caller", default=None)
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 REQUEST_ID_KEY = "x-request-id"
 
@@ -60,7 +59,8 @@ def current_caller_or_none() -> Caller | None:
 
 
 def current_request_id() -> str:
-    return _request_id.get()
+    fields = REQUEST_FIELDS.get()
+    return str(fields["request_id"]) if fields else ""
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,6 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             # The request id travels back in the trailers, which go out with the status anyway: sending it as
             # initial metadata cost a batch of its own (about a tenth of a trivial RPC). Errors carry it too.
             echo = ((REQUEST_ID_KEY, request_id),)
-            rid_token = _request_id.set(request_id)
             fields: dict[str, Any] = {"request_id": request_id, "rpc": short}  # on every log line of the request
             fields_token = REQUEST_FIELDS.set(fields)
             caller: Caller | None = None
@@ -191,7 +190,6 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 rpc_line(method=short, code=code.name, reason=reason, ms=round(elapsed * 1000, 2),
                          caller=caller.caller_id if caller else None, request_id=request_id, rpc=short)
                 REQUEST_FIELDS.reset(fields_token)
-                _request_id.reset(rid_token)
 
         return wrapped
 
