@@ -69,6 +69,7 @@ from idverify.tokens.evidence import sign_bundle
 from idverify.tokens.issuer import JwsTokenIssuer
 from idverify.tokens.keys import KeyRing
 from idverify.tokens.server_verifier import KeyRingTokenVerifier
+from idverify.transport import rpc_executor
 from idverify.transport.admin_http import AdminHttpServer
 from idverify.transport.auth import ApiKeyEntry, ApiKeysFile, Authenticator
 from idverify.transport.case_servicer import AuditServicer, CaseServicer, actor_of
@@ -293,7 +294,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
                      digest_key=settings.otp_key.reveal(), limits=otp_limits)
     totp = TotpService(store=SqlTotpStore(engine, protector, legacy_totp_keys), counters=counters,
                        clock=clock, random=random)
-    pool = InferencePool(workers=2, max_pending=settings.inference_queue)
+    pool = InferencePool(workers=2, max_pending=settings.inference_queue, waiting=rpc_executor.waiting)
     face = load_face(settings) if settings.face == "on" else None
     available = {Factor.SMS_OTP, Factor.TOTP, Factor.DEVICE_KEY}
     if face is not None:
@@ -375,6 +376,7 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
         ),
         interceptors=[ServiceInterceptor(authenticator, on_refused)],
         workers=settings.grpc_workers,
+        concurrency=settings.grpc_concurrency,
         max_message_bytes=settings.max_message_bytes,
         tls=tls,
         ready_check=lambda: database_ready(engine),

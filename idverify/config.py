@@ -34,6 +34,7 @@ class Settings:
     migrate_on_start: bool = True
     data_dir: Path = Path("var")
     grpc_workers: int = 16
+    grpc_concurrency: int = 2
     #: Serving processes sharing the gRPC port (SO_REUSEPORT); 1 runs the service in this process.
     workers: int = 1
     #: False for PgBouncer in transaction mode: psycopg must not prepare statements on pooled server connections.
@@ -161,6 +162,7 @@ class Settings:
             migrate_on_start=r.flag("IDVERIFY_MIGRATE_ON_START", True),
             data_dir=data_dir,
             grpc_workers=r.integer("IDVERIFY_GRPC_WORKERS", 16, 2, 256),
+            grpc_concurrency=r.integer("IDVERIFY_GRPC_CONCURRENCY", 2, 1, 256),
             workers=r.integer("IDVERIFY_WORKERS", default_workers(), 1, 64),
             database_prepared_statements=r.flag("IDVERIFY_DATABASE_PREPARED_STATEMENTS", True),
             database_pool_size=r.integer("IDVERIFY_DATABASE_POOL_SIZE", 0, 0, 1024),

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from typing import TypeVar
 
 from prometheus_client import Counter, Histogram
@@ -42,9 +43,13 @@ def _operation(fn: Callable[..., object]) -> str:
 
 
 class InferencePool:
-    def __init__(self, workers: int, max_pending: int) -> None:
+    def __init__(self, workers: int, max_pending: int,
+                 waiting: Callable[[], AbstractContextManager[object]] = nullcontext) -> None:
+        """``waiting``: entered while a caller waits for its result (the RPC executor's mark, so another RPC may
+        run on the caller's turn meanwhile)."""
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inference")
         self._slots = threading.BoundedSemaphore(max_pending)
+        self._waiting = waiting
 
     def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run ``fn(*args)`` on the pool and return its result (or raise its exception)."""
@@ -63,7 +68,9 @@ class InferencePool:
 
         try:
             # The caller's context goes with the work, so log lines from model code carry the request id.
-            return self._executor.submit(contextvars.copy_context().run, timed).result()
+            future = self._executor.submit(contextvars.copy_context().run, timed)
+            with self._waiting():
+                return future.result()
         finally:
             self._slots.release()
 

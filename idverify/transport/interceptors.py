@@ -29,6 +29,7 @@ from idverify.transport.auth import Authenticator, auth_context_of
 from idverify.transport.errors import REASON_METADATA_KEY, internal_status, rich_status, status_code_for
 from idverify.transport.metrics import record_error, record_factor_results
 from idverify.transport.permissions import ALLOWED, PUBLIC_PREFIXES, STAFF_SIGN_IN
+from idverify.transport.rpc_executor import awaited
 
 log = structlog.get_logger("idverify.rpc")
 
@@ -140,7 +141,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                     fields["caller"] = caller.caller_id
                     try:
                         if streaming:
-                            request = malformed.checked(request)
+                            request = malformed.checked(awaited(request))
                         else:
                             malformed.refuse(request)
                         response = behaviour(request, context)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import structlog
@@ -30,6 +30,7 @@ from idverify.api.v1 import (
     verification_pb2,
     verification_pb2_grpc,
 )
+from idverify.transport.rpc_executor import RpcExecutor
 
 log = structlog.get_logger("idverify.server")
 
@@ -107,15 +108,17 @@ class GrpcServer:
         interceptors: Sequence[grpc.ServerInterceptor],
         workers: int,
         max_message_bytes: int,
+        concurrency: int = 2,
         tls: TlsFiles | None = None,
         ready_check: Callable[[], bool] = lambda: True,
         reuse_port: bool = False,
     ) -> None:
         # One process alone refuses a port that is already taken (so_reuseport 0); the workers of
         # `idverify serve --workers N` share theirs, and the kernel spreads connections across them.
-        self._executor = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc")
+        # Up to ``workers`` threads, ``concurrency`` of them running RPCs at once (see rpc_executor).
+        self._executor = RpcExecutor(workers, concurrency, thread_name_prefix="rpc")
         self._server = grpc.server(
-            self._executor,
+            cast(futures.ThreadPoolExecutor, self._executor),  # grpcio only calls submit; its stubs name this class
             interceptors=list(interceptors),
             options=[
                 ("grpc.max_receive_message_length", max_message_bytes),
