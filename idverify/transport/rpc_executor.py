@@ -27,9 +27,16 @@ from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from prometheus_client import Counter
+
 T = TypeVar("T")
 
 _local = threading.local()
+
+#: RPCs started beyond the concurrency because the running ones made no progress: many of them say RPCs wait in
+#: ways the service does not mark (a distant or locked database), and that a higher concurrency may serve better.
+STALL_STARTS = Counter("idverify_rpc_stall_starts_total",
+                       "RPCs started beyond IDVERIFY_GRPC_CONCURRENCY because none finished for the stall time")
 
 
 @contextmanager
@@ -137,6 +144,7 @@ class RpcExecutor(Executor):
             if self._queue and (self._running < self._concurrency or self._stalled()):
                 if self._running >= self._concurrency:
                     self._progress = self._clock()  # a rescue: the next one only after another stall
+                    STALL_STARTS.inc()
                 self._running += 1
                 item = self._queue.popleft()
                 self._start_one()  # a notified thread may have been taken by another: chain the wake-ups

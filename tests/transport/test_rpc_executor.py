@@ -11,6 +11,7 @@ from typing import Any, cast
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 
 from idverify.transport.rpc_executor import RpcExecutor, awaited, waiting
 
@@ -105,9 +106,11 @@ def test_an_unmarked_wait_holds_the_turn_until_a_stall() -> None:
         patient.submit(held.call)
         rescuing.submit(held.call)
         assert eventually(lambda: held.started == 2)
+        rescues = REGISTRY.get_sample_value("idverify_rpc_stall_starts_total") or 0.0
         behind_patient = patient.submit(lambda: "late")
         behind_rescuing = rescuing.submit(lambda: "rescued")
         assert behind_rescuing.result(5) == "rescued"  # nothing finished for 20 ms: one more thread took it
+        assert REGISTRY.get_sample_value("idverify_rpc_stall_starts_total") == rescues + 1
         time.sleep(0.1)
         assert not behind_patient.done()  # no stall rule reached: it waits for the turn
         held.opened.set()
