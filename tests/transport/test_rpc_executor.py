@@ -170,10 +170,12 @@ def test_settings_are_checked() -> None:
         RpcExecutor(4, 0)
 
 
-def _stream_server(concurrency: int, mark: bool) -> tuple[grpc.Server, int, RpcExecutor]:
+def _stream_server(concurrency: int, mark: bool, started: threading.Event
+                   ) -> tuple[grpc.Server, int, RpcExecutor]:
     executor = RpcExecutor(8, concurrency, stall_s=NEVER_STALLS)
 
     def count(requests: Iterator[bytes], context: grpc.ServicerContext) -> bytes:
+        started.set()  # the stream holds its turn from here
         return str(sum(1 for _ in (awaited(requests) if mark else requests))).encode()
 
     handlers = grpc.method_handlers_generic_handler("test.Executor", {
@@ -188,8 +190,8 @@ def _stream_server(concurrency: int, mark: bool) -> tuple[grpc.Server, int, RpcE
 
 @pytest.mark.parametrize("mark", [True, False])
 def test_a_client_stream_waiting_for_its_next_message_leaves_the_turn_only_when_marked(mark: bool) -> None:
-    server, port, executor = _stream_server(concurrency=1, mark=mark)
-    more = threading.Event()
+    started, more = threading.Event(), threading.Event()
+    server, port, executor = _stream_server(concurrency=1, mark=mark, started=started)
 
     def frames() -> Iterator[bytes]:
         yield b"first"
@@ -200,6 +202,7 @@ def test_a_client_stream_waiting_for_its_next_message_leaves_the_turn_only_when_
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             stream = channel.stream_unary("/test.Executor/Count").future(frames())
             ping = channel.unary_unary("/test.Executor/Ping")
+            assert started.wait(5)  # the stream runs before the unary call is sent
             if mark:
                 assert ping(b"", timeout=5) == b"pong"  # answered while the stream waits
             else:
