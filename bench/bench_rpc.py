@@ -52,7 +52,6 @@ from idverify.config import Settings  # noqa: E402
 def serve(data_dir: str, database_url: str, durability: str, n_tokens: int, ready: Any, stop: Any) -> None:
     from idverify import logging_setup
     from idverify.app import build
-    from idverify.config import Settings
     from idverify.domain.repositories import SessionSecrets, TokenRecord
     from idverify.domain.session import Status, VerificationSession
     from idverify.domain.values import ApplicationContext, Factor, Money
@@ -62,9 +61,7 @@ def serve(data_dir: str, database_url: str, durability: str, n_tokens: int, read
                                   "IDVERIFY_ADMIN_ADDRESS": "127.0.0.1:0", "IDVERIFY_LOG_LEVEL": "INFO",
                                   "IDVERIFY_DOCUMENTS": "off", "IDVERIFY_FACE": "off", "IDVERIFY_WORKERS": "1",
                                   "IDVERIFY_DATABASE_URL": database_url,
-                                  "IDVERIFY_GRPC_WORKERS": os.environ.get("IDVERIFY_GRPC_WORKERS", "16"),
-                                  "IDVERIFY_GRPC_CONCURRENCY": os.environ.get("IDVERIFY_GRPC_CONCURRENCY",
-                                                                              str(Settings().grpc_concurrency))})
+                                  **thread_overrides()})
     # As users run it: one INFO line per RPC, rendered and written (to /dev/null here, so the bench's terminal
     # stays readable; the cost of formatting and writing is still paid).
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -117,6 +114,12 @@ def serve(data_dir: str, database_url: str, durability: str, n_tokens: int, read
 
 
 SEED_BATCH = 200
+#: Settings of the RPC threads a run may override from its environment (the service's defaults otherwise).
+THREAD_SETTINGS = ("IDVERIFY_GRPC_WORKERS", "IDVERIFY_GRPC_CONCURRENCY")
+
+
+def thread_overrides() -> dict[str, str]:
+    return {k: os.environ[k] for k in THREAD_SETTINGS if k in os.environ}
 TRIVIAL_FACTOR = 3
 
 
@@ -308,12 +311,12 @@ def main() -> int:
             servers = {label: Server(ctx, str(dirs[label]), urls[label], VARIANTS[label], per_server)
                        for label in VARIANTS}
             bare_ready, bare_stop = ctx.Queue(), ctx.Event()
-            threads = int(os.environ.get("IDVERIFY_GRPC_WORKERS", "16"))
-            bare_process = ctx.Process(target=serve_bare, args=(threads, bare_ready, bare_stop))
+            threads = Settings.from_env(thread_overrides())
+            bare_process = ctx.Process(target=serve_bare, args=(threads.grpc_workers, bare_ready, bare_stop))
             bare_process.start()
             bare_ex_ready, bare_ex_stop = ctx.Queue(), ctx.Event()
-            bare_ex_process = ctx.Process(target=serve_bare, args=(threads, bare_ex_ready, bare_ex_stop,
-                                                                   Settings().grpc_concurrency))
+            bare_ex_process = ctx.Process(target=serve_bare, args=(threads.grpc_workers, bare_ex_ready, bare_ex_stop,
+                                                                   threads.grpc_concurrency))
             bare_ex_process.start()
             for server in servers.values():
                 server.connect()
@@ -423,8 +426,8 @@ def main() -> int:
         + ", ".join(f"{rd['settle']:.1f} s" for rd in rounds),
         "- server CPU per call: user + system time of the serving process over the row (/proc), all its threads "
         "(gRPC, RPC workers, the audit sealer) divided by the calls",
-        f"- servers: the real service (`app.build`, sync gRPC, {Settings().grpc_workers} RPC threads of which "
-        f"{Settings().grpc_concurrency} run at once, audit sealer on), one per row: "
+        f"- servers: the real service (`app.build`, sync gRPC, {threads.grpc_workers} RPC threads of which "
+        f"{threads.grpc_concurrency} run at once, audit sealer on), one per row: "
         "SQLite WAL (synchronous=NORMAL, the service's setting) in a temporary folder, the local PostgreSQL 15 "
         "(stock settings) in a schema of its own, and the three bench-only variants; all running "
         "throughout",

@@ -108,7 +108,7 @@ class GrpcServer:
         interceptors: Sequence[grpc.ServerInterceptor],
         workers: int,
         max_message_bytes: int,
-        concurrency: int = 2,
+        concurrency: int,
         tls: TlsFiles | None = None,
         ready_check: Callable[[], bool] = lambda: True,
         reuse_port: bool = False,
