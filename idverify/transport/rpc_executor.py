@@ -3,9 +3,8 @@
 gRPC Python's sync server hands every RPC to an executor. With a plain ``ThreadPoolExecutor`` each RPC wakes an
 idle thread, which then usually sleeps again until the request's bytes arrive, and every thread that holds work
 competes for the one interpreter lock. Measured on 2 cores (bench/bench_rpc_threads.py, two runs), a trivial
-authenticated RPC cost 15-30% more server CPU on a plain pool of 16 threads than on this executor, and a Python busy
-loop added to a bare server's handler cost it about 2.7 times its own length in CPU per call. Fewer threads alone
-would not do: an RPC that waits for the inference pool, or for the next message of a client stream, would hold a
+authenticated RPC cost 15-30% more server CPU on a plain pool of 16 threads than on this executor. Fewer threads
+alone would not do: an RPC that waits for the inference pool, or for the next message of a client stream, would hold a
 thread for its whole duration and starve the light RPCs behind it.
 
 :class:`RpcExecutor` keeps ``max_workers`` threads but runs at most ``concurrency`` RPCs at once; the others wait
