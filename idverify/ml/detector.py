@@ -7,6 +7,7 @@ boxes (NMS). They return :class:`DetectedFace` values in upright image pixels, b
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,8 +31,11 @@ class Letterbox:
     scale: float
 
 
-def letterbox(pixels: NDArray[np.uint8], spec: ModelSpec) -> Letterbox:
-    """Shrink to fit the declared input if needed, pad right/bottom with zeros, convert to the declared tensor."""
+def letterbox(pixels: NDArray[np.uint8], spec: ModelSpec, out: F32 | None = None) -> Letterbox:
+    """Shrink to fit the declared input if needed, pad right/bottom with zeros, convert to the declared tensor.
+
+    ``out`` (NCHW models only): a 1 x 3 x H x W float32 array of the input's size to write the tensor into instead of
+    a new one; every element is written."""
     height, width = pixels.shape[:2]
     # Never enlarge: YuNet's landmarks on an upscaled small image were measurably worse (pivot-pair margins in
     # docs/reports/face-calibration.md) than at native size, which is also what FaceDetectorYN does.
@@ -42,18 +46,25 @@ def letterbox(pixels: NDArray[np.uint8], spec: ModelSpec) -> Letterbox:
     if scale != 1.0:
         resized = np.asarray(cv2.resize(pixels, (new_w, new_h), interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
     if spec.layout == "NCHW":
-        return Letterbox(_padded_planes(resized, spec), scale)
+        return Letterbox(_padded_planes(resized, spec, out), scale)
     canvas = np.zeros((spec.input_height, spec.input_width, 3), dtype=np.uint8)
     canvas[:new_h, :new_w] = resized
     return Letterbox(to_tensor(canvas[np.newaxis], spec), scale)
 
 
-def _padded_planes(resized: NDArray[np.uint8], spec: ModelSpec) -> F32:
+def _padded_planes(resized: NDArray[np.uint8], spec: ModelSpec, out: F32 | None = None) -> F32:
     """What :func:`to_tensor` gives for ``resized`` padded with zeros to the input size, NCHW, value for value,
-    written plane by plane into one zeroed tensor (about 4x faster than pad, convert, transpose: no HWC float
-    copy in between)."""
+    written plane by plane into one tensor (about 4x faster than pad, convert, transpose: no HWC float copy in
+    between): a new zeroed one, or ``out`` with its padding zeroed."""
     height, width = resized.shape[:2]
-    out = np.zeros((1, 3, spec.input_height, spec.input_width), dtype=np.float32)
+    shape = (1, 3, spec.input_height, spec.input_width)
+    if out is None:
+        out = np.zeros(shape, dtype=np.float32)
+    else:
+        if out.shape != shape or out.dtype != np.float32:
+            raise ValueError(f"the letterbox buffer must be float32 {shape}, not {out.dtype} {out.shape}")
+        out[:, :, height:, :] = 0.0
+        out[:, :, :height, width:] = 0.0
     planes = cv2.split(resized)  # B, G, R
     for channel, source in enumerate((2, 1, 0) if spec.colour == "RGB" else (0, 1, 2)):
         out[0, channel, :height, :width] = planes[source]
@@ -61,8 +72,30 @@ def _padded_planes(resized: NDArray[np.uint8], spec: ModelSpec) -> F32:
         # As to_tensor: (x - mean) / std in float32 over the whole canvas, the zero padding included.
         mean = np.asarray(spec.mean, dtype=np.float32).reshape(1, 3, 1, 1)
         std = np.asarray(spec.std, dtype=np.float32).reshape(1, 3, 1, 1)
-        out = np.divide(np.subtract(out, mean, dtype=np.float32), std, dtype=np.float32)
+        np.subtract(out, mean, out=out, dtype=np.float32)
+        np.divide(out, std, out=out, dtype=np.float32)
     return out
+
+
+class _InputBuffers:
+    """One detector input tensor per thread, reused by every detection on that thread.
+
+    The tensor of a 640 x 640 detector is 4.9 MB, above the 1 MiB from which the server has glibc map each block on
+    its own (idverify/ml/native_memory.py): a new one per detection cost a fresh mapping and ~1,200 page faults each
+    time, ~9% of a two-image CompareFaces on the real server (docs/reports/single-node-perf.md). A thread runs one
+    detection at a time and the tensor is not kept past the model run, so the thread's buffer is free again when
+    the next detection on it starts. Memory: one tensor per thread that has detected (the inference pool's)."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self._shape = (1, 3, spec.input_height, spec.input_width)
+        self._local = threading.local()
+
+    def get(self) -> F32:
+        buffer: F32 | None = getattr(self._local, "tensor", None)
+        if buffer is None:
+            buffer = np.empty(self._shape, dtype=np.float32)
+            self._local.tensor = buffer
+        return buffer
 
 
 def to_tensor(batch_bgr: NDArray[np.uint8], spec: ModelSpec) -> F32:
@@ -131,13 +164,14 @@ class YuNetDetector:
         self._nms_iou = spec.param_float("nms_iou", 0.3)
         self._grids = {s: _grid(spec.input_width, spec.input_height, s, 1) for s in self.STRIDES}
         self._outputs = [f"{kind}_{s}" for s in self.STRIDES for kind in ("cls", "obj", "bbox", "kps")]
+        self._inputs = _InputBuffers(spec) if spec.layout == "NCHW" else None
 
     @property
     def model_id(self) -> str:
         return self.spec.id
 
     def detect(self, image: DecodedImage) -> list[DetectedFace]:
-        lb = letterbox(image.pixels, self.spec)
+        lb = letterbox(image.pixels, self.spec, self._inputs.get() if self._inputs else None)
         results = self._session.run(self._outputs, {self.spec.input_name: lb.tensor})
         all_boxes, all_scores, all_kps = [], [], []
         for n, stride in enumerate(self.STRIDES):
@@ -191,13 +225,14 @@ class ScrfdDetector:
             )
         self._names: Sequence[list[str]] = names
         self._grids = {s: _grid(spec.input_width, spec.input_height, s, self._per_cell) for s in self._strides}
+        self._inputs = _InputBuffers(spec) if spec.layout == "NCHW" else None
 
     @property
     def model_id(self) -> str:
         return self.spec.id
 
     def detect(self, image: DecodedImage) -> list[DetectedFace]:
-        lb = letterbox(image.pixels, self.spec)
+        lb = letterbox(image.pixels, self.spec, self._inputs.get() if self._inputs else None)
         flat = [name.strip() for group in self._names for name in group]
         results = dict(zip(flat, self._session.run(flat, {self.spec.input_name: lb.tensor}), strict=True))
         all_boxes, all_scores, all_kps = [], [], []

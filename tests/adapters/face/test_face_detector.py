@@ -93,3 +93,44 @@ def test_the_letterbox_tensor_is_the_padded_canvas_converted_value_for_value(
     expected = to_tensor(canvas[np.newaxis], spec)
     assert lb.tensor.dtype == np.float32 and lb.tensor.flags.c_contiguous
     assert np.array_equal(lb.tensor, expected)
+
+
+@pytest.mark.parametrize(("mean", "std"), [((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+                                           ((127.5, 120.0, 110.0), (128.0, 64.0, 32.0))])
+def test_a_reused_letterbox_buffer_holds_exactly_the_fresh_tensor_of_each_image_in_turn(
+    registry: ModelRegistry, mean: tuple[float, float, float], std: tuple[float, float, float]
+) -> None:
+    spec = replace(registry.spec("yunet-2023mar"), colour="RGB", mean=mean, std=std)
+    rng = np.random.default_rng(11)
+    buffer = np.full((1, 3, spec.input_height, spec.input_width), 7.0, dtype=np.float32)  # stale values everywhere
+    # Large, then narrower, then shorter: each time, what the previous image left past the new one's edges must go.
+    for size in ((640, 640), (640, 300), (200, 640), (900, 1300), (37, 51)):
+        pixels = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
+        reused = letterbox(pixels, spec, buffer)
+        fresh = letterbox(pixels, spec)
+        assert reused.tensor is buffer
+        assert reused.scale == fresh.scale
+        assert np.array_equal(reused.tensor, fresh.tensor), size
+
+
+def test_a_letterbox_buffer_of_the_wrong_shape_or_type_is_refused(registry: ModelRegistry) -> None:
+    spec = registry.spec("yunet-2023mar")
+    pixels = np.zeros((48, 64, 3), dtype=np.uint8)
+    for wrong in (np.zeros((1, 3, 320, 320), dtype=np.float32),
+                  np.zeros((1, 3, spec.input_height, spec.input_width), dtype=np.float64)):
+        with pytest.raises(ValueError, match="letterbox buffer"):
+            letterbox(pixels, spec, wrong)  # type: ignore[arg-type]
+
+
+def test_detections_on_threads_reusing_their_buffers_equal_one_at_a_time_detections(
+    detector: YuNetDetector, faces_dir: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = [decode_image((faces_dir / name).read_bytes())
+              for name in ("img1.jpg", "couple.jpg", "img12.jpg", "selfie-many-people.jpg")]
+    expected = {n: detector.detect(image) for n, image in enumerate(images)}
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        got = list(pool.map(lambda n: (n % len(images), detector.detect(images[n % len(images)])), range(24)))
+    assert all(faces == expected[n] for n, faces in got)
+    assert sum(len(faces) for faces in expected.values()) >= 4
