@@ -159,6 +159,16 @@ def documents(served: Served, md: list[tuple[str, str]], n: int) -> tuple[float,
 
     prober = threading.Thread(target=probe_health)
     prober.start()
+    try:
+        first, rest, exact = _documents(md, n, photo, stub)
+    finally:  # also when a call fails: a prober left running kept the failed bench from ever exiting
+        stop.set()
+        prober.join()
+    return first, rest, max(probe) * 1000 if probe else 0.0, exact
+
+
+def _documents(md: list[tuple[str, str]], n: int, photo: np.ndarray,
+               stub: verification_pb2_grpc.VerificationServiceStub) -> tuple[float, list[float], int]:
     rng = random.Random(5)
     times, exact = [], 0
     for i in range(n):
@@ -175,9 +185,7 @@ def documents(served: Served, md: list[tuple[str, str]], n: int) -> tuple[float,
                                                             front_image=front), metadata=md, timeout=120)
         times.append(time.perf_counter() - s)
         exact += reply.extracted.document_number == person.number
-    stop.set()
-    prober.join()
-    return times[0], times[1:], max(probe) * 1000 if probe else 0.0, exact
+    return times[0], times[1:], exact
 
 
 def liveness(served: Served, md: list[tuple[str, str]], attempts: int) -> list[str]:
