@@ -348,7 +348,8 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
 
     keys_file = None
     if settings.api_keys_file is not None:
-        keys_file = ApiKeysFile(settings.api_keys_file, lambda text: entries(parse_api_keys(text)))
+        keys_file = ApiKeysFile(settings.api_keys_file, lambda text: entries(parse_api_keys(text)),
+                                recheck_s=settings.api_keys_recheck_s)
     # Staff sign-in for the console (issue 17): own API key + own authenticator -> a short-lived staff session.
     staff_sessions = StaffSessions(engine=engine, audit=audit, clock=clock, random=random, totp=TotpService(
         store=SqlStaffTotpStore(engine, cipher), counters=StaffLockoutCounters(counters), clock=clock, random=random))

@@ -61,6 +61,9 @@ class Settings:
     log_format: str = "json"
     api_keys: tuple[ApiKeySpec, ...] = ()
     api_keys_file: Path | None = None
+    #: At most this long between looks at the keys file's modification time: a key written to or withdrawn from it
+    #: takes effect within this time. 0 looks on every RPC (a ``stat`` system call each).
+    api_keys_recheck_s: float = 1.0
     mtls_callers: Mapping[str, frozenset[Role]] = field(default_factory=dict)
     #: Staff roles act only through a staff session (API key + own TOTP); a staff key alone may only sign in.
     #: ``IDVERIFY_STAFF_SESSIONS_REQUIRED``, on by default in production.
@@ -182,6 +185,7 @@ class Settings:
             log_format=r.choice("IDVERIFY_LOG_FORMAT", ("json", "console"), "json"),
             api_keys=r.parsed("IDVERIFY_API_KEYS", parse_api_keys, ()),
             api_keys_file=r.optional_file("IDVERIFY_API_KEYS_FILE"),
+            api_keys_recheck_s=r.number("IDVERIFY_API_KEYS_RECHECK_S", 1.0, 0.0, 60.0),
             mtls_callers=r.parsed("IDVERIFY_MTLS_CALLERS", parse_mtls_callers, {}),
             staff_sessions_required=r.flag("IDVERIFY_STAFF_SESSIONS_REQUIRED", environment == "production"),
             tls_cert_file=r.optional_file("IDVERIFY_TLS_CERT_FILE"),

@@ -130,7 +130,8 @@ def test_withdrawing_the_staff_members_api_key_ends_their_session(tmp_path: Path
 
     keys_file = tmp_path / "api-keys.txt"
     keys_file.write_text(f"alice:support:{hash_api_key('alice-key-1')}\nbob:admin:{hash_api_key('bob-key-1')}\n")
-    app = start_app(tmp_path / "data", IDVERIFY_API_KEYS_FILE=str(keys_file), IDVERIFY_STAFF_SESSIONS_REQUIRED="true")
+    app = start_app(tmp_path / "data", IDVERIFY_API_KEYS_FILE=str(keys_file), IDVERIFY_STAFF_SESSIONS_REQUIRED="true",
+                    IDVERIFY_API_KEYS_RECHECK_S="0")  # the file's changes seen at once
     channel = grpc.insecure_channel(f"127.0.0.1:{app.grpc.port}")
     try:
         cases = case_pb2_grpc.CaseServiceStub(channel)

@@ -210,7 +210,8 @@ def test_a_keys_file_with_a_mixed_caller_stops_start_up_and_one_added_later_gets
         start_app(tmp_path / "first", IDVERIFY_API_KEYS_FILE=str(keys_file), IDVERIFY_STAFF_SESSIONS_REQUIRED="true")
 
     keys_file.write_text(f"ops-tool:app_backend:{hash_api_key('ops-key')}\n")
-    app = start_app(tmp_path / "data", IDVERIFY_API_KEYS_FILE=str(keys_file), IDVERIFY_STAFF_SESSIONS_REQUIRED="true")
+    app = start_app(tmp_path / "data", IDVERIFY_API_KEYS_FILE=str(keys_file), IDVERIFY_STAFF_SESSIONS_REQUIRED="true",
+                    IDVERIFY_API_KEYS_RECHECK_S="0")  # the file's changes seen at once
     channel = grpc.insecure_channel(f"127.0.0.1:{app.grpc.port}")
     try:
         # Reloaded without a restart, the mixed key keeps its service role; its staff role needs a session.
