@@ -3,7 +3,8 @@
     IDVERIFY_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
         .venv/bin/python bench/bench_rpc.py [--calls 2000] [--rounds 7] [--clients 8] [--out bench/results/rpc.md]
 
-Child processes build the real service (`app.build`, face and documents off, the audit sealer running): one on
+Child processes build the real service (`app.build`, face and documents off, the audit sealer running, callers'
+API keys read from a keys file as in deploy/kubernetes, `IDVERIFY_API_KEYS_FILE`): one on
 SQLite (WAL, synchronous=NORMAL as the service sets it, in a temporary folder), one on PostgreSQL (stock settings,
 a schema of its own, dropped at the end), and three bench-only variants: two so the backends can also be compared
 at equal durability (SQLite fsyncing every commit; PostgreSQL with synchronous_commit=off), and PostgreSQL with the
@@ -29,6 +30,7 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
+import secrets
 import statistics
 import sys
 import tempfile
@@ -56,8 +58,14 @@ def serve(data_dir: str, database_url: str, durability: str, n_tokens: int, read
     from idverify.domain.session import Status, VerificationSession
     from idverify.domain.values import ApplicationContext, Factor, Money
     from idverify.storage.unit_of_work import SqlUnitOfWork
+    from idverify.transport.auth import hash_api_key
 
+    # Callers' keys from a file, as a production deployment has them (deploy/kubernetes), not the development keys.
+    key = secrets.token_urlsafe(32)
+    keys_file = Path(data_dir) / "api-keys.txt"
+    keys_file.write_text(f"bench-loan-service:loan_service:{hash_api_key(key)}\n")
     settings = Settings.from_env({"IDVERIFY_DATA_DIR": data_dir, "IDVERIFY_GRPC_ADDRESS": "127.0.0.1:0",
+                                  "IDVERIFY_API_KEYS_FILE": str(keys_file),
                                   "IDVERIFY_ADMIN_ADDRESS": "127.0.0.1:0", "IDVERIFY_LOG_LEVEL": "INFO",
                                   "IDVERIFY_DOCUMENTS": "off", "IDVERIFY_FACE": "off", "IDVERIFY_WORKERS": "1",
                                   "IDVERIFY_DATABASE_URL": database_url,
@@ -107,8 +115,7 @@ def serve(data_dir: str, database_url: str, durability: str, n_tokens: int, read
                 uow.sessions.add(session, SessionSecrets(payout_account="6222-01"))
                 uow.tokens.add(record)
     app.start()
-    keys = __import__("tomllib").loads((Path(data_dir) / "dev-api-keys.toml").read_text())
-    ready.put((app.grpc.port, keys, tokens))
+    ready.put((app.grpc.port, {"loan_service": key}, tokens))
     stop.wait()
     app.stop(grace_s=2)
 
@@ -463,7 +470,8 @@ def main() -> int:
         f"- Against the bare gRPC server's trivial unary (baseline, per round, median): the authenticated trivial RPC "
         f"**{of_bare[TRIVIAL]:.2f}x** (rounds {min(trivial_rounds):.2f}-{max(trivial_rounds):.2f}; target >= 0.8), "
         f"RedeemToken SQLite **{of_bare[redeem_sq]:.2f}x**, PostgreSQL **{of_bare[redeem_pg]:.2f}x** (target >= 0.5 "
-        "each). The service logs one INFO line per RPC (to /dev/null here) and records its metrics, as users run it.",
+        "each). The service logs one INFO line per RPC (to /dev/null here), records its metrics and reads its callers' "
+        "API keys from a keys file, as users run it.",
         f"- The bare server on the service's RPC executor instead of a plain thread pool: "
         f"{of_bare[BARE_EXECUTOR]:.2f}x of the plain one; against it, the trivial RPC {of_bare_ex[TRIVIAL]:.2f}x, "
         f"RedeemToken SQLite {of_bare_ex[redeem_sq]:.2f}x, PostgreSQL {of_bare_ex[redeem_pg]:.2f}x.",

@@ -6,11 +6,12 @@ executor at several concurrency settings and with the plain thread pool it repla
 
 Child processes: the bare sync gRPC server of bench_rpc.py (plain ``ThreadPoolExecutor``, 16 threads, an empty
 unary); and the real service (``app.build`` on SQLite, face and documents off, one INFO line per RPC to /dev/null,
-metrics on), once per variant: ``IDVERIFY_GRPC_CONCURRENCY`` 1, 2 (the default) and 4 with 16 threads, and the
-same service on a plain ``ThreadPoolExecutor`` of 16 threads (what the server used before the RPC executor,
-swapped in for this bench only). The parent runs 8 client threads. Each round measures every row once, in an
-order reversed every other round, after waiting until all servers are idle; it reports the medians over rounds of
-req/s and of each serving process's CPU per call, and per round the ratio of each row to the bare server.
+metrics on, API keys from a keys file), once per variant: ``IDVERIFY_GRPC_CONCURRENCY`` 1, 2 (the default) and 4
+with 16 threads, and the same service on a plain ``ThreadPoolExecutor`` of 16 threads (what the server used
+before the RPC executor, swapped in for this bench only). The parent runs 8 client threads. Each round measures
+every row once, in an order reversed every other round, after waiting until all servers are idle; it reports the
+medians over rounds of req/s and of each serving process's CPU per call, and per round the ratio of each row to
+the bare server.
 """
 
 from __future__ import annotations
@@ -139,7 +140,8 @@ def main() -> int:
         f"{opts.rounds} rounds, the row order reversed every other round, every server idle before each row; "
         "command: `.venv/bin/python bench/bench_rpc_threads.py`",
         "- service rows: GetJwks (authenticated, trivial) on the real service, SQLite, one INFO line per RPC to "
-        "/dev/null, metrics on; server CPU per call: the serving process's user + system time over its row",
+        "/dev/null, metrics on, API keys from a keys file; server CPU per call: the serving process's user + system "
+        "time over its row",
         "",
         "| row | req/s (median) | server CPU per call, us (median) | / bare, median (rounds) |",
         "|---|---:|---:|---:|",
