@@ -123,11 +123,11 @@ def serve(data_dir: str, database_url: str, durability: str, n_tokens: int, read
 SEED_BATCH = 200
 #: Settings of the RPC threads a run may override from its environment (the service's defaults otherwise).
 THREAD_SETTINGS = ("IDVERIFY_GRPC_WORKERS", "IDVERIFY_GRPC_CONCURRENCY")
+TRIVIAL_FACTOR = 3
 
 
 def thread_overrides() -> dict[str, str]:
     return {k: os.environ[k] for k in THREAD_SETTINGS if k in os.environ}
-TRIVIAL_FACTOR = 3
 
 
 def serve_bare(workers: int, ready: Any, stop: Any, concurrency: int = 0) -> None:

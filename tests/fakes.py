@@ -18,6 +18,16 @@ class FixedClock:
         self._now += timedelta(seconds=seconds, **kwargs)
 
 
+class ManualMonotonic:
+    """A monotonic clock (``time.monotonic``'s stand-in) that only moves when ``now`` is set or advanced."""
+
+    def __init__(self, start: float = 100.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class SeededRandom:
     """Deterministic stand-in for the CSPRNG (never use outside tests)."""
 

@@ -77,25 +77,30 @@ def _padded_planes(resized: NDArray[np.uint8], spec: ModelSpec, out: F32 | None 
     return out
 
 
-class _InputBuffers:
-    """One detector input tensor per thread, reused by every detection on that thread.
+class _ThreadLetterbox:
+    """:func:`letterbox` for one detector, writing into one input tensor per thread (NCHW models), reused by every
+    detection on that thread.
 
     The tensor of a 640 x 640 detector is 4.9 MB, above the 1 MiB from which the server has glibc map each block on
     its own (idverify/ml/native_memory.py): a new one per detection cost a fresh mapping and ~1,200 page faults each
-    time, ~9% of a two-image CompareFaces on the real server (docs/reports/single-node-perf.md). A thread runs one
-    detection at a time and the tensor is not kept past the model run, so the thread's buffer is free again when
-    the next detection on it starts. Memory: one tensor per thread that has detected (the inference pool's)."""
+    time, 4-7% of a two-image CompareFaces on the real server (docs/reports/single-node-perf.md, section 4). A
+    thread runs one detection at a time and the tensor is not kept past the model run, so the thread's buffer is
+    free again when the next detection on it starts. Memory: one tensor per thread that has detected (the inference
+    pool's)."""
 
     def __init__(self, spec: ModelSpec) -> None:
-        self._shape = (1, 3, spec.input_height, spec.input_width)
+        self._spec = spec
+        self._reuse = spec.layout == "NCHW"
         self._local = threading.local()
 
-    def get(self) -> F32:
+    def __call__(self, pixels: NDArray[np.uint8]) -> Letterbox:
+        if not self._reuse:
+            return letterbox(pixels, self._spec)
         buffer: F32 | None = getattr(self._local, "tensor", None)
         if buffer is None:
-            buffer = np.empty(self._shape, dtype=np.float32)
+            buffer = np.empty((1, 3, self._spec.input_height, self._spec.input_width), dtype=np.float32)
             self._local.tensor = buffer
-        return buffer
+        return letterbox(pixels, self._spec, buffer)
 
 
 def to_tensor(batch_bgr: NDArray[np.uint8], spec: ModelSpec) -> F32:
@@ -164,14 +169,14 @@ class YuNetDetector:
         self._nms_iou = spec.param_float("nms_iou", 0.3)
         self._grids = {s: _grid(spec.input_width, spec.input_height, s, 1) for s in self.STRIDES}
         self._outputs = [f"{kind}_{s}" for s in self.STRIDES for kind in ("cls", "obj", "bbox", "kps")]
-        self._inputs = _InputBuffers(spec) if spec.layout == "NCHW" else None
+        self._letterbox = _ThreadLetterbox(spec)
 
     @property
     def model_id(self) -> str:
         return self.spec.id
 
     def detect(self, image: DecodedImage) -> list[DetectedFace]:
-        lb = letterbox(image.pixels, self.spec, self._inputs.get() if self._inputs else None)
+        lb = self._letterbox(image.pixels)
         results = self._session.run(self._outputs, {self.spec.input_name: lb.tensor})
         all_boxes, all_scores, all_kps = [], [], []
         for n, stride in enumerate(self.STRIDES):
@@ -225,14 +230,14 @@ class ScrfdDetector:
             )
         self._names: Sequence[list[str]] = names
         self._grids = {s: _grid(spec.input_width, spec.input_height, s, self._per_cell) for s in self._strides}
-        self._inputs = _InputBuffers(spec) if spec.layout == "NCHW" else None
+        self._letterbox = _ThreadLetterbox(spec)
 
     @property
     def model_id(self) -> str:
         return self.spec.id
 
     def detect(self, image: DecodedImage) -> list[DetectedFace]:
-        lb = letterbox(image.pixels, self.spec, self._inputs.get() if self._inputs else None)
+        lb = self._letterbox(image.pixels)
         flat = [name.strip() for group in self._names for name in group]
         results = dict(zip(flat, self._session.run(flat, {self.spec.input_name: lb.tensor}), strict=True))
         all_boxes, all_scores, all_kps = [], [], []

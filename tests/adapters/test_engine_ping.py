@@ -10,14 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from idverify.storage.engine import ping_when_idle
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import ManualMonotonic as Clock
 
 
 def engine_with_pings(tmp_path: Path, clock: Clock, dead: set[int]) -> tuple[Any, list[int]]:

@@ -16,6 +16,7 @@ import pytest
 from idverify.api.v1 import token_pb2, token_pb2_grpc
 from idverify.transport.auth import ApiKeyEntry, ApiKeysFile, hash_api_key
 from idverify.transport_config import parse_api_keys
+from tests.fakes import ManualMonotonic
 from tests.transport.conftest import start_app
 from tests.transport.test_server import reason_of
 
@@ -92,14 +93,6 @@ def test_with_a_recheck_of_zero_a_withdrawn_key_stops_working_at_once(tmp_path: 
         app.stop(grace_s=1)
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def _entries(text: str) -> tuple[ApiKeyEntry, ...]:
     return tuple(ApiKeyEntry(spec.caller_id, spec.roles, bytes.fromhex(spec.key_sha256_hex))
                  for spec in parse_api_keys(text))
@@ -110,7 +103,7 @@ def test_the_keys_file_is_looked_at_once_per_recheck_interval_not_on_every_call(
 ) -> None:
     keys = tmp_path / "api-keys.txt"
     write(keys, "old-key-0123456789")
-    clock = _Clock()
+    clock = ManualMonotonic()
     stats: list[Path] = []
     plain_stat = Path.stat
 
