@@ -12,6 +12,7 @@ from sqlalchemy import text
 from idverify.api.v1 import audit_pb2, audit_pb2_grpc, case_pb2, case_pb2_grpc, token_pb2, token_pb2_grpc
 from tests.console.conftest import auditor, code_at, enroll
 from tests.transport.conftest import Running
+from tests.transport.test_key_rotation import eventually
 from tests.transport.test_server import reason_of
 
 
@@ -120,7 +121,10 @@ def test_an_ended_expired_or_forged_session_is_refused(running: Running) -> None
     assert len(stored) == 2 and later.session_credential not in stored
 
 
-def test_withdrawing_the_staff_members_api_key_ends_their_session(tmp_path: Path) -> None:
+@pytest.mark.parametrize("recheck", ["0", ""])
+def test_withdrawing_the_staff_members_api_key_ends_their_session(tmp_path: Path, recheck: str) -> None:
+    """With a recheck of 0 at once; with the default (the file looked at once a second), at the next look, while
+    the session is in use."""
     import os
 
     import pyotp
@@ -130,8 +134,9 @@ def test_withdrawing_the_staff_members_api_key_ends_their_session(tmp_path: Path
 
     keys_file = tmp_path / "api-keys.txt"
     keys_file.write_text(f"alice:support:{hash_api_key('alice-key-1')}\nbob:admin:{hash_api_key('bob-key-1')}\n")
+    recheck_env = {"IDVERIFY_API_KEYS_RECHECK_S": recheck} if recheck else {}
     app = start_app(tmp_path / "data", IDVERIFY_API_KEYS_FILE=str(keys_file), IDVERIFY_STAFF_SESSIONS_REQUIRED="true",
-                    IDVERIFY_API_KEYS_RECHECK_S="0")  # the file's changes seen at once
+                    **recheck_env)
     channel = grpc.insecure_channel(f"127.0.0.1:{app.grpc.port}")
     try:
         cases = case_pb2_grpc.CaseServiceStub(channel)
@@ -144,9 +149,15 @@ def test_withdrawing_the_staff_members_api_key_ends_their_session(tmp_path: Path
         # Alice's key is withdrawn (and the same key now names someone else): her session goes with it.
         keys_file.write_text(f"mallory:admin:{hash_api_key('alice-key-1')}\nbob:admin:{hash_api_key('bob-key-1')}\n")
         os.utime(keys_file, ns=(0, keys_file.stat().st_mtime_ns + 1_000_000_000))
-        with pytest.raises(grpc.RpcError) as err:
-            cases.ListCases(case_pb2.ListCasesRequest(), metadata=bearer(session.session_credential))
-        assert reason_of(err.value) == "staff_session_invalid"
+        def refused() -> None:
+            with pytest.raises(grpc.RpcError) as err:
+                cases.ListCases(case_pb2.ListCasesRequest(), metadata=bearer(session.session_credential))
+            assert reason_of(err.value) == "staff_session_invalid"
+
+        if recheck == "0":
+            refused()
+        else:
+            eventually(refused)
     finally:
         channel.close()
         app.stop(grace_s=1)
