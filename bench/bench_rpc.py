@@ -157,6 +157,90 @@ def serve_bare(workers: int, ready: Any, stop: Any, concurrency: int = 0) -> Non
     server.stop(1)
 
 
+def serve_floor(workers: int, backend: str, url: str, n_tokens: int, ready: Any, stop: Any) -> None:
+    """The floor of any redemption in Python on this machine: a bare sync gRPC server (as ``serve_bare``) whose
+    handler does only what every redemption must, with nothing of the service around it: one raw Ed25519 verify of
+    a token-sized message (``cryptography``, as the service) and one transaction on the raw driver (sqlite3 with
+    the service's WAL and synchronous=NORMAL and its one-writer lock): the single-use ``UPDATE ... RETURNING`` of a
+    seeded token row and the INSERT of an audit row, committed; on PostgreSQL (psycopg, autocommit) both in one
+    statement, a data-modifying ``WITH``, so a redemption is one round trip and its own transaction. No
+    authentication, request parsing, claims, binding, freeze check, logging, metrics, MAC or hash chain. The
+    request is the real RedeemTokenRequest's bytes, so the transport carries the same."""
+    import itertools
+    import sqlite3
+    from concurrent import futures
+
+    import grpc
+    import psycopg
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    public, message = key.public_key(), secrets.token_bytes(560)  # a token's signing input is ~560 bytes
+    signature = key.sign(message)
+    local, writer, counter = threading.local(), threading.Lock(), itertools.count()
+    now = datetime.now(UTC).isoformat()
+    update = ("UPDATE floor_tokens SET redeemed_at = {p}, redeemed_by = {p}, redemption_id = {p} "
+              "WHERE jti = {p} AND redeemed_at IS NULL RETURNING jti, applicant_id, redeemed_at")
+    audit = "INSERT INTO floor_audit (at, action, object_id, details) VALUES ({p}, {p}, {p}, {p})"
+    if backend == "sqlite":
+        update, audit = update.format(p="?"), audit.format(p="?")
+        setup: Any = sqlite3.connect(url)
+        setup.execute("PRAGMA journal_mode=WAL")
+    else:  # one statement, one round trip: the redemption and its audit row
+        update = ("WITH r AS (" + update.format(p="%s") + "), a AS (INSERT INTO floor_audit (at, action, object_id, "
+                  "details) SELECT %s, %s, jti, %s FROM r) SELECT * FROM r")
+        setup = psycopg.connect(url)
+    serial = "INTEGER PRIMARY KEY" if backend == "sqlite" else "BIGSERIAL PRIMARY KEY"
+    setup.execute("CREATE TABLE floor_tokens (jti TEXT PRIMARY KEY, applicant_id TEXT NOT NULL, redeemed_at TEXT, "
+                  "redeemed_by TEXT, redemption_id TEXT)")
+    setup.execute(f"CREATE TABLE floor_audit (seq {serial}, at TEXT, action TEXT, object_id TEXT, details TEXT)")
+    insert = "INSERT INTO floor_tokens (jti, applicant_id) VALUES ({p}, {p})".format(
+        p="?" if backend == "sqlite" else "%s")
+    rows = [(f"jti-{i}", f"applicant-{i}") for i in range(n_tokens)]
+    if backend == "sqlite":
+        setup.executemany(insert, rows)
+    else:
+        setup.cursor().executemany(insert, rows)
+    setup.commit()
+    setup.close()
+
+    def redeem(request: bytes, context: Any) -> bytes:
+        public.verify(signature, message)
+        i = next(counter)
+        jti = f"jti-{i}"
+        if backend == "sqlite":
+            conn = getattr(local, "conn", None)
+            if conn is None:
+                conn = local.conn = sqlite3.connect(url, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA synchronous=NORMAL")
+            with writer:
+                conn.execute("BEGIN IMMEDIATE")
+                row = conn.execute(update, (now, "loan_service", f"rdm-{i}", jti)).fetchone()
+                conn.execute(audit, (now, "token.redeemed", jti, '{"redemption_id":"rdm"}'))
+                conn.execute("COMMIT")
+        else:
+            conn = getattr(local, "conn", None)
+            if conn is None:
+                conn = local.conn = psycopg.connect(url, autocommit=True)
+            with conn.cursor() as cur:
+                cur.execute(update, (now, "loan_service", f"rdm-{i}", jti, now, "token.redeemed",
+                                     '{"redemption_id":"rdm"}'))
+                row = cur.fetchone()
+        assert row is not None
+        return b"ok"
+
+    handler = grpc.method_handlers_generic_handler("bench.Floor", {"Redeem": grpc.unary_unary_rpc_method_handler(
+        redeem, request_deserializer=None, response_serializer=None)})
+    server = grpc.server(futures.ThreadPoolExecutor(workers), handlers=(handler,),
+                         options=[("grpc.max_receive_message_length", 8 * 1024 * 1024),
+                                  ("grpc.max_send_message_length", 8 * 1024 * 1024)])
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    ready.put(port)
+    stop.wait()
+    server.stop(1)
+
+
 def set_durability(engine: Any, durability: str) -> None:
     """Bench-only durability variants, so the two backends can also be compared at equal durability:
     ``sqlite-full`` fsyncs every commit like PostgreSQL's default; ``pg-async`` is PostgreSQL's
@@ -255,6 +339,13 @@ class Server:
         self.process.join(60)
 
 
+def libpq_url(sqlalchemy_url: str) -> str:
+    """The same database (and schema option) as a libpq URL, for the raw psycopg floor."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def postgres_schema(base: str) -> tuple[str, Callable[[], None]]:
     from sqlalchemy import create_engine, text
 
@@ -279,6 +370,8 @@ PG_NO_AUDIT = "PostgreSQL without the audit append (bench variant)"
 BARE = "bare gRPC trivial unary (no interceptor, logs or metrics; separate process)"
 BARE_EXECUTOR = "bare gRPC trivial unary on the service's RPC executor (bench check)"
 TRIVIAL = "GetJwks (authenticated, trivial, SQLite server)"
+FLOOR_SQ = "redemption floor, SQLite: bare gRPC + raw Ed25519 verify + raw sqlite3 UPDATE and INSERT (bench check)"
+FLOOR_PG = "redemption floor, PostgreSQL: the same on raw psycopg, one statement (bench check)"
 VARIANTS = {"SQLite": "", "PostgreSQL": "", SQLITE_FULL: "sqlite-full", PG_ASYNC: "pg-async",
             PG_NO_AUDIT: "no-audit"}
 
@@ -304,6 +397,7 @@ def main() -> int:
     pg_url, drop_schema = postgres_schema(pg_base)
     pg_url2, drop_schema2 = postgres_schema(pg_base)
     pg_url3, drop_schema3 = postgres_schema(pg_base)
+    pg_url4, drop_schema4 = postgres_schema(pg_base)
     samples: dict[str, list[tuple[float, list[float]]]] = {}
     rounds: list[dict[str, Any]] = []
     started = datetime.now(UTC)
@@ -325,22 +419,38 @@ def main() -> int:
             bare_ex_process = ctx.Process(target=serve_bare, args=(threads.grpc_workers, bare_ex_ready, bare_ex_stop,
                                                                    threads.grpc_concurrency))
             bare_ex_process.start()
+            floors: dict[str, tuple[Any, Any, Any]] = {}
+            for label, backend, url in ((FLOOR_SQ, "sqlite", str(Path(tmp) / "floor.db")),
+                                        (FLOOR_PG, "postgresql", libpq_url(pg_url4))):
+                f_ready, f_stop = ctx.Queue(), ctx.Event()
+                f_process = ctx.Process(target=serve_floor, args=(threads.grpc_workers, backend, url,
+                                                                  per_server + 200, f_ready, f_stop))
+                f_process.start()
+                floors[label] = (f_process, f_ready, f_stop)
             for server in servers.values():
                 server.connect()
             bare_channel = grpc.insecure_channel(f"127.0.0.1:{bare_ready.get(timeout=120)}")
             bare_ping = bare_channel.unary_unary("/bench.Bare/Ping")
             bare_ex_channel = grpc.insecure_channel(f"127.0.0.1:{bare_ex_ready.get(timeout=120)}")
             bare_ex_ping = bare_ex_channel.unary_unary("/bench.Bare/Ping")
+            floor_calls: dict[str, Any] = {}
+            floor_channels = []
+            for label, (_, f_ready, _) in floors.items():
+                floor_channels.append(grpc.insecure_channel(f"127.0.0.1:{f_ready.get(timeout=300)}"))
+                floor_calls[label] = floor_channels[-1].unary_unary("/bench.Floor/Redeem")
             for _ in range(200):
                 bare_ping(b"")
                 bare_ex_ping(b"")
+                for floor_call in floor_calls.values():
+                    floor_call(b"")
             lite = servers["SQLite"]
             for server in servers.values():
                 for _ in range(200):
                     server.stub.GetJwks(token_pb2.GetJwksRequest(), metadata=server.md)
             refused: dict[str, int] = {}
             bare_pid = bare_process.pid
-            all_pids = [bare_pid, bare_ex_process.pid, *(server.pid for server in servers.values())]
+            all_pids = [bare_pid, bare_ex_process.pid, *(server.pid for server in servers.values()),
+                        *(f_process.pid for f_process, _, _ in floors.values())]
             server_cpu: dict[str, list[float]] = {}
 
             def redeemer(server: Server, offset: int) -> Callable[[int], object]:
@@ -350,6 +460,17 @@ def main() -> int:
                         token=server.tokens[k], loan_application_id=f"L-{k}",
                         amount=common_pb2.Money(value="1000.00", currency="CNY"), payout_account="6222-01"),
                         metadata=server.md)
+                return redeem
+
+            def floor_redeemer(label: str, offset: int) -> Callable[[int], object]:
+                call, tokens = floor_calls[label], lite.tokens
+
+                def redeem(i: int) -> object:  # the same request bytes as the service's row gets
+                    k = offset + i
+                    return call(token_pb2.RedeemTokenRequest(
+                        token=tokens[k], loan_application_id=f"L-{k}",
+                        amount=common_pb2.Money(value="1000.00", currency="CNY"),
+                        payout_account="6222-01").SerializeToString())
                 return redeem
 
             for r in range(opts.rounds):
@@ -363,6 +484,7 @@ def main() -> int:
                      lambda i: lite.stub.GetJwks(token_pb2.GetJwksRequest(), metadata=lite.md)),
                     *((f"RedeemToken, {label}", servers[label].pid, redeemer(servers[label], offset))
                       for label in VARIANTS),
+                    *((label, floors[label][0].pid, floor_redeemer(label, offset)) for label in floors),
                 ]
                 if r % 2:
                     rows.reverse()
@@ -371,7 +493,7 @@ def main() -> int:
                     record["settle"] += settle(all_pids)
                     # The rows without a database (a few thousand calls a second) run TRIVIAL_FACTOR times the
                     # calls, so a row lasts about as long as a redemption row and a second of noise weighs less.
-                    calls = n if name.startswith("RedeemToken") else n * TRIVIAL_FACTOR
+                    calls = n if name.startswith(("RedeemToken", "redemption floor")) else n * TRIVIAL_FACTOR
                     cpu_before = cpu_seconds(pid)
                     rps, lat = run_clients(calls, opts.clients, call)
                     samples.setdefault(name, []).append((rps, lat))
@@ -399,10 +521,16 @@ def main() -> int:
             bare_ex_stop.set()
             bare_process.join(30)
             bare_ex_process.join(30)
+            for channel in floor_channels:
+                channel.close()
+            for f_process, _, f_stop in floors.values():
+                f_stop.set()
+                f_process.join(30)
     finally:
         drop_schema()
         drop_schema2()
         drop_schema3()
+        drop_schema4()
 
     def med(name: str, f: Callable[[tuple[float, list[float]]], float]) -> float:
         return statistics.median(f(s) for s in samples[name])
@@ -413,7 +541,9 @@ def main() -> int:
     names = list(samples)
     redeem_sq, redeem_pg, trivial = "RedeemToken, SQLite", "RedeemToken, PostgreSQL", TRIVIAL
     of_bare = {name: statistics.median(rd[name] / rd[BARE] for rd in rounds)
-               for name in (TRIVIAL, redeem_sq, redeem_pg, BARE_EXECUTOR)}
+               for name in (TRIVIAL, redeem_sq, redeem_pg, BARE_EXECUTOR, FLOOR_SQ, FLOOR_PG)}
+    of_floor = {name: statistics.median(rd[name] / rd[floor] for rd in rounds)
+                for name, floor in ((redeem_sq, FLOOR_SQ), (redeem_pg, FLOOR_PG))}
     of_bare_ex = {name: statistics.median(rd[name] / rd[BARE_EXECUTOR] for rd in rounds)
                   for name in (TRIVIAL, redeem_sq, redeem_pg)}
     trivial_rounds = [rd[TRIVIAL] / rd[BARE] for rd in rounds]
@@ -472,6 +602,11 @@ def main() -> int:
         f"RedeemToken SQLite **{of_bare[redeem_sq]:.2f}x**, PostgreSQL **{of_bare[redeem_pg]:.2f}x** (target >= 0.5 "
         "each). The service logs one INFO line per RPC (to /dev/null here), records its metrics and reads its callers' "
         "API keys from a keys file, as users run it.",
+        f"- The redemption floor (a bare gRPC server doing only a raw Ed25519 verify and the raw single-use UPDATE and "
+        f"audit INSERT, committed: no authentication, parsing, claims, freeze check, logging, metrics, MAC or chain), "
+        f"against the bare server: SQLite **{of_bare[FLOOR_SQ]:.2f}x**, PostgreSQL **{of_bare[FLOOR_PG]:.2f}x**. "
+        f"The service's RedeemToken against that floor: SQLite {of_floor[redeem_sq]:.2f}x, PostgreSQL "
+        f"{of_floor[redeem_pg]:.2f}x.",
         f"- The bare server on the service's RPC executor instead of a plain thread pool: "
         f"{of_bare[BARE_EXECUTOR]:.2f}x of the plain one; against it, the trivial RPC {of_bare_ex[TRIVIAL]:.2f}x, "
         f"RedeemToken SQLite {of_bare_ex[redeem_sq]:.2f}x, PostgreSQL {of_bare_ex[redeem_pg]:.2f}x.",
