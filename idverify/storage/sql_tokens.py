@@ -9,17 +9,20 @@ inserted from the UPDATE's result, so it exists exactly when the token was redee
 pipeline mode so the transaction's BEGIN travels with it: one round trip where there were three (BEGIN, UPDATE,
 INSERT) on the hottest write path; measured in-process, 11-13 % less time per redemption than the same statement
 through SQLAlchemy. SQLite has no data-modifying ``WITH``; there the entry follows in a second statement of the same
-transaction, as it does everywhere else.
+transaction. On SQLite both statements also go to the driver directly (compiled by SQLAlchemy once, values converted
+by the columns' own SQLAlchemy types): SQLAlchemy's per-statement work cost several times what SQLite's did
+(docs/reports/single-node-perf.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, RowMapping, bindparam, cast, exists, insert, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from idverify.domain.errors import InvalidArgument, InvalidToken
 from idverify.domain.repositories import AuditEvent, TokenRecord
@@ -65,6 +68,58 @@ _REDEEM_UNFROZEN_AUDITED = select(_REDEEMED).add_cte(
 _RETURNED = tuple(c.name for c in T.c)
 _TIMES = tuple(c.name for c in T.c if isinstance(c.type, UtcDateTime))
 _COMPILED: dict[str, str] = {}
+#: SQLite: the redemption's audit entry, a second statement in the same transaction.
+_AUDIT_INSERT = insert(audit_entries).values({c.name: bindparam(f"audit_{c.name}", type_=c.type)
+                                             for c in _AUDIT_COLUMNS})
+
+
+def _bind_converter(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The converter SQLAlchemy applies to a value of ``type_`` on ``dialect`` (the dialect's implementation of the
+    type: the generic one would hand the driver a datetime where SQLAlchemy stores its own text form)."""
+    converter: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    return converter
+
+
+@dataclass(frozen=True, slots=True)
+class _DriverStatement:
+    """A statement compiled once for a dialect with positional parameters, and each parameter's converter (the
+    bound column type's own SQLAlchemy bind processor), so it can run on the driver's cursor directly."""
+
+    sql: str
+    names: tuple[str, ...]
+    converters: tuple[Callable[[Any], Any] | None, ...]
+
+    @classmethod
+    def compile(cls, statement: Any, dialect: Dialect) -> _DriverStatement:
+        compiled = statement.compile(dialect=dialect)
+        names = tuple(compiled.positiontup or ())
+        if not names:
+            raise ValueError("a driver statement needs positional parameters")
+        return cls(compiled.string, names, tuple(_bind_converter(compiled.binds[n].type, dialect) for n in names))
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(values[n] if convert is None else convert(values[n])
+                     for n, convert in zip(self.names, self.converters, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class _SqliteRedemption:
+    redeem: _DriverStatement
+    audit: _DriverStatement
+    #: The returned columns' converters (their SQLAlchemy result processors), in ``_RETURNED`` order.
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+
+_SQLITE_PLANS: dict[str, _SqliteRedemption] = {}
+
+
+def _sqlite_plan(dialect: Dialect) -> _SqliteRedemption:
+    plan = _SQLITE_PLANS.get(dialect.name)
+    if plan is None:
+        plan = _SQLITE_PLANS[dialect.name] = _SqliteRedemption(
+            _DriverStatement.compile(_REDEEM_UNFROZEN, dialect), _DriverStatement.compile(_AUDIT_INSERT, dialect),
+            tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in T.c))
+    return plan
 
 
 def _compiled(dialect: Dialect) -> str:
@@ -86,7 +141,7 @@ class SqlTokenRepository:
         for a statement of this repository's own (see the module doc). Without ``record`` nothing is audited."""
         self._conn = conn
         self._record = record
-        self._audit_row = audit_row if conn.dialect.name == "postgresql" else None
+        self._audit_row = audit_row if conn.dialect.name in {"postgresql", "sqlite"} else None
 
     def add(self, record: TokenRecord) -> None:
         self._conn.execute(
@@ -109,6 +164,8 @@ class SqlTokenRepository:
         if record is not None and self._record is not None and self._audit_row is not None:
             audit = self._audit_row(record)
             params.update({f"audit_{c.name}": audit[c.name] for c in _AUDIT_COLUMNS})
+            if self._conn.dialect.name == "sqlite":
+                return self._redeem_sqlite(params)
             return self._redeem_pipelined(params)
         row = self._conn.execute(_REDEEM_UNFROZEN, params).mappings().first()
         if row is None:
@@ -135,11 +192,7 @@ class SqlTokenRepository:
                 cur.execute(sql, params)
                 row = cur.fetchone()
         except dialect.loaded_dbapi.Error as exc:
-            lost = dialect.is_disconnect(exc, raw, None)
-            if lost:
-                self._conn.invalidate(exc)
-            raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error, hide_parameters=True,
-                                      connection_invalidated=lost, dialect=dialect) from exc
+            raise self._driver_error(exc, raw, sql, params) from exc
         if row is None:
             return None
         values = dict(zip(_RETURNED, row, strict=True))
@@ -147,6 +200,42 @@ class SqlTokenRepository:
             if values[key] is not None:
                 values[key] = values[key].astimezone(UTC)
         return _record(values)
+
+    def _redeem_sqlite(self, params: Mapping[str, Any]) -> TokenRecord | None:
+        """SQLite: the redemption and, when it redeemed, its audit entry, on the driver's cursor in the unit of
+        work's transaction (its ``BEGIN IMMEDIATE`` holds the write lock). The values go through the same column
+        types' converters SQLAlchemy applies, so the rows are the ones the SQLAlchemy statements write (a test
+        compares them); a driver error becomes the ``DBAPIError`` SQLAlchemy would raise."""
+        plan = _sqlite_plan(self._conn.dialect)
+        raw: Any = self._conn.connection.dbapi_connection
+        sql, args = plan.redeem.sql, plan.redeem.parameters(params)
+        try:
+            cur = raw.cursor()
+            try:
+                rows = cur.execute(sql, args).fetchall()  # SQLite makes every change at the first step
+                if not rows:
+                    return None
+                sql, args = plan.audit.sql, plan.audit.parameters(params)
+                cur.execute(sql, args)
+            finally:
+                cur.close()
+        except self._conn.dialect.loaded_dbapi.Error as exc:
+            raise self._driver_error(exc, raw, sql, args) from exc
+        return _record({name: value if convert is None else convert(value)
+                        for name, value, convert in zip(_RETURNED, rows[0], plan.results, strict=True)})
+
+    def _driver_error(self, exc: Any, raw: Any, sql: str, params: Mapping[str, Any] | Sequence[Any]
+                      ) -> StatementError:
+        """What SQLAlchemy would raise for a driver error on a statement it did not run (parameters hidden); a lost
+        connection is invalidated first."""
+        dialect = self._conn.dialect
+        lost = dialect.is_disconnect(exc, raw, None)
+        if lost:
+            self._conn.invalidate(exc)
+        error: StatementError = DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error,
+                                                    hide_parameters=True, connection_invalidated=lost,
+                                                    dialect=dialect)
+        return error
 
     def redeem(self, jti: str, now: datetime, *, caller_id: str, redemption_id: str) -> TokenRecord:
         row = self._conn.execute(_REDEEM, {"j": jti, "now": now, "by": caller_id, "rid": redemption_id}

@@ -267,3 +267,89 @@ def test_an_audited_redemption_on_a_cut_connection_is_unavailable_and_changes_no
         u.tokens.redeem_if_unfrozen("j1", clock.now(), caller_id="c", redemption_id="r1", record=event)
     with uow() as u:
         assert u.tokens.get("j1").redeemed_at is None  # type: ignore[union-attr]
+
+
+def _stored(engine: Engine, jti: str) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """A token's row and its audit entries' rows as the database holds them (no SQLAlchemy type processing: on
+    SQLite the text of the timestamps), without the columns that name the token or the entry."""
+    with engine.connect() as conn:
+        token = conn.exec_driver_sql(
+            "SELECT session_id, applicant_id, issued_at, expires_at, redeemed_at, revoked_at, revoke_reason, "
+            f"redeemed_by FROM issued_tokens WHERE jti = '{jti}'").one()
+        entries = conn.exec_driver_sql(
+            "SELECT at, actor_id, actor_role, action, object_type, outcome, reason_code, purpose, details, entry_hash "
+            f"FROM audit_entries WHERE object_id = '{jti}'").all()
+    return tuple(token), tuple(tuple(e) for e in entries)
+
+
+@pytest.mark.parametrize("at", [FixedClock().now(), FixedClock().now() + timedelta(microseconds=123456)],
+                         ids=["whole-second", "microseconds"])
+def test_the_audited_redemption_writes_the_rows_sqlalchemy_writes(engine: Engine, at) -> None:  # type: ignore[no-untyped-def]
+    """The audited redemption runs on the driver directly (SQLite: two statements; PostgreSQL: one, pipelined).
+    Its token row, its audit row and the record it returns must be exactly what the same redemption through
+    SQLAlchemy's statements gives (the path taken without a row maker), a whole-second time included (SQLAlchemy
+    stores ``.000000`` on SQLite, where the driver's own conversion would not)."""
+    from idverify.domain.repositories import AuditEvent
+
+    clock, direct = FixedClock(), _audited_uow(engine)
+    keys = ConfigKeyProvider(data_keys={"t1": b"k" * 32}, active_kid="t1", index_key=b"i" * 32)
+    recorder = direct()._recorder
+    plain = lambda: SqlUnitOfWork(engine, SealedFields(FieldCipher(keys)), recorder)  # noqa: E731 - no row maker
+    _issue(direct, clock, "j-direct", applicant="acct-1")
+    _issue(direct, clock, "j-plain", applicant="acct-1")
+    records = []
+    for jti, uow in (("j-direct", direct), ("j-plain", plain)):
+        event = AuditEvent(action="token.redeemed", object_type="token", object_id=jti, outcome="ok")
+        with uow() as u:
+            records.append(u.tokens.redeem_if_unfrozen(jti, at, caller_id="loan-svc", redemption_id=f"r-{jti}",
+                                                       record=event))
+    fast, slow = records
+    assert fast is not None and slow is not None
+    assert replace(fast, jti="x", redemption_id="x") == replace(slow, jti="x", redemption_id="x")
+    assert fast.redeemed_at == at and fast.redeemed_at.tzinfo is not None
+    assert _stored(engine, "j-direct") == _stored(engine, "j-plain")
+    token, entries = _stored(engine, "j-direct")
+    assert token[4] is not None and len(entries) == 1
+
+
+def _dbapi_error(error: BaseException) -> BaseException:
+    """The SQLAlchemy driver error in ``error``'s chain of causes (the unit of work wraps a lost connection)."""
+    from sqlalchemy.exc import DBAPIError
+
+    while not isinstance(error, DBAPIError):
+        assert error.__cause__ is not None, error
+        error = error.__cause__
+    return error
+
+
+def test_an_audited_redemption_whose_statement_fails_raises_what_sqlalchemy_raises_and_redeems_nothing(
+        engine: Engine) -> None:
+    """A driver error on the direct path surfaces exactly as the same failure through SQLAlchemy's statements does
+    (same exception, same cause class, parameters hidden), so the one error table answers it the same way, and the
+    unit of work rolls the redemption back."""
+    from sqlalchemy import text
+
+    from idverify.domain.repositories import AuditEvent
+
+    clock, direct = FixedClock(), _audited_uow(engine)
+    keys = ConfigKeyProvider(data_keys={"t1": b"k" * 32}, active_kid="t1", index_key=b"i" * 32)
+    recorder = direct()._recorder
+    plain = lambda: SqlUnitOfWork(engine, SealedFields(FieldCipher(keys)), recorder)  # noqa: E731 - no row maker
+    _issue(direct, clock, "j-direct")
+    _issue(direct, clock, "j-plain")
+    with engine.begin() as conn:  # every audit INSERT now fails
+        conn.execute(text("ALTER TABLE audit_entries RENAME TO audit_entries_gone"))
+    raised = []
+    for jti, uow in (("j-direct", direct), ("j-plain", plain)):
+        event = AuditEvent(action="token.redeemed", object_type="token", object_id=jti, outcome="ok")
+        with pytest.raises(Exception) as caught, uow() as u:
+            u.tokens.redeem_if_unfrozen(jti, clock.now(), caller_id="c", redemption_id=f"r-{jti}", record=event)
+        raised.append(caught.value)
+    fast, slow = raised
+    assert type(fast) is type(slow), (fast, slow)
+    cause, slow_cause = _dbapi_error(fast), _dbapi_error(slow)
+    assert type(cause) is type(slow_cause) and "audit_entries" in str(cause)
+    assert "parameters hidden" in str(cause) and "acct-1" not in str(cause)
+    with direct() as u:
+        assert u.tokens.get("j-direct").redeemed_at is None  # type: ignore[union-attr]
+        assert u.tokens.get("j-plain").redeemed_at is None  # type: ignore[union-attr]
