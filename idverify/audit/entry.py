@@ -98,18 +98,21 @@ class StoredEntry:
 class AuditKey:
     """The audit HMAC key (32 bytes or more). Its repr never shows it."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_keyed",)
 
     def __init__(self, key: bytes) -> None:
         if len(key) < 32:
             raise ValueError("the audit key must be at least 32 bytes")
-        self._key = bytes(key)
+        # Keyed once; every MAC starts from a copy (the key's padding and first blocks are not hashed again).
+        self._keyed = hmac.new(bytes(key), digestmod=hashlib.sha256)
 
     def __repr__(self) -> str:
         return "AuditKey(<redacted>)"
 
     def mac(self, domain: bytes, body: bytes) -> str:
-        return hmac.new(self._key, domain + body, hashlib.sha256).hexdigest()
+        keyed = self._keyed.copy()
+        keyed.update(domain + body)
+        return keyed.hexdigest()
 
 
 def canonical_json(value: Any) -> str:
@@ -125,8 +128,10 @@ def format_time(at: datetime) -> str:
 
 
 def normalise_time(at: datetime) -> datetime:
-    """``at`` in UTC, truncated to what :func:`format_time` keeps."""
-    return datetime.fromisoformat(format_time(at))
+    """``at`` in UTC; :func:`format_time` keeps all of it (a datetime holds microseconds, as the format does)."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime in an audit entry")
+    return at.astimezone(UTC)
 
 
 def check_details(details: Mapping[str, Any]) -> None:

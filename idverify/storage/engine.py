@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 
 def ensure_sqlite_folder(url: str) -> None:
@@ -55,7 +56,15 @@ def make_engine(url: str, *, echo: bool = False, prepared_statements: bool = Tru
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # On the driver directly: through ``exec_driver_sql`` an empty transaction took 62 us of CPU instead of
+            # 32 (in-process, this host), paid by every unit of work. A driver error becomes SQLAlchemy's error.
+            raw = conn.connection.dbapi_connection
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                lost = conn.dialect.is_disconnect(exc, raw, None)
+                raise DBAPIError.instance("BEGIN IMMEDIATE", (), exc, sqlite3.Error, connection_invalidated=lost,
+                                          dialect=conn.dialect) from exc
 
         return engine
     if not prepared_statements and parsed.get_backend_name() == "postgresql":

@@ -182,7 +182,7 @@ class SqlTotpStore:
             raise ValueError("legacy TOTP keys are 32-byte data keys (AES-256)")
         self._engine = engine
         self._protector = protector
-        self._legacy = tuple(AESGCM(k) for k in legacy_keys)
+        self._legacy_keys = tuple(legacy_keys)  # ciphers made only when an old-style secret is read (rare)
 
     def _seal(self, applicant_id: str, secret: bytes) -> bytes:
         return self._protector.seal(base64.b64encode(secret).decode("ascii"), _field(applicant_id))
@@ -195,7 +195,7 @@ class SqlTotpStore:
             pass
         if sealed[:1] == _LEGACY_VERSION:
             nonce, body = sealed[1 : 1 + _LEGACY_NONCE], sealed[1 + _LEGACY_NONCE :]
-            for aead in self._legacy:
+            for aead in (AESGCM(k) for k in self._legacy_keys):
                 try:
                     return aead.decrypt(nonce, body, _legacy_aad(applicant_id)), True
                 except InvalidTag:

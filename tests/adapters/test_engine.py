@@ -33,3 +33,48 @@ def test_naive_datetime_is_refused(engine: Engine) -> None:
         with engine.begin() as conn:
             conn.execute(t.insert().values(id=1, at=datetime(2026, 1, 1)))
     assert datetime.now(UTC).tzinfo is UTC
+
+
+def test_a_sqlite_write_lock_held_elsewhere_fails_the_begin_as_sqlalchemys_error_and_the_unit_answers_unavailable(
+        tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SQLite's ``BEGIN IMMEDIATE`` runs on the driver directly; when another process holds the write lock past the
+    busy timeout, the begin must still fail as SQLAlchemy's ``OperationalError`` (which the unit of work answers as
+    UNAVAILABLE storage_unavailable), and the engine must work again once the lock is gone."""
+    import sqlite3
+
+    from sqlalchemy import event, text
+    from sqlalchemy.exc import OperationalError
+
+    import idverify.storage.tables  # noqa: F401 - registers every table
+    from idverify.domain.errors import Unavailable
+    from idverify.privacy.cipher import FieldCipher
+    from idverify.privacy.keys import ConfigKeyProvider
+    from idverify.privacy.sealing import SealedFields
+    from idverify.storage.engine import make_engine
+    from idverify.storage.tables import metadata
+    from idverify.storage.unit_of_work import SqlUnitOfWork
+
+    path = tmp_path / "locked.db"
+    engine = make_engine(f"sqlite+pysqlite:///{path}")
+    metadata.create_all(engine)
+
+    @event.listens_for(engine, "connect")
+    def _short_wait(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_conn.execute("PRAGMA busy_timeout=20")
+
+    engine.dispose()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(OperationalError, match="database is locked"), engine.begin():
+            pass
+        keys = ConfigKeyProvider(data_keys={"t1": b"k" * 32}, active_kid="t1", index_key=b"i" * 32)
+        with pytest.raises(Unavailable) as raised, SqlUnitOfWork(engine, SealedFields(FieldCipher(keys))):
+            pass
+        assert raised.value.code == "storage_unavailable"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM issued_tokens")).scalar_one() == 0
+    engine.dispose()

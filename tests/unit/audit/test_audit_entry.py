@@ -107,3 +107,38 @@ def test_non_json_details_are_refused() -> None:
     with pytest.raises(InvalidArgument) as err:
         check_details({"raw": b"bytes"})
     assert err.value.code == "audit_details_unsupported"
+
+
+@pytest.mark.parametrize("key", [bytes(range(32)), bytes(range(100))], ids=["32-byte key", "key longer than a block"])
+def test_the_mac_is_hmac_sha256_of_domain_and_body_on_every_call_and_thread(key: bytes) -> None:
+    """``AuditKey`` keys its HMAC once and copies it per MAC; each MAC must still be the plain HMAC-SHA256 of the
+    domain and body (entries written before the change verify), and calls, in turn or on threads at once, must not
+    leak into each other."""
+    import hashlib
+    import hmac
+    from concurrent.futures import ThreadPoolExecutor
+
+    audit_key = AuditKey(key)
+    cases = [(b"idverify.audit.entry.v2\n", f"body-{i}".encode() * (i + 1)) for i in range(40)]
+    expected = [hmac.new(key, domain + body, hashlib.sha256).hexdigest() for domain, body in cases]
+    assert [audit_key.mac(d, b) for d, b in cases] == expected
+    assert [audit_key.mac(d, b) for d, b in cases] == expected  # the keyed state is not consumed
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda case: audit_key.mac(*case), cases * 25)) == expected * 25
+
+
+@pytest.mark.parametrize("at", [AT, AT.replace(microsecond=0), AT.astimezone(timezone(timedelta(hours=8))),
+                                datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5)))])
+def test_normalised_time_is_the_utc_instant_the_stored_text_reads_back_as(at: datetime) -> None:
+    from idverify.audit.entry import format_time, normalise_time
+
+    normal = normalise_time(at)
+    assert normal == datetime.fromisoformat(format_time(at)) == at
+    assert normal.utcoffset() == timedelta(0) and format_time(normal) == format_time(at)
+
+
+def test_a_naive_time_is_refused_by_normalisation() -> None:
+    from idverify.audit.entry import normalise_time
+
+    with pytest.raises(ValueError, match="naive"):
+        normalise_time(datetime(2026, 1, 1))
