@@ -137,16 +137,23 @@ def serve_bare(workers: int, ready: Any, stop: Any, concurrency: int = 0) -> Non
     does not flatter the service by itself)."""
     from concurrent import futures
 
-    import grpc
-
     from idverify.transport.rpc_executor import RpcExecutor
 
     def ping(request: bytes, context: Any) -> bytes:
         return b""
 
-    handler = grpc.method_handlers_generic_handler("bench.Bare", {"Ping": grpc.unary_unary_rpc_method_handler(
-        ping, request_deserializer=None, response_serializer=None)})
     executor: Any = RpcExecutor(workers, concurrency) if concurrency else futures.ThreadPoolExecutor(workers)
+    run_raw_server("/bench.Bare/Ping", ping, executor, ready, stop)
+
+
+def run_raw_server(path: str, handle: Callable[[bytes, Any], bytes], executor: Any, ready: Any, stop: Any) -> None:
+    """Serve one unary method of raw bytes (no interceptor, logs or metrics; the service's message options) until
+    ``stop``; the port goes to ``ready``."""
+    import grpc
+
+    service, method = path.strip("/").split("/")
+    handler = grpc.method_handlers_generic_handler(service, {method: grpc.unary_unary_rpc_method_handler(
+        handle, request_deserializer=None, response_serializer=None)})
     server = grpc.server(executor, handlers=(handler,),
                          options=[("grpc.max_receive_message_length", 8 * 1024 * 1024),
                                   ("grpc.max_send_message_length", 8 * 1024 * 1024)])
@@ -170,7 +177,6 @@ def serve_floor(workers: int, backend: str, url: str, n_tokens: int, ready: Any,
     import sqlite3
     from concurrent import futures
 
-    import grpc
     import psycopg
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -229,16 +235,7 @@ def serve_floor(workers: int, backend: str, url: str, n_tokens: int, ready: Any,
         assert row is not None
         return b"ok"
 
-    handler = grpc.method_handlers_generic_handler("bench.Floor", {"Redeem": grpc.unary_unary_rpc_method_handler(
-        redeem, request_deserializer=None, response_serializer=None)})
-    server = grpc.server(futures.ThreadPoolExecutor(workers), handlers=(handler,),
-                         options=[("grpc.max_receive_message_length", 8 * 1024 * 1024),
-                                  ("grpc.max_send_message_length", 8 * 1024 * 1024)])
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    ready.put(port)
-    stop.wait()
-    server.stop(1)
+    run_raw_server("/bench.Floor/Redeem", redeem, futures.ThreadPoolExecutor(workers), ready, stop)
 
 
 def set_durability(engine: Any, durability: str) -> None:
