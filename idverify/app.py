@@ -71,7 +71,7 @@ from idverify.tokens.keys import KeyRing
 from idverify.tokens.server_verifier import KeyRingTokenVerifier
 from idverify.transport import rpc_executor
 from idverify.transport.admin_http import AdminHttpServer
-from idverify.transport.auth import ApiKeyEntry, ApiKeysFile, Authenticator
+from idverify.transport.auth import ApiKeysFile, Authenticator, key_entries
 from idverify.transport.case_servicer import AuditServicer, CaseServicer, actor_of
 from idverify.transport.edge import PhoneRules
 from idverify.transport.face_servicer import FaceServicer
@@ -79,7 +79,7 @@ from idverify.transport.interceptors import ServiceInterceptor
 from idverify.transport.server import GrpcServer, Servicers, TlsFiles
 from idverify.transport.token_servicer import TokenServicer
 from idverify.transport.verification_servicer import VerificationServicer
-from idverify.transport_config import ApiKeySpec, parse_api_keys
+from idverify.transport_config import parse_api_keys
 from idverify.usecases.document import DocumentSteps
 from idverify.usecases.face import ChallengeLimits, FaceSteps
 from idverify.usecases.otp import OtpSteps
@@ -343,19 +343,16 @@ def build(settings: Settings, *, clock: Clock | None = None, random: Random | No
     def jwks() -> dict[str, Any]:
         return key_ring.jwks(clock.now())
 
-    def entries(specs: tuple[ApiKeySpec, ...]) -> tuple[ApiKeyEntry, ...]:
-        return tuple(ApiKeyEntry(s.caller_id, s.roles, bytes.fromhex(s.key_sha256_hex)) for s in specs)
-
     keys_file = None
     if settings.api_keys_file is not None:
-        keys_file = ApiKeysFile(settings.api_keys_file, lambda text: entries(parse_api_keys(text)),
+        keys_file = ApiKeysFile(settings.api_keys_file, lambda text: key_entries(parse_api_keys(text)),
                                 recheck_s=settings.api_keys_recheck_s)
     # Staff sign-in for the console (issue 17): own API key + own authenticator -> a short-lived staff session.
     staff_sessions = StaffSessions(engine=engine, audit=audit, clock=clock, random=random, totp=TotpService(
         store=SqlStaffTotpStore(engine, cipher), counters=StaffLockoutCounters(counters), clock=clock, random=random))
     staff_reads = StaffReads(engine=engine, audit=audit, clock=clock)
     try:
-        authenticator = Authenticator(entries(settings.api_keys), settings.mtls_callers, keys_file, staff_sessions,
+        authenticator = Authenticator(key_entries(settings.api_keys), settings.mtls_callers, keys_file, staff_sessions,
                                       staff_sessions_required=settings.staff_sessions_required)
     except ValueError as exc:  # a keys-file caller with both staff and service roles (the others: Settings)
         raise ConfigError(f"IDVERIFY_API_KEYS_FILE: {exc}") from None

@@ -122,9 +122,7 @@ def canonical_json(value: Any) -> str:
 
 def format_time(at: datetime) -> str:
     """UTC with microseconds, the precision every backend stores."""
-    if at.tzinfo is None:
-        raise ValueError("naive datetime in an audit entry")
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return normalise_time(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def normalise_time(at: datetime) -> datetime:

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, StatementError
+
+
+def driver_error(conn: Connection, exc: Any, raw: Any, sql: str, params: Mapping[str, Any] | Sequence[Any]
+                 ) -> StatementError:
+    """What SQLAlchemy would raise for ``exc``, a driver error on a statement run on ``conn``'s driver connection
+    ``raw`` directly (parameters hidden); a lost connection is invalidated first, as SQLAlchemy does."""
+    dialect = conn.dialect
+    lost = dialect.is_disconnect(exc, raw, None)
+    if lost:
+        conn.invalidate(exc)
+    error: StatementError = DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error, hide_parameters=True,
+                                                connection_invalidated=lost, dialect=dialect)
+    return error
 
 
 def ensure_sqlite_folder(url: str) -> None:
@@ -62,9 +75,7 @@ def make_engine(url: str, *, echo: bool = False, prepared_statements: bool = Tru
             try:
                 raw.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                lost = conn.dialect.is_disconnect(exc, raw, None)
-                raise DBAPIError.instance("BEGIN IMMEDIATE", (), exc, sqlite3.Error, connection_invalidated=lost,
-                                          dialect=conn.dialect) from exc
+                raise driver_error(conn, exc, raw, "BEGIN IMMEDIATE", ()) from exc
 
         return engine
     if not prepared_statements and parsed.get_backend_name() == "postgresql":

@@ -16,16 +16,16 @@ by the columns' own SQLAlchemy types): SQLAlchemy's per-statement work cost seve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, RowMapping, bindparam, cast, exists, insert, select
-from sqlalchemy.exc import DBAPIError, StatementError
 
 from idverify.domain.errors import InvalidArgument, InvalidToken
 from idverify.domain.repositories import AuditEvent, TokenRecord
+from idverify.storage.engine import driver_error
 from idverify.storage.schema import UtcDateTime
 from idverify.storage.tables_audit import audit_entries
 from idverify.storage.tables_cases import identity_freezes
@@ -192,7 +192,7 @@ class SqlTokenRepository:
                 cur.execute(sql, params)
                 row = cur.fetchone()
         except dialect.loaded_dbapi.Error as exc:
-            raise self._driver_error(exc, raw, sql, params) from exc
+            raise driver_error(self._conn, exc, raw, sql, params) from exc
         if row is None:
             return None
         values = dict(zip(_RETURNED, row, strict=True))
@@ -220,22 +220,9 @@ class SqlTokenRepository:
             finally:
                 cur.close()
         except self._conn.dialect.loaded_dbapi.Error as exc:
-            raise self._driver_error(exc, raw, sql, args) from exc
+            raise driver_error(self._conn, exc, raw, sql, args) from exc
         return _record({name: value if convert is None else convert(value)
                         for name, value, convert in zip(_RETURNED, rows[0], plan.results, strict=True)})
-
-    def _driver_error(self, exc: Any, raw: Any, sql: str, params: Mapping[str, Any] | Sequence[Any]
-                      ) -> StatementError:
-        """What SQLAlchemy would raise for a driver error on a statement it did not run (parameters hidden); a lost
-        connection is invalidated first."""
-        dialect = self._conn.dialect
-        lost = dialect.is_disconnect(exc, raw, None)
-        if lost:
-            self._conn.invalidate(exc)
-        error: StatementError = DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error,
-                                                    hide_parameters=True, connection_invalidated=lost,
-                                                    dialect=dialect)
-        return error
 
     def redeem(self, jti: str, now: datetime, *, caller_id: str, redemption_id: str) -> TokenRecord:
         row = self._conn.execute(_REDEEM, {"j": jti, "now": now, "by": caller_id, "rid": redemption_id}

@@ -19,6 +19,7 @@ import structlog
 
 from idverify.domain.callers import Caller, Role
 from idverify.domain.errors import PermissionDenied, Unauthenticated
+from idverify.transport_config import ApiKeySpec
 
 API_KEY_HEADER = "x-api-key"
 AUTHORIZATION_HEADER = "authorization"
@@ -49,6 +50,11 @@ class ApiKeyEntry:
 
     def __repr__(self) -> str:
         return f"ApiKeyEntry(caller_id={self.caller_id!r}, roles={sorted(self.roles)!r}, key_sha256=<redacted>)"
+
+
+def key_entries(specs: Iterable[ApiKeySpec]) -> tuple[ApiKeyEntry, ...]:
+    """The authenticator's entries for parsed key specs (from the environment or a keys file)."""
+    return tuple(ApiKeyEntry(s.caller_id, s.roles, bytes.fromhex(s.key_sha256_hex)) for s in specs)
 
 
 def hash_api_key(key: str) -> str:

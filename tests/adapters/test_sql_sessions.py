@@ -211,8 +211,9 @@ def test_two_replicas_redeeming_the_same_token_at_once_succeed_exactly_once(uow,
     assert sorted(outcomes) == ["ok"] + ["token_redeemed"] * 7
 
 
-def _audited_uow(engine: Engine):  # type: ignore[no-untyped-def]
-    """A unit of work with an audit recorder and row maker (as the composition root wires them, minus the key)."""
+def _audited_uow(engine: Engine, *, row_maker: bool = True):  # type: ignore[no-untyped-def]
+    """A unit of work with an audit recorder and row maker (as the composition root wires them, minus the key);
+    without the row maker, the repository takes the path through SQLAlchemy's statements."""
     from sqlalchemy import insert
 
     from idverify.storage.tables_audit import audit_entries
@@ -227,7 +228,7 @@ def _audited_uow(engine: Engine):  # type: ignore[no-untyped-def]
         conn.execute(insert(audit_entries).values(**row(event)))
 
     keys = ConfigKeyProvider(data_keys={"t1": b"k" * 32}, active_kid="t1", index_key=b"i" * 32)
-    return lambda: SqlUnitOfWork(engine, SealedFields(FieldCipher(keys)), record, audit_row=row)
+    return lambda: SqlUnitOfWork(engine, SealedFields(FieldCipher(keys)), record, audit_row=row if row_maker else None)
 
 
 def test_an_audited_redemption_writes_its_entry_exactly_when_it_redeems(engine: Engine) -> None:
@@ -291,10 +292,7 @@ def test_the_audited_redemption_writes_the_rows_sqlalchemy_writes(engine: Engine
     stores ``.000000`` on SQLite, where the driver's own conversion would not)."""
     from idverify.domain.repositories import AuditEvent
 
-    clock, direct = FixedClock(), _audited_uow(engine)
-    keys = ConfigKeyProvider(data_keys={"t1": b"k" * 32}, active_kid="t1", index_key=b"i" * 32)
-    recorder = direct()._recorder
-    plain = lambda: SqlUnitOfWork(engine, SealedFields(FieldCipher(keys)), recorder)  # noqa: E731 - no row maker
+    clock, direct, plain = FixedClock(), _audited_uow(engine), _audited_uow(engine, row_maker=False)
     _issue(direct, clock, "j-direct", applicant="acct-1")
     _issue(direct, clock, "j-plain", applicant="acct-1")
     records = []
@@ -331,10 +329,7 @@ def test_an_audited_redemption_whose_statement_fails_raises_what_sqlalchemy_rais
 
     from idverify.domain.repositories import AuditEvent
 
-    clock, direct = FixedClock(), _audited_uow(engine)
-    keys = ConfigKeyProvider(data_keys={"t1": b"k" * 32}, active_kid="t1", index_key=b"i" * 32)
-    recorder = direct()._recorder
-    plain = lambda: SqlUnitOfWork(engine, SealedFields(FieldCipher(keys)), recorder)  # noqa: E731 - no row maker
+    clock, direct, plain = FixedClock(), _audited_uow(engine), _audited_uow(engine, row_maker=False)
     _issue(direct, clock, "j-direct")
     _issue(direct, clock, "j-plain")
     with engine.begin() as conn:  # every audit INSERT now fails

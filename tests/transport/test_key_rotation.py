@@ -14,7 +14,7 @@ import grpc
 import pytest
 
 from idverify.api.v1 import token_pb2, token_pb2_grpc
-from idverify.transport.auth import ApiKeyEntry, ApiKeysFile, hash_api_key
+from idverify.transport.auth import ApiKeyEntry, ApiKeysFile, hash_api_key, key_entries
 from idverify.transport_config import parse_api_keys
 from tests.fakes import ManualMonotonic
 from tests.transport.conftest import start_app
@@ -94,8 +94,7 @@ def test_with_a_recheck_of_zero_a_withdrawn_key_stops_working_at_once(tmp_path: 
 
 
 def _entries(text: str) -> tuple[ApiKeyEntry, ...]:
-    return tuple(ApiKeyEntry(spec.caller_id, spec.roles, bytes.fromhex(spec.key_sha256_hex))
-                 for spec in parse_api_keys(text))
+    return key_entries(parse_api_keys(text))
 
 
 def test_the_keys_file_is_looked_at_once_per_recheck_interval_not_on_every_call(
