@@ -174,31 +174,31 @@ class FacePipeline:
                             max_side=limits["max_side"], min_long_side=self.work_side if reduced else 0)
 
     def _decode_all(self, images: Sequence[DecodedImage | bytes]) -> list[Future[DecodedImage]]:
-        """One future per image: images already decoded as they are, bytes decoded reduced. The first encoded image
-        is decoded on this thread, the others meanwhile on the shared decode threads: waiting for a decode thread
-        to deliver the first image cost about 0.7 ms of a 640 px comparison (1.5 ms against 0.8 ms for the decode
-        itself, docs/reports/single-node-perf.md, section 7), and nothing can be searched before it."""
+        """One future per image: images already decoded as they are, bytes decoded reduced. The smallest encoded
+        image (in bytes, which entropy decoding is proportional to) is decoded on this thread, the others meanwhile
+        on the shared decode threads: nothing can be searched before one image is ready, and waiting for a decode
+        thread to deliver it cost about 0.7 ms of a 640 px comparison (1.5 ms against 0.8 ms for the decode itself,
+        docs/reports/single-node-perf.md, section 7). Taking the smallest keeps what the completion order gave
+        before: a phone photograph as stored still decodes while the small image is searched."""
         limits = self._decode_limits
-        out: list[Future[DecodedImage] | None] = []
-        inline: tuple[int, bytes] | None = None
-        for image in images:
+        sizes = [(len(image), n) for n, image in enumerate(images) if isinstance(image, bytes)]
+        here = min(sizes)[1] if sizes else -1
+        out: list[Future[DecodedImage]] = []
+        for n, image in enumerate(images):
             if isinstance(image, DecodedImage):
                 out.append(_settled(image))
-            elif inline is None:
-                inline = (len(out), image)
-                out.append(None)
+            elif n == here:
+                out.append(Future())  # settled below, once the others are on their way
             else:
                 out.append(decode_in_background(image, max_bytes=limits["max_bytes"], max_pixels=limits["max_pixels"],
                                                 max_side=limits["max_side"], min_long_side=self.work_side))
-        if inline is not None:
-            position, data = inline
+        data = images[here] if here >= 0 else None
+        if isinstance(data, bytes):
             try:
-                out[position] = _settled(self.decode(data))
+                out[here].set_result(self.decode(data))
             except InvalidArgument as refused:
-                failed: Future[DecodedImage] = Future()
-                failed.set_exception(refused)
-                out[position] = failed
-        return [future for future in out if future is not None]
+                out[here].set_exception(refused)
+        return out
 
     def working_image(self, image: DecodedImage) -> tuple[DecodedImage, float]:
         """The image shrunk so its longer side is at most ``work_side``, and the factor applied (working pixels

@@ -210,7 +210,7 @@ def _jpeg_of(pixels: np.ndarray) -> bytes:
     return cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
 
 
-def test_a_comparison_decodes_the_second_image_while_the_first_decodes_and_scores_as_one_by_one(
+def test_a_comparison_decodes_the_larger_image_while_the_smaller_decodes_here_and_scores_as_one_by_one(
     matcher: FaceMatcher, pipeline: FacePipeline, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     one, two = (faces_dir / "img1.jpg").read_bytes(), (faces_dir / "img2.jpg").read_bytes()
@@ -228,8 +228,12 @@ def test_a_comparison_decodes_the_second_image_while_the_first_decodes_and_score
     monkeypatch.setattr(pipeline_module, "decode_in_background", in_background)
     monkeypatch.setattr(pipeline_module, "decode_image", on_this_thread)
     together = matcher.compare_images(one, two, Comparison.SELFIE_VS_ENROLLED)
-    # The second image was handed to a decode thread before the first was decoded here.
-    assert events == [("background", len(two)), ("inline", len(one))]
+    # The larger photograph (img1, 2.3 MB) went to a decode thread before the smaller one was decoded here.
+    assert len(one) > len(two)
+    assert events == [("background", len(one)), ("inline", len(two))]
+    events.clear()
+    matcher.compare_images(two, one, Comparison.SELFIE_VS_ENROLLED)
+    assert events == [("background", len(one)), ("inline", len(two))]
     apart = matcher.compare_images(pipeline.decode(one), pipeline.decode(two), Comparison.SELFIE_VS_ENROLLED)
     assert together.score == pytest.approx(apart.score, abs=1e-6)
     assert together.matched
