@@ -17,6 +17,10 @@ share a GIL). Each round measures, in an order reversed every other round:
 - grpc.health.v1 Check and GetJwks (authenticated, no work) on the SQLite server: the floor and the trivial RPC;
 - RedeemToken on each server: JWS verify + claims + binding + freeze check + the single-use UPDATE with its audit
   entry (on PostgreSQL in the UPDATE's own statement, on SQLite a second one), committed.
+The two bare servers, the health check and the trivial RPC run on ``REPLICAS`` processes each (the SQLite server and
+two more services on SQLite without tokens), their calls split evenly across them within the row: identical server
+processes differed by up to 1.5x in GetJwks throughput for as long as they lived, not always the same one
+(docs/reports/single-node-perf.md, section 8), so one process per side measured that process as much as the code.
 Before each row the bench waits until every server process is idle (the audit sealers chain a redemption row's
 entries for seconds after it; that work once landed on whichever row came next, the trivial rows more often than
 the bare one), and it reads each serving process's CPU time over its row. The result reports medians over rounds
@@ -364,13 +368,15 @@ SQLITE_FULL = "SQLite synchronous=FULL (bench variant)"
 PG_ASYNC = "PostgreSQL synchronous_commit=off (bench variant)"
 #: Label -> durability variant ("" is the service as configured).
 PG_NO_AUDIT = "PostgreSQL without the audit append (bench variant)"
-BARE = "bare gRPC trivial unary (no interceptor, logs or metrics; separate process)"
+BARE = "bare gRPC trivial unary (no interceptor, logs or metrics; separate processes)"
 BARE_EXECUTOR = "bare gRPC trivial unary on the service's RPC executor (bench check)"
-TRIVIAL = "GetJwks (authenticated, trivial, SQLite server)"
+TRIVIAL = "GetJwks (authenticated, trivial, SQLite servers)"
 FLOOR_SQ = "redemption floor, SQLite: bare gRPC + raw Ed25519 verify + raw sqlite3 UPDATE and INSERT (bench check)"
 FLOOR_PG = "redemption floor, PostgreSQL: the same on raw psycopg, one statement (bench check)"
 VARIANTS = {"SQLite": "", "PostgreSQL": "", SQLITE_FULL: "sqlite-full", PG_ASYNC: "pg-async",
             PG_NO_AUDIT: "no-audit"}
+#: Processes behind each of the two bare rows and the health and trivial rows (calls split evenly across them).
+REPLICAS = 3
 
 
 def main() -> int:
@@ -408,14 +414,26 @@ def main() -> int:
                     PG_NO_AUDIT: pg_url3}
             servers = {label: Server(ctx, str(dirs[label]), urls[label], VARIANTS[label], per_server)
                        for label in VARIANTS}
-            bare_ready, bare_stop = ctx.Queue(), ctx.Event()
+            # More SQLite services for the health and trivial rows (no tokens: they serve no redemption).
+            trivial_dirs = [Path(tmp) / f"trivial-{k}" for k in range(1, REPLICAS)]
+            for folder in trivial_dirs:
+                folder.mkdir()
+            extra = [Server(ctx, str(folder), f"sqlite+pysqlite:///{folder}/idverify.db", "", 0)
+                     for folder in trivial_dirs]
             threads = Settings.from_env(thread_overrides())
-            bare_process = ctx.Process(target=serve_bare, args=(threads.grpc_workers, bare_ready, bare_stop))
-            bare_process.start()
-            bare_ex_ready, bare_ex_stop = ctx.Queue(), ctx.Event()
-            bare_ex_process = ctx.Process(target=serve_bare, args=(threads.grpc_workers, bare_ex_ready, bare_ex_stop,
-                                                                   threads.grpc_concurrency))
-            bare_ex_process.start()
+            bares = []
+            for _ in range(REPLICAS):
+                bare_ready, bare_stop = ctx.Queue(), ctx.Event()
+                bare_process = ctx.Process(target=serve_bare, args=(threads.grpc_workers, bare_ready, bare_stop))
+                bare_process.start()
+                bares.append((bare_process, bare_ready, bare_stop))
+            bare_exs = []
+            for _ in range(REPLICAS):
+                bare_ex_ready, bare_ex_stop = ctx.Queue(), ctx.Event()
+                bare_ex_process = ctx.Process(target=serve_bare, args=(threads.grpc_workers, bare_ex_ready,
+                                                                       bare_ex_stop, threads.grpc_concurrency))
+                bare_ex_process.start()
+                bare_exs.append((bare_ex_process, bare_ex_ready, bare_ex_stop))
             floors: dict[str, tuple[Any, Any, Any]] = {}
             for label, backend, url in ((FLOOR_SQ, "sqlite", str(Path(tmp) / "floor.db")),
                                         (FLOOR_PG, "postgresql", libpq_url(pg_url4))):
@@ -424,31 +442,33 @@ def main() -> int:
                                                                   per_server + 200, f_ready, f_stop))
                 f_process.start()
                 floors[label] = (f_process, f_ready, f_stop)
-            for server in servers.values():
+            for server in [*servers.values(), *extra]:
                 server.connect()
-            bare_channel = grpc.insecure_channel(f"127.0.0.1:{bare_ready.get(timeout=120)}")
-            bare_ping = bare_channel.unary_unary("/bench.Bare/Ping")
-            bare_ex_channel = grpc.insecure_channel(f"127.0.0.1:{bare_ex_ready.get(timeout=120)}")
-            bare_ex_ping = bare_ex_channel.unary_unary("/bench.Bare/Ping")
+            bare_channels = [grpc.insecure_channel(f"127.0.0.1:{ready.get(timeout=120)}") for _, ready, _ in bares]
+            bare_channels += [grpc.insecure_channel(f"127.0.0.1:{ready.get(timeout=120)}") for _, ready, _ in bare_exs]
+            pings = [channel.unary_unary("/bench.Bare/Ping") for channel in bare_channels]
+            bare_pings, bare_ex_pings = pings[:REPLICAS], pings[REPLICAS:]
             floor_calls: dict[str, Any] = {}
             floor_channels = []
             for label, (_, f_ready, _) in floors.items():
                 floor_channels.append(grpc.insecure_channel(f"127.0.0.1:{f_ready.get(timeout=300)}"))
                 floor_calls[label] = floor_channels[-1].unary_unary("/bench.Floor/Redeem")
             for _ in range(200):
-                bare_ping(b"")
-                bare_ex_ping(b"")
+                for ping in pings:
+                    ping(b"")
                 for floor_call in floor_calls.values():
                     floor_call(b"")
             lite = servers["SQLite"]
-            for server in servers.values():
+            trivial_servers = [lite, *extra]
+            for server in [*servers.values(), *extra]:
                 for _ in range(200):
                     server.stub.GetJwks(token_pb2.GetJwksRequest(), metadata=server.md)
             refused: dict[str, int] = {}
-            bare_pid = bare_process.pid
-            all_pids = [bare_pid, bare_ex_process.pid, *(server.pid for server in servers.values()),
+            all_pids = [*(process.pid for process, _, _ in [*bares, *bare_exs]),
+                        *(server.pid for server in [*servers.values(), *extra]),
                         *(f_process.pid for f_process, _, _ in floors.values())]
             server_cpu: dict[str, list[float]] = {}
+            per_process: dict[str, list[list[float]]] = {}
 
             def redeemer(server: Server, offset: int) -> Callable[[int], object]:
                 def redeem(i: int) -> object:
@@ -472,30 +492,44 @@ def main() -> int:
 
             for r in range(opts.rounds):
                 offset = r * n
-                rows: list[tuple[str, int, Callable[[int], object]]] = [
-                    (BARE, bare_pid, lambda i: bare_ping(b"")),
-                    (BARE_EXECUTOR, bare_ex_process.pid, lambda i: bare_ex_ping(b"")),
-                    ("grpc.health.v1 Check (unauthenticated, SQLite server)", lite.pid,
-                     lambda i: lite.health.Check(health_pb2.HealthCheckRequest())),
-                    (TRIVIAL, lite.pid,
-                     lambda i: lite.stub.GetJwks(token_pb2.GetJwksRequest(), metadata=lite.md)),
-                    *((f"RedeemToken, {label}", servers[label].pid, redeemer(servers[label], offset))
+                rows: list[tuple[str, list[tuple[int, Callable[[int], object]]]]] = [
+                    (BARE, [(process.pid, lambda i, ping=ping: ping(b""))
+                            for (process, _, _), ping in zip(bares, bare_pings, strict=True)]),
+                    (BARE_EXECUTOR, [(process.pid, lambda i, ping=ping: ping(b""))
+                                     for (process, _, _), ping in zip(bare_exs, bare_ex_pings, strict=True)]),
+                    ("grpc.health.v1 Check (unauthenticated, SQLite servers)",
+                     [(server.pid, lambda i, server=server: server.health.Check(health_pb2.HealthCheckRequest()))
+                      for server in trivial_servers]),
+                    (TRIVIAL, [(server.pid, lambda i, server=server: server.stub.GetJwks(
+                        token_pb2.GetJwksRequest(), metadata=server.md)) for server in trivial_servers]),
+                    *((f"RedeemToken, {label}", [(servers[label].pid, redeemer(servers[label], offset))])
                       for label in VARIANTS),
-                    *((label, floors[label][0].pid, floor_redeemer(label, offset)) for label in floors),
+                    *((label, [(floors[label][0].pid, floor_redeemer(label, offset))]) for label in floors),
                 ]
                 if r % 2:
                     rows.reverse()
                 record: dict[str, Any] = {"round": r + 1, "load": os.getloadavg()[0], "settle": 0.0}
-                for name, pid, call in rows:
-                    record["settle"] += settle(all_pids)
+                for name, targets in rows:
                     # The rows without a database (a few thousand calls a second) run TRIVIAL_FACTOR times the
-                    # calls, so a row lasts about as long as a redemption row and a second of noise weighs less.
+                    # calls, so a row lasts about as long as a redemption row and a second of noise weighs less;
+                    # a row on several processes splits its calls evenly across them, one after the other.
                     calls = n if name.startswith(("RedeemToken", "redemption floor")) else n * TRIVIAL_FACTOR
-                    cpu_before = cpu_seconds(pid)
-                    rps, lat = run_clients(calls, opts.clients, call)
+                    share = calls // len(targets)
+                    seconds, cpu, lat, each = 0.0, 0.0, [], []
+                    for pid, call in targets:
+                        record["settle"] += settle(all_pids)
+                        cpu_before = cpu_seconds(pid)
+                        part_rps, part_lat = run_clients(share, opts.clients, call)
+                        cpu += cpu_seconds(pid) - cpu_before
+                        seconds += share / part_rps
+                        lat += part_lat
+                        each.append(part_rps)
+                    rps = share * len(targets) / seconds
                     samples.setdefault(name, []).append((rps, lat))
                     record[name] = rps
-                    server_cpu.setdefault(name, []).append((cpu_seconds(pid) - cpu_before) / calls * 1e6)
+                    if len(each) > 1:
+                        per_process.setdefault(name, []).append(each)
+                    server_cpu.setdefault(name, []).append(cpu / (share * len(targets)) * 1e6)
                 rounds.append(record)
                 rates = ", ".join(f"{k}={v:.0f}" for k, v in record.items() if k not in {"round", "load", "settle"})
                 print(f"round {r + 1}: {rates}, load={record['load']:.2f}, settled {record['settle']:.1f} s",
@@ -510,14 +544,13 @@ def main() -> int:
                             metadata=server.md)
                     except grpc.RpcError:
                         refused[label] += 1
-            for server in servers.values():
+            for server in [*servers.values(), *extra]:
                 server.close()
-            bare_channel.close()
-            bare_ex_channel.close()
-            bare_stop.set()
-            bare_ex_stop.set()
-            bare_process.join(30)
-            bare_ex_process.join(30)
+            for channel in bare_channels:
+                channel.close()
+            for process, _, stop in [*bares, *bare_exs]:
+                stop.set()
+                process.join(30)
             for channel in floor_channels:
                 channel.close()
             for f_process, _, f_stop in floors.values():
@@ -607,6 +640,9 @@ def main() -> int:
         f"- The bare server on the service's RPC executor instead of a plain thread pool: "
         f"{of_bare[BARE_EXECUTOR]:.2f}x of the plain one; against it, the trivial RPC {of_bare_ex[TRIVIAL]:.2f}x, "
         f"RedeemToken SQLite {of_bare_ex[redeem_sq]:.2f}x, PostgreSQL {of_bare_ex[redeem_pg]:.2f}x.",
+        "- Each process of a replicated row, median over rounds (req/s): " + "; ".join(
+            f"{name.split(' (')[0]}: " + ", ".join(f"{statistics.median(col):,.0f}" for col in zip(*got, strict=True))
+            for name, got in per_process.items()) + ".",
         f"- A redeemed token presented again with another amount: refused {refused['SQLite']} of 20 (SQLite), "
         f"{refused['PostgreSQL']} of 20 (PostgreSQL).",
     ]
