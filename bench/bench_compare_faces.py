@@ -4,12 +4,12 @@
 
 The server runs as users run it (its own process, face models in-process, PAD and documents off since
 CompareFaces uses neither). One client sends CompareFaces (two photographs of ../shared/data/faces/deepface-unit,
-JPEG, selfie vs enrolled) one call at a time, with two kinds of input: the photographs as stored (img1.jpg
-1382 x 1868, 2.3 MB baseline; img2.jpg 1536 x 1152, 0.35 MB progressive), and the same two photographs as an app
-should send a selfie (docs/face.md: longer side 1280 px, JPEG quality 90, re-encoded here with OpenCV). The rounds
-of the two inputs alternate. The model time comes from the server's own
-``idverify_model_seconds`` histogram (every detector and embedder run, timed around onnxruntime's ``run``),
-read from /metrics before and after each round; the RPC time is measured by the client (wall, including gRPC and
+JPEG, selfie vs enrolled) one call at a time, with three kinds of input: the photographs as stored (img1.jpg
+1382 x 1868, 2.3 MB baseline; img2.jpg 1536 x 1152, 0.35 MB progressive); the same two as an app should send a
+selfie (docs/face.md: upright, longer side 640 px, JPEG quality 90, re-encoded here with OpenCV); and the same at
+1280 px, what docs/face.md asked for until 2026-11-30. The rounds of the three inputs alternate. The model time
+comes from the server's own ``idverify_model_seconds`` histogram (every detector and embedder run, timed around
+onnxruntime's ``run``), read from /metrics before and after each round; the RPC time is measured by the client (wall, including gRPC and
 the network stack on loopback) and by the server (``idverify_rpc_seconds``). Since the server decodes one image
 while it runs a model on the other, its model runs can be slowed by that decoding, which would flatter the ratio;
 so after each round's calls the bench also runs the same models on the same two (already decoded) images as
@@ -47,17 +47,19 @@ from idverify.ml.pipeline import Selection  # noqa: E402
 from tests.e2e.conftest import free_port  # noqa: E402
 
 SHARED = Path(os.environ.get("IDVERIFY_SHARED_DATA", ROOT.parent / "shared" / "data"))
-APP_SIDE, APP_QUALITY = 1280, 90  # docs/face.md: what an app should send
+APP_SIDE, APP_QUALITY = 640, 90  # docs/face.md: what an app should send
+OLD_SIDE = 1280  # what it asked for until 2026-11-30
 
 
-def app_sized(data: bytes) -> bytes:
-    """The photograph as docs/face.md asks an app to send it: upright, longer side at most 1280 px, JPEG q90."""
+def app_sized(data: bytes, side: int = APP_SIDE) -> bytes:
+    """The photograph as docs/face.md asks an app to send it: upright, longer side at most ``side`` px (640),
+    JPEG q90."""
     import cv2
 
     from idverify.ml.imaging import decode_image
 
     pixels = decode_image(data).pixels
-    factor = APP_SIDE / max(pixels.shape[:2])
+    factor = side / max(pixels.shape[:2])
     sized = cv2.resize(pixels, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else pixels
     ok, encoded = cv2.imencode(".jpg", sized, [cv2.IMWRITE_JPEG_QUALITY, APP_QUALITY])
     assert ok
@@ -118,7 +120,8 @@ def main() -> int:
     opts = parser.parse_args()
     one = (SHARED / "faces" / "deepface-unit" / "img1.jpg").read_bytes()
     two = (SHARED / "faces" / "deepface-unit" / "img2.jpg").read_bytes()
-    inputs = {"full-size photos": (one, two), "app-sized selfies": (app_sized(one), app_sized(two))}
+    inputs = {"full-size photos": (one, two), "app-sized selfies": (app_sized(one), app_sized(two)),
+              f"selfies at {OLD_SIDE} px": (app_sized(one, OLD_SIDE), app_sized(two, OLD_SIDE))}
     alone = alone_models()
     with tempfile.TemporaryDirectory() as tmp:
         port, admin = free_port(), free_port()
@@ -179,6 +182,7 @@ def main() -> int:
                      statistics.median(r[1] / r[5] for r in got)) for name, got in rows.items()}
     (client_ratio, server_ratio, client_alone) = ratios["full-size photos"]
     (app_client, app_server, app_alone) = ratios["app-sized selfies"]
+    (old_client, old_server, old_alone) = ratios[f"selfies at {OLD_SIDE} px"]
     lines = [
         "# CompareFaces over gRPC against the sum of its model runs",
         "",
@@ -189,7 +193,9 @@ def main() -> int:
         f"({describe(inputs['full-size photos'][0])}) and img2.jpg ({describe(inputs['full-size photos'][1])}) as "
         f"stored; app-sized selfies = the same two re-encoded as docs/face.md asks of an app, longer side "
         f"{APP_SIDE} px, JPEG quality {APP_QUALITY} ({describe(inputs['app-sized selfies'][0])}; "
-        f"{describe(inputs['app-sized selfies'][1])}); rounds of the two alternate",
+        f"{describe(inputs['app-sized selfies'][1])}); selfies at {OLD_SIDE} px = the same at the size docs/face.md "
+        f"asked for until 2026-11-30 ({describe(inputs[f'selfies at {OLD_SIDE} px'][0])}; "
+        f"{describe(inputs[f'selfies at {OLD_SIDE} px'][1])}); rounds of the three alternate",
         "",
         "| input | round | load | client wall, mean / median (ms) | server RPC time (ms) | model runs (ms) | "
         "client / model | server / model | model runs alone, median (ms) | client median / alone |",
@@ -201,7 +207,9 @@ def main() -> int:
         f"Median of rounds, full-size photos: the client-observed call is **{client_ratio:.2f}x** the sum of its "
         f"model runs (target <= 1.15x); inside the server, **{server_ratio:.2f}x**; against the same models run "
         f"alone, {client_alone:.2f}x. App-sized selfies: client **{app_client:.2f}x**, inside the server "
-        f"**{app_server:.2f}x**, against the models alone {app_alone:.2f}x. Beyond the models: JPEG decoding of both "
+        f"**{app_server:.2f}x**, against the models alone {app_alone:.2f}x. Selfies at {OLD_SIDE} px: client "
+        f"**{old_client:.2f}x**, inside the server **{old_server:.2f}x**, against the models alone "
+        f"{old_alone:.2f}x. Beyond the models: JPEG decoding of both "
         "images (reduced by libjpeg where the photograph is at least twice the detector's 640 px, both images at "
         "once), the working-image shrink, letterbox and alignment, quality gates, and for the client gRPC on "
         "loopback (the full-size request carries 2.6 MB).",
