@@ -103,6 +103,8 @@ def main() -> int:
         "names its command, date, machine and load average, and the scripts interleave both sides of every",
         "comparison within one run and report medians of rounds. A figure that is not in its result file is",
         "shown as \"not measured\". Machines of this kind are shared and noisy: compare ratios, not absolute times.",
+        "Identical server processes can differ by up to 1.5x in throughput for as long as they live, so",
+        "`bench/bench_rpc.py` runs each side of its trivial-RPC comparison on three processes.",
         "",
         "| What | Result | Target | Source (date) |",
         "|---|---|---|---|",
