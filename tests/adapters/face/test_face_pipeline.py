@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import cv2
@@ -204,6 +205,33 @@ def test_pivot_pairs_have_no_error_at_the_configured_threshold(
         for r in rows
     )
     assert (len(rows), errors) == (280, 0)
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.slow
+def test_selfies_at_the_size_docs_face_md_asks_for_keep_every_labelled_decision(
+    pipeline: FacePipeline, matcher: FaceMatcher, faces_dir: Path
+) -> None:
+    """docs/face.md asks apps for selfies at a given longer side and JPEG quality; re-encoded so, the photographs of
+    both pair files give no wrong decision and no face or quality finding the stored photographs do not."""
+    wanted = re.search(r"\*\*JPEG, longer side (\d+) px, quality (\d+)\*\*", (ROOT / "docs" / "face.md").read_text())
+    assert wanted is not None, "docs/face.md no longer states the selfie size"
+    side, quality = int(wanted.group(1)), int(wanted.group(2))
+    pairs = [p for name in ("master.csv", "face-recognition-pivot.csv") for p in read_pairs(faces_dir / name)]
+    vectors: dict[str, np.ndarray] = {}
+    for name in sorted({n for p in pairs for n in (p.a, p.b)}):
+        stored = pipeline.decode((faces_dir / name).read_bytes(), reduced=False).pixels
+        factor = side / max(stored.shape[:2])
+        sized = cv2.resize(stored, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else stored
+        data = cv2.imencode(".jpg", sized, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes()
+        analysis = pipeline.analyse(pipeline.decode(data), select="largest")
+        assert analysis.quality.passed, (name, analysis.quality.reasons)
+        vectors[name] = np.asarray(analysis.embedding.values)
+    threshold = matcher.thresholds.selfie_vs_enrolled
+    wrong = sum((float(vectors[p.a] @ vectors[p.b]) >= threshold) != p.same for p in pairs)
+    assert (len(pairs), wrong) == (580, 0)
 
 
 def _jpeg_of(pixels: np.ndarray) -> bytes:
