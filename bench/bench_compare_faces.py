@@ -2,20 +2,19 @@
 
     .venv/bin/python bench/bench_compare_faces.py [--calls 40] [--rounds 3] [--out bench/results/compare-faces.md]
 
-The server runs as users run it (its own process, face models in-process, PAD and documents off since
-CompareFaces uses neither). One client sends CompareFaces (two photographs of ../shared/data/faces/deepface-unit,
-JPEG, selfie vs enrolled) one call at a time, with three kinds of input: the photographs as stored (img1.jpg
-1382 x 1868, 2.3 MB baseline; img2.jpg 1536 x 1152, 0.35 MB progressive); the same two as an app should send a
-selfie (docs/face.md: upright, longer side 640 px, JPEG quality 90, re-encoded here with OpenCV); and the same at
-1280 px, what docs/face.md asked for until 2026-11-30. The rounds of the three inputs alternate. The model time
-comes from the server's own ``idverify_model_seconds`` histogram (every detector and embedder run, timed around
-onnxruntime's ``run``), read from /metrics before and after each round; the RPC time is measured by the client (wall, including gRPC and
-the network stack on loopback) and by the server (``idverify_rpc_seconds``). Since the server decodes one image
-while it runs a model on the other, its model runs can be slowed by that decoding, which would flatter the ratio;
-so after each round's calls the bench also runs the same models on the same two (already decoded) images as
+The server runs as users run it (its own process, face models in-process, PAD and documents off since CompareFaces
+uses neither). One client sends CompareFaces (two photographs of ../shared/data/faces/deepface-unit, JPEG, selfie vs
+enrolled) one call at a time, with three kinds of input: the photographs as stored (img1.jpg 1382 x 1868, 2.3 MB
+baseline; img2.jpg 1536 x 1152, 0.35 MB progressive); the same two as an app should send a selfie (docs/face.md:
+upright, longer side 640 px, JPEG quality 90, re-encoded here with OpenCV); and the same at 1280 px, what
+docs/face.md asked for until 2026-11-30. The rounds of the three inputs alternate. The model time comes from the
+server's own ``idverify_model_seconds`` histogram (every detector and embedder run, timed around onnxruntime's
+``run``), read from /metrics before and after each round; the RPC time is measured by the client (wall, including
+gRPC and the network stack on loopback) and by the server (``idverify_rpc_seconds``). Since the server decodes one
+image while it runs a model on the other, its model runs can be slowed by that decoding, which would flatter the
+ratio; so after each round's calls the bench also runs the same models on the same two (already decoded) images as
 many times in its own process, with the server idle, and reports the call (median) against the median of those
-"alone" sums too.
-Reports the ratios per round and their medians, with the load average.
+"alone" sums too. Reports the ratios per round and their medians, with the load average.
 """
 
 from __future__ import annotations
