@@ -74,7 +74,7 @@ type CompareFacesRequest struct {
 	sizeCache     protoimpl.SizeCache
 	unknownFields protoimpl.UnknownFields
 
-	// The selfie (JPEG or PNG): exactly one face.
+	// The selfie (JPEG, PNG or WebP; docs/face.md asks for JPEG, longer side 640 px): exactly one face.
 	ImageA []byte `protobuf:"bytes,1,opt,name=image_a,json=imageA,proto3" json:"image_a,omitempty"`
 	// The reference: a document photo (its largest face is used) or a second selfie, as comparison says.
 	ImageB []byte `protobuf:"bytes,2,opt,name=image_b,json=imageB,proto3" json:"image_b,omitempty"`
