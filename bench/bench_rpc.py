@@ -17,8 +17,9 @@ share a GIL). Each round measures, in an order reversed every other round:
 - grpc.health.v1 Check and GetJwks (authenticated, no work) on the SQLite server: the floor and the trivial RPC;
 - RedeemToken on each server: JWS verify + claims + binding + freeze check + the single-use UPDATE with its audit
   entry (on PostgreSQL in the UPDATE's own statement, on SQLite a second one), committed.
-The two bare servers, the health check and the trivial RPC run on ``REPLICAS`` processes each (the SQLite server and
-two more services on SQLite without tokens), their calls split evenly across them within the row: identical server
+The two bare servers, the health check, the trivial RPC and RedeemToken on SQLite and on PostgreSQL (the service as
+configured; not the bench variants) run on ``REPLICAS`` processes each, their calls split evenly across them within
+the row: identical server
 processes differed by up to 1.5x in GetJwks throughput for as long as they lived, not always the same one
 (docs/reports/single-node-perf.md, section 8), so one process per side measured that process as much as the code.
 Before each row the bench waits until every server process is idle (the audit sealers chain a redemption row's
@@ -375,7 +376,8 @@ FLOOR_SQ = "redemption floor, SQLite: bare gRPC + raw Ed25519 verify + raw sqlit
 FLOOR_PG = "redemption floor, PostgreSQL: the same on raw psycopg, one statement (bench check)"
 VARIANTS = {"SQLite": "", "PostgreSQL": "", SQLITE_FULL: "sqlite-full", PG_ASYNC: "pg-async",
             PG_NO_AUDIT: "no-audit"}
-#: Processes behind each of the two bare rows and the health and trivial rows (calls split evenly across them).
+#: Processes behind each of the two bare rows, the health and trivial rows and the two RedeemToken rows of the
+#: service as configured (calls split evenly across them).
 REPLICAS = 3
 
 
@@ -401,6 +403,7 @@ def main() -> int:
     pg_url2, drop_schema2 = postgres_schema(pg_base)
     pg_url3, drop_schema3 = postgres_schema(pg_base)
     pg_url4, drop_schema4 = postgres_schema(pg_base)
+    pg_more = [postgres_schema(pg_base) for _ in range(1, REPLICAS)]
     samples: dict[str, list[tuple[float, list[float]]]] = {}
     rounds: list[dict[str, Any]] = []
     started = datetime.now(UTC)
@@ -414,12 +417,16 @@ def main() -> int:
                     PG_NO_AUDIT: pg_url3}
             servers = {label: Server(ctx, str(dirs[label]), urls[label], VARIANTS[label], per_server)
                        for label in VARIANTS}
-            # More SQLite services for the health and trivial rows (no tokens: they serve no redemption).
-            trivial_dirs = [Path(tmp) / f"trivial-{k}" for k in range(1, REPLICAS)]
-            for folder in trivial_dirs:
+            # More services as configured, on SQLite (for the health, trivial and SQLite RedeemToken rows) and on
+            # PostgreSQL (schemas of their own), each with its own tokens.
+            more_dirs = [Path(tmp) / f"{backend}-{k}" for backend in ("sqlite", "pg") for k in range(1, REPLICAS)]
+            for folder in more_dirs:
                 folder.mkdir()
-            extra = [Server(ctx, str(folder), f"sqlite+pysqlite:///{folder}/idverify.db", "", 0)
-                     for folder in trivial_dirs]
+            extra = [Server(ctx, str(folder), f"sqlite+pysqlite:///{folder}/idverify.db", "", per_server)
+                     for folder in more_dirs[: REPLICAS - 1]]
+            pg_extra = [Server(ctx, str(folder), url, "", per_server)
+                        for folder, (url, _) in zip(more_dirs[REPLICAS - 1 :], pg_more, strict=True)]
+            replicas = {"SQLite": [servers["SQLite"], *extra], "PostgreSQL": [servers["PostgreSQL"], *pg_extra]}
             threads = Settings.from_env(thread_overrides())
             bares = []
             for _ in range(REPLICAS):
@@ -442,7 +449,7 @@ def main() -> int:
                                                                   per_server + 200, f_ready, f_stop))
                 f_process.start()
                 floors[label] = (f_process, f_ready, f_stop)
-            for server in [*servers.values(), *extra]:
+            for server in [*servers.values(), *extra, *pg_extra]:
                 server.connect()
             bare_channels = [grpc.insecure_channel(f"127.0.0.1:{ready.get(timeout=120)}") for _, ready, _ in bares]
             bare_channels += [grpc.insecure_channel(f"127.0.0.1:{ready.get(timeout=120)}") for _, ready, _ in bare_exs]
@@ -460,12 +467,12 @@ def main() -> int:
                     floor_call(b"")
             lite = servers["SQLite"]
             trivial_servers = [lite, *extra]
-            for server in [*servers.values(), *extra]:
+            for server in [*servers.values(), *extra, *pg_extra]:
                 for _ in range(200):
                     server.stub.GetJwks(token_pb2.GetJwksRequest(), metadata=server.md)
             refused: dict[str, int] = {}
             all_pids = [*(process.pid for process, _, _ in [*bares, *bare_exs]),
-                        *(server.pid for server in [*servers.values(), *extra]),
+                        *(server.pid for server in [*servers.values(), *extra, *pg_extra]),
                         *(f_process.pid for f_process, _, _ in floors.values())]
             server_cpu: dict[str, list[float]] = {}
             per_process: dict[str, list[list[float]]] = {}
@@ -502,7 +509,8 @@ def main() -> int:
                       for server in trivial_servers]),
                     (TRIVIAL, [(server.pid, lambda i, server=server: server.stub.GetJwks(
                         token_pb2.GetJwksRequest(), metadata=server.md)) for server in trivial_servers]),
-                    *((f"RedeemToken, {label}", [(servers[label].pid, redeemer(servers[label], offset))])
+                    *((f"RedeemToken, {label}", [(server.pid, redeemer(server, offset))
+                                                  for server in replicas.get(label, [servers[label]])])
                       for label in VARIANTS),
                     *((label, [(floors[label][0].pid, floor_redeemer(label, offset))]) for label in floors),
                 ]
@@ -544,7 +552,7 @@ def main() -> int:
                             metadata=server.md)
                     except grpc.RpcError:
                         refused[label] += 1
-            for server in [*servers.values(), *extra]:
+            for server in [*servers.values(), *extra, *pg_extra]:
                 server.close()
             for channel in bare_channels:
                 channel.close()
@@ -561,6 +569,8 @@ def main() -> int:
         drop_schema2()
         drop_schema3()
         drop_schema4()
+        for _, drop in pg_more:
+            drop()
 
     def med(name: str, f: Callable[[tuple[float, list[float]]], float]) -> float:
         return statistics.median(f(s) for s in samples[name])
