@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from idverify.domain.face import DetectedFace, Landmarks
+from idverify.domain.face import DetectedFace
 
 F64 = NDArray[np.float64]
 
@@ -24,10 +24,6 @@ ARCFACE_112: F64 = np.array(
     dtype=np.float64,
 )
 CROP_SIZE = 112
-
-
-def landmark_array(landmarks: Landmarks) -> F64:
-    return np.array([[p.x, p.y] for p in landmarks.as_tuple()], dtype=np.float64)
 
 
 Points = Sequence[Sequence[float]]
