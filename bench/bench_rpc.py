@@ -43,6 +43,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -310,6 +311,38 @@ def settle(pids: list[int], *, window_s: float = 0.5, quiet: float = 0.05, limit
     return time.perf_counter() - start
 
 
+@dataclass(frozen=True)
+class SplitRow:
+    """One row's result over its processes: req/s over the whole row, every latency, server CPU per call (us), each
+    process's own req/s, and the seconds spent waiting for the servers to be idle."""
+
+    rps: float
+    latencies: list[float]
+    cpu_us: float
+    each: list[float]
+    settled_s: float
+
+
+def run_split(targets: list[tuple[int, Callable[[int], object]]], calls: int, clients: int,
+              idle_pids: list[int]) -> SplitRow:
+    """``calls`` split evenly over ``targets`` (serving pid, call), one process after the other, each after every
+    process in ``idle_pids`` is idle, with ``clients`` client threads."""
+    share = calls // len(targets)
+    seconds, cpu, settled = 0.0, 0.0, 0.0
+    latencies: list[float] = []
+    each: list[float] = []
+    for pid, call in targets:
+        settled += settle(idle_pids)
+        cpu_before = cpu_seconds(pid)
+        part_rps, part_lat = run_clients(share, clients, call)
+        cpu += cpu_seconds(pid) - cpu_before
+        seconds += share / part_rps
+        latencies += part_lat
+        each.append(part_rps)
+    total = share * len(targets)
+    return SplitRow(total / seconds, latencies, cpu / total * 1e6, each, settled)
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else values[0] * 1000
 
@@ -522,22 +555,13 @@ def main() -> int:
                     # calls, so a row lasts about as long as a redemption row and a second of noise weighs less;
                     # a row on several processes splits its calls evenly across them, one after the other.
                     calls = n if name.startswith(("RedeemToken", "redemption floor")) else n * TRIVIAL_FACTOR
-                    share = calls // len(targets)
-                    seconds, cpu, lat, each = 0.0, 0.0, [], []
-                    for pid, call in targets:
-                        record["settle"] += settle(all_pids)
-                        cpu_before = cpu_seconds(pid)
-                        part_rps, part_lat = run_clients(share, opts.clients, call)
-                        cpu += cpu_seconds(pid) - cpu_before
-                        seconds += share / part_rps
-                        lat += part_lat
-                        each.append(part_rps)
-                    rps = share * len(targets) / seconds
-                    samples.setdefault(name, []).append((rps, lat))
-                    record[name] = rps
-                    if len(each) > 1:
-                        per_process.setdefault(name, []).append(each)
-                    server_cpu.setdefault(name, []).append(cpu / (share * len(targets)) * 1e6)
+                    row = run_split(targets, calls, opts.clients, all_pids)
+                    record["settle"] += row.settled_s
+                    samples.setdefault(name, []).append((row.rps, row.latencies))
+                    record[name] = row.rps
+                    if len(row.each) > 1:
+                        per_process.setdefault(name, []).append(row.each)
+                    server_cpu.setdefault(name, []).append(row.cpu_us)
                 rounds.append(record)
                 rates = ", ".join(f"{k}={v:.0f}" for k, v in record.items() if k not in {"round", "load", "settle"})
                 print(f"round {r + 1}: {rates}, load={record['load']:.2f}, settled {record['settle']:.1f} s",

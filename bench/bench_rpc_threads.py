@@ -6,7 +6,9 @@ executor at several concurrency settings and with the plain thread pool it repla
 
 Child processes: the bare sync gRPC server of bench_rpc.py (plain ``ThreadPoolExecutor``, 16 threads, an empty
 unary); and the real service (``app.build`` on SQLite, face and documents off, one INFO line per RPC to /dev/null,
-metrics on, API keys from a keys file), once per variant: ``IDVERIFY_GRPC_CONCURRENCY`` 1, 2 (the default) and 4
+metrics on, API keys from a keys file), three processes per variant (and three bare ones), each row's calls split
+evenly across its three (identical processes can differ by up to 1.5x for as long as they live,
+docs/reports/single-node-perf.md, section 8): ``IDVERIFY_GRPC_CONCURRENCY`` 1, 2 (the default) and 4
 with 16 threads, and the same service on a plain ``ThreadPoolExecutor`` of 16 threads (what the server used
 before the RPC executor, swapped in for this bench only). The parent runs 8 client threads. Each round measures
 every row once, in an order reversed every other round, after waiting until all servers are idle; it reports the
@@ -31,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_rpc import cpu_seconds, run_clients, serve, serve_bare, settle  # noqa: E402
+from bench_rpc import REPLICAS, run_split, serve, serve_bare  # noqa: E402
 from bench_tokens import _cpu_model  # noqa: E402
 
 THREADS = 16
@@ -74,51 +76,56 @@ def main() -> int:
 
     ctx = mp.get_context("spawn")
     started = datetime.now(UTC)
-    calls: dict[str, Any] = {}
-    pids: dict[str, int] = {}
+    calls: dict[str, list[tuple[int, Any]]] = {}
+    pids: list[int] = []
     processes: list[tuple[Any, Any]] = []
     channels: list[Any] = []
     with tempfile.TemporaryDirectory() as tmp:
-        readies = {}
+        readies: dict[str, list[tuple[int, Any]]] = {label: [] for label in [BARE, *VARIANTS]}
         for n, (label, concurrency) in enumerate(VARIANTS.items()):
-            folder = Path(tmp) / f"v{n}"
-            folder.mkdir()
-            ready, stop = ctx.Queue(), ctx.Event()
-            process = ctx.Process(target=serve_variant, args=(concurrency, str(folder), ready, stop))
-            process.start()
-            processes.append((process, stop))
-            readies[label] = ready
-            pids[label] = process.pid
-        bare_ready, bare_stop = ctx.Queue(), ctx.Event()
-        bare = ctx.Process(target=serve_bare, args=(THREADS, bare_ready, bare_stop))
-        bare.start()
-        processes.append((bare, bare_stop))
-        pids[BARE] = bare.pid
-        bare_channel = grpc.insecure_channel(f"127.0.0.1:{bare_ready.get(timeout=120)}")
-        channels.append(bare_channel)
-        ping = bare_channel.unary_unary("/bench.Bare/Ping")
-        calls[BARE] = lambda i: ping(b"")
-        for label, ready in readies.items():
-            port, keys, _tokens = ready.get(timeout=600)
-            channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-            channels.append(channel)
-            stub, md = token_pb2_grpc.TokenServiceStub(channel), [("x-api-key", keys["loan_service"])]
-            calls[label] = lambda i, stub=stub, md=md: stub.GetJwks(token_pb2.GetJwksRequest(), metadata=md)
+            for k in range(REPLICAS):
+                folder = Path(tmp) / f"v{n}-{k}"
+                folder.mkdir()
+                ready, stop = ctx.Queue(), ctx.Event()
+                process = ctx.Process(target=serve_variant, args=(concurrency, str(folder), ready, stop))
+                process.start()
+                processes.append((process, stop))
+                readies[label].append((process.pid, ready))
+        for _ in range(REPLICAS):
+            bare_ready, bare_stop = ctx.Queue(), ctx.Event()
+            bare = ctx.Process(target=serve_bare, args=(THREADS, bare_ready, bare_stop))
+            bare.start()
+            processes.append((bare, bare_stop))
+            readies[BARE].append((bare.pid, bare_ready))
+        for label, started_here in readies.items():
+            calls[label] = []
+            for pid, ready in started_here:
+                pids.append(pid)
+                if label == BARE:
+                    channel = grpc.insecure_channel(f"127.0.0.1:{ready.get(timeout=120)}")
+                    ping = channel.unary_unary("/bench.Bare/Ping")
+                    calls[label].append((pid, lambda i, ping=ping: ping(b"")))
+                else:
+                    port, keys, _tokens = ready.get(timeout=600)
+                    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+                    stub, md = token_pb2_grpc.TokenServiceStub(channel), [("x-api-key", keys["loan_service"])]
+                    calls[label].append((pid, lambda i, stub=stub, md=md: stub.GetJwks(token_pb2.GetJwksRequest(),
+                                                                                         metadata=md)))
+                channels.append(channel)
         rows = [BARE, *VARIANTS]
         for label in rows:
-            for _ in range(300):
-                calls[label](0)
+            for _pid, call in calls[label]:
+                for _ in range(300):
+                    call(0)
         rates: dict[str, list[float]] = {label: [] for label in rows}
         cpu: dict[str, list[float]] = {label: [] for label in rows}
         loads: list[float] = []
         for r in range(opts.rounds):
             loads.append(os.getloadavg()[0])
             for label in (rows if r % 2 == 0 else rows[::-1]):
-                settle(list(pids.values()))
-                before = cpu_seconds(pids[label])
-                rps, _latencies = run_clients(opts.calls, opts.clients, calls[label])
-                cpu[label].append((cpu_seconds(pids[label]) - before) / opts.calls * 1e6)
-                rates[label].append(rps)
+                row = run_split(calls[label], opts.calls, opts.clients, pids)
+                cpu[label].append(row.cpu_us)
+                rates[label].append(row.rps)
             print(f"round {r + 1}: " + ", ".join(f"{rates[k][-1]:.0f}" for k in rows), flush=True)
         for channel in channels:
             channel.close()
@@ -138,6 +145,7 @@ def main() -> int:
         "- load average (1 min) before each round: " + ", ".join(f"{x:.2f}" for x in loads),
         f"- {opts.clients} client threads in the parent process; {opts.calls} calls per row per round; "
         f"{opts.rounds} rounds, the row order reversed every other round, every server idle before each row; "
+        f"each row on {REPLICAS} processes of its kind, its calls split evenly across them; "
         "command: `.venv/bin/python bench/bench_rpc_threads.py`",
         "- service rows: GetJwks (authenticated, trivial) on the real service, SQLite, one INFO line per RPC to "
         "/dev/null, metrics on, API keys from a keys file; server CPU per call: the serving process's user + system "
