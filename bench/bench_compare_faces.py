@@ -50,9 +50,9 @@ APP_SIDE, APP_QUALITY = 640, 90  # docs/face.md: what an app should send
 OLD_SIDE = 1280  # what it asked for until 2026-11-30
 
 
-def app_sized(data: bytes, side: int = APP_SIDE) -> bytes:
-    """The photograph as docs/face.md asks an app to send it: upright, longer side at most ``side`` px (640),
-    JPEG q90."""
+def app_sized(data: bytes, side: int = APP_SIDE, quality: int = APP_QUALITY) -> bytes:
+    """The photograph as docs/face.md asks an app to send it: upright, longer side at most ``side`` px (640; shrunk
+    with INTER_AREA), JPEG at ``quality`` (90)."""
     import cv2
 
     from idverify.ml.imaging import decode_image
@@ -60,7 +60,7 @@ def app_sized(data: bytes, side: int = APP_SIDE) -> bytes:
     pixels = decode_image(data).pixels
     factor = side / max(pixels.shape[:2])
     sized = cv2.resize(pixels, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else pixels
-    ok, encoded = cv2.imencode(".jpg", sized, [cv2.IMWRITE_JPEG_QUALITY, APP_QUALITY])
+    ok, encoded = cv2.imencode(".jpg", sized, [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     return bytes(encoded.tobytes())
 

@@ -26,34 +26,21 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_compare_faces import APP_QUALITY, SHARED, app_sized  # noqa: E402 - the one re-encoding as an app would
 
 from idverify.domain.errors import IdVerifyError  # noqa: E402
 from idverify.factors.face_match import DEFAULT_THRESHOLDS  # noqa: E402
 from idverify.ml.calibrate import all_pairs, identity_groups, read_pairs  # noqa: E402
-from idverify.ml.imaging import decode_image  # noqa: E402
 from idverify.ml.pipeline import FacePipeline  # noqa: E402
 
-SHARED = Path(os.environ.get("IDVERIFY_SHARED_DATA", ROOT.parent / "shared" / "data"))
 FACES = SHARED / "faces" / "deepface-unit"
-QUALITY = 90
 SIDES = (1280, 640)
-
-
-def resized(data: bytes, side: int, quality: int = QUALITY) -> bytes:
-    """Upright pixels, longer side at most ``side`` (INTER_AREA), JPEG ``quality``: what an app would send."""
-    pixels = decode_image(data).pixels
-    factor = side / max(pixels.shape[:2])
-    if factor < 1:
-        pixels = cv2.resize(pixels, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    ok, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    return bytes(encoded.tobytes())
 
 
 def analyse(pipeline: FacePipeline, data: bytes) -> tuple[np.ndarray | None, str]:
@@ -69,7 +56,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sides", default=",".join(str(side) for side in SIDES), help="longer sides to re-encode at")
-    parser.add_argument("--quality", type=int, default=QUALITY, help="JPEG quality of the re-encoded inputs")
+    parser.add_argument("--quality", type=int, default=APP_QUALITY, help="JPEG quality of the re-encoded inputs")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "selfie-size.md"))
     opts = parser.parse_args()
     if not FACES.is_dir():
@@ -81,7 +68,7 @@ def main() -> int:
     names = sorted({img for group in groups for img in group})
     stored = {name: (FACES / name).read_bytes() for name in names}
     sides = [int(side) for side in opts.sides.split(",")]
-    variants = {"as stored": stored, **{f"{side} px": {n: resized(d, side, opts.quality) for n, d in stored.items()}
+    variants = {"as stored": stored, **{f"{side} px": {n: app_sized(d, side, opts.quality) for n, d in stored.items()}
                                         for side in sides}}
     pipeline = FacePipeline.from_models_dir(ROOT / "models", threads=2, allow_gpu=False)
     threshold = DEFAULT_THRESHOLDS[pipeline.embedder_id].selfie_vs_enrolled

@@ -181,8 +181,8 @@ class FacePipeline:
         docs/reports/single-node-perf.md, section 7). Taking the smallest keeps what the completion order gave
         before: a phone photograph as stored still decodes while the small image is searched."""
         limits = self._decode_limits
-        sizes = [(len(image), n) for n, image in enumerate(images) if isinstance(image, bytes)]
-        here = min(sizes)[1] if sizes else -1
+        encoded = [(len(image), n, image) for n, image in enumerate(images) if isinstance(image, bytes)]
+        _, here, data = min(encoded) if encoded else (0, -1, b"")
         out: list[Future[DecodedImage]] = []
         for n, image in enumerate(images):
             if isinstance(image, DecodedImage):
@@ -192,8 +192,7 @@ class FacePipeline:
             else:
                 out.append(decode_in_background(image, max_bytes=limits["max_bytes"], max_pixels=limits["max_pixels"],
                                                 max_side=limits["max_side"], min_long_side=self.work_side))
-        data = images[here] if here >= 0 else None
-        if isinstance(data, bytes):
+        if encoded:
             try:
                 out[here].set_result(self.decode(data))
             except InvalidArgument as refused:
