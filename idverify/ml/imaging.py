@@ -15,9 +15,8 @@ requests cannot multiply the memory one decode takes.
 Reduced decoding: a caller that only needs ``min_long_side`` pixels on the longer side (the face pipeline works at
 640) may let a large JPEG be decoded at 1/2, 1/4 or 1/8 scale in libjpeg's DCT (fewer pixels written, no separate
 resize); the factor is carried in :attr:`DecodedImage.scale` so measures in stored pixels keep their meaning.
-Every check above runs unchanged before it. :func:`decode_in_background` runs a decode on a small shared thread
-pool (OpenCV releases the GIL while it decodes), still through the gate, so a caller can decode two images at
-once or detect faces on one while the other decodes.
+Every check above runs unchanged before it. OpenCV releases the GIL while it decodes, so decodes on several
+threads (the two images of a comparison, idverify/ml/pipeline.py) run at once, each through the gate.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ import io
 import math
 import threading
 import warnings
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -245,32 +243,6 @@ def decode_image(
         raise InvalidArgument("image_corrupt", f"the {fmt} image cannot be decoded")
     upright = _orient(np.asarray(pixels, dtype=np.uint8), header.orientation)
     return DecodedImage(upright, fmt, width, height, 1.0 / denominator)
-
-
-_pool_lock = threading.Lock()
-_pool: list[ThreadPoolExecutor] = []  # the one pool, once made
-
-
-def _decode_pool() -> ThreadPoolExecutor:
-    with _pool_lock:
-        if not _pool:  # made on first use, so never before a fork
-            _pool.append(ThreadPoolExecutor(max_workers=DEFAULT_CONCURRENT_DECODES, thread_name_prefix="decode"))
-        return _pool[0]
-
-
-def decode_in_background(
-    data: bytes,
-    *,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_side: int = DEFAULT_MAX_SIDE,
-    gate: DecodeGate | None = None,
-    min_long_side: int = 0,
-) -> Future[DecodedImage]:
-    """:func:`decode_image` on the shared decode threads (as many as the shared gate has slots); its result or
-    its ``InvalidArgument`` comes out of the future. The gate applies as in a decode on the caller's thread."""
-    return _decode_pool().submit(decode_image, data, max_bytes=max_bytes, max_pixels=max_pixels, max_side=max_side,
-                                 gate=gate, min_long_side=min_long_side)
 
 
 def from_pixels(pixels: NDArray[np.uint8], fmt: str = "raw") -> DecodedImage:

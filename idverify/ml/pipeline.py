@@ -6,14 +6,20 @@ which measured better than aligning from the full-resolution photograph (docs/re
 Since nothing past the working image is used, :meth:`FacePipeline.decode` lets libjpeg decode a large JPEG at 1/2,
 1/4 or 1/8 scale as long as its longer side stays at least ``work_side`` (the faces keep every pixel the working
 image had; the size gate still judges stored pixels through :attr:`DecodedImage.scale`). Faces handed back are in
-the coordinates of the decoded image's pixels. The images of one comparison are decoded at once on the shared
-decode threads, and the first one ready is detected while the other still decodes (docs/face.md).
+the coordinates of the decoded image's pixels.
+
+The images of one comparison are examined (decoded, searched, aligned, gated) at the same time, one on the calling
+thread and the others on the pipeline's pair threads, each with the *pair detector*: the same model on half the
+inference threads, so two detections share the cores instead of each taking turns with all of them. Their faces
+are then embedded as one batch with all the threads (docs/face.md, docs/reports/single-node-perf.md section 10).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, as_completed
+import contextvars
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -40,7 +46,6 @@ from idverify.ml.imaging import (
     DEFAULT_MAX_SIDE,
     DecodedImage,
     decode_image,
-    decode_in_background,
     from_pixels,
 )
 from idverify.ml.model_registry import ModelRegistry
@@ -104,17 +109,28 @@ def select_face(faces: Sequence[DetectedFace], mode: Selection, policy: Selectio
     return ranked[0]
 
 
-def _settled(image: DecodedImage) -> Future[DecodedImage]:
-    done: Future[DecodedImage] = Future()
-    done.set_result(image)
-    return done
+@dataclass(frozen=True, slots=True)
+class _Examined:
+    """One image of a comparison, searched and gated, its face not yet embedded."""
+
+    face: DetectedFace
+    factor: float  # working pixels per decoded pixel
+    crop: NDArray[np.uint8]
+    quality: QualityReport
+    faces_found: int
 
 
-def _in_completion_order(pending: Sequence[Future[DecodedImage]]) -> Iterator[tuple[int, Future[DecodedImage]]]:
-    """(index, future) as each decode finishes, those already finished first."""
-    index = {id(f): n for n, f in enumerate(pending)}
-    for future in as_completed(pending):
-        yield index[id(future)], future
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """Why one image of a comparison cannot be judged: at ``decode``, or at ``face`` (none, or ambiguous)."""
+
+    stage: Literal["decode", "face"]
+    error: InvalidArgument
+
+
+#: Threads that examine the second image of concurrent comparisons: one per inference-pool worker (two), each
+#: comparison using one of them while the calling thread examines its first image.
+PAIR_THREADS = 2
 
 
 class FacePipeline:
@@ -131,13 +147,19 @@ class FacePipeline:
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         max_side: int = DEFAULT_MAX_SIDE,
+        pair_detector: OnnxFaceDetector | None = None,
     ) -> None:
+        """``pair_detector``: the detector for the images of a comparison, which run two at a time (the same model
+        on fewer threads; :meth:`from_models_dir` makes it); None uses ``detector`` for those too."""
         self.detector = detector
+        self.pair_detector = pair_detector or detector
         self.embedder = embedder
         self.limits = limits or QualityLimits()
         self.policy = policy or SelectionPolicy()
         self.work_side = work_side
         self._decode_limits = {"max_bytes": max_bytes, "max_pixels": max_pixels, "max_side": max_side}
+        self._pair_lock = threading.Lock()
+        self._pair_threads: ThreadPoolExecutor | None = None  # made on first use, so never before a fork
 
     @classmethod
     def from_models_dir(
@@ -150,16 +172,27 @@ class FacePipeline:
         embedder_id: str = DEFAULT_EMBEDDER,
         limits: QualityLimits | None = None,
         runners: RunnerFactory | None = None,
+        pair_runners: RunnerFactory | None = None,
         cache_dir: Path | None = None,
     ) -> FacePipeline:
         """Load and verify the declared models (sha256, folding) and open their runners (in-process onnxruntime
-        sessions unless ``runners`` says otherwise, e.g. a KServe V2 model server)."""
+        sessions unless ``runners`` says otherwise, e.g. a KServe V2 model server).
+
+        The pair detector runs on ``pair_runners``; without them, on an in-process session with half of
+        ``threads`` when ``runners`` is None and ``threads`` is at least 2, else it is the detector itself (a model
+        server takes concurrent requests as they come)."""
         registry = ModelRegistry.load(models_dir, cache_dir=cache_dir)
         config = SessionConfig(intra_op_threads=threads, inter_op_threads=1, allow_gpu=allow_gpu)
+        pair_detector = None
+        if pair_runners is not None:
+            pair_detector = load_detector(registry, detector_id, config, pair_runners)
+        elif runners is None and threads >= 2:
+            pair_detector = load_detector(registry, detector_id, replace(config, intra_op_threads=threads // 2))
         return cls(
             load_detector(registry, detector_id, config, runners),
             load_embedder(registry, embedder_id, config, runners),
             limits=limits,
+            pair_detector=pair_detector,
         )
 
     @property
@@ -173,31 +206,30 @@ class FacePipeline:
         return decode_image(data, max_bytes=limits["max_bytes"], max_pixels=limits["max_pixels"],
                             max_side=limits["max_side"], min_long_side=self.work_side if reduced else 0)
 
-    def _decode_all(self, images: Sequence[DecodedImage | bytes]) -> list[Future[DecodedImage]]:
-        """One future per image: images already decoded as they are, bytes decoded reduced. The smallest encoded
-        image (in bytes, which entropy decoding is proportional to) is decoded on this thread, the others meanwhile
-        on the shared decode threads: nothing can be searched before one image is ready, and waiting for a decode
-        thread to deliver it cost about 0.7 ms of a 640 px comparison (1.5 ms against 0.8 ms for the decode itself,
-        docs/reports/single-node-perf.md, section 7). Taking the smallest keeps what the completion order gave
-        before: a phone photograph as stored still decodes while the small image is searched."""
-        limits = self._decode_limits
-        encoded = [(len(image), n, image) for n, image in enumerate(images) if isinstance(image, bytes)]
-        _, here, data = min(encoded) if encoded else (0, -1, b"")
-        out: list[Future[DecodedImage]] = []
-        for n, image in enumerate(images):
-            if isinstance(image, DecodedImage):
-                out.append(_settled(image))
-            elif n == here:
-                out.append(Future())  # settled below, once the others are on their way
-            else:
-                out.append(decode_in_background(image, max_bytes=limits["max_bytes"], max_pixels=limits["max_pixels"],
-                                                max_side=limits["max_side"], min_long_side=self.work_side))
-        if encoded:
-            try:
-                out[here].set_result(self.decode(data))
-            except InvalidArgument as refused:
-                out[here].set_exception(refused)
-        return out
+    def _pair_pool(self) -> ThreadPoolExecutor:
+        with self._pair_lock:
+            if self._pair_threads is None:
+                self._pair_threads = ThreadPoolExecutor(max_workers=PAIR_THREADS, thread_name_prefix="face-pair")
+            return self._pair_threads
+
+    def _examine(self, item: tuple[DecodedImage | bytes, Selection, QualityLimits | None],
+                 detector: OnnxFaceDetector) -> _Examined | _Refused:
+        """Decode (bytes, reduced), detect, choose one face, align it and gate its quality; a refusal is returned,
+        with the stage it came from, not raised."""
+        image, select, limits = item
+        try:
+            decoded = image if isinstance(image, DecodedImage) else self.decode(image)
+        except InvalidArgument as refused:
+            return _Refused("decode", refused)
+        work, factor = self.working_image(decoded)
+        faces = detector.detect(work)
+        try:
+            face = select_face(faces, select, self.policy)
+        except InvalidArgument as refused:
+            return _Refused("face", refused)
+        crop = align_face(work.pixels, face)
+        quality = assess(face, crop, work.width, work.height, limits or self.limits, scale=factor * decoded.scale)
+        return _Examined(face, factor, crop, quality, len(faces))
 
     def working_image(self, image: DecodedImage) -> tuple[DecodedImage, float]:
         """The image shrunk so its longer side is at most ``work_side``, and the factor applied (working pixels
@@ -228,43 +260,34 @@ class FacePipeline:
         self, items: Sequence[tuple[DecodedImage | bytes, Selection, QualityLimits | None]]
     ) -> list[FaceAnalysis]:
         """:meth:`analyse` for several images, their chosen faces embedded as one batch (one model request for
-        the two images of a comparison). Images given as bytes are decoded (reduced, as :meth:`decode`) all at
-        once, and each is detected as soon as it is decoded.
+        the two images of a comparison). Images given as bytes are decoded (reduced, as :meth:`decode`). With
+        more than one image, each is examined on its own thread at the same time (the first on this one) with the
+        pair detector, and every one is finished before this returns or raises.
 
         Raises the ``InvalidArgument`` of the first image that cannot be decoded, else of the first image without a
         usable face (``face_not_found`` / ``face_ambiguous``): the same answer as decoding every image first and
         then analysing them in order.
         """
-        pending = self._decode_all([image for image, _, _ in items])
-        chosen: dict[int, tuple[DetectedFace, float, NDArray[np.uint8], QualityReport, int]] = {}
-        undecodable: dict[int, InvalidArgument] = {}
-        faceless: dict[int, InvalidArgument] = {}
-        for n, decoded in _in_completion_order(pending):
+        if len(items) == 1:
+            examined = [self._examine(items[0], self.detector)]
+        else:
+            pool = self._pair_pool()
+            # The caller's context goes with the work, so log lines from model code carry the request id.
+            later = [pool.submit(contextvars.copy_context().run, self._examine, item, self.pair_detector)
+                     for item in items[1:]]
             try:
-                image = decoded.result()
-            except InvalidArgument as refused:
-                undecodable[n] = refused
-                continue
-            if undecodable or (faceless and n > min(faceless)):  # the answer is known: no model runs for nothing
-                continue
-            work, factor = self.working_image(image)
-            faces = self.detector.detect(work)
-            try:
-                face = select_face(faces, items[n][1], self.policy)
-            except InvalidArgument as refused:
-                faceless[n] = refused
-                continue
-            crop = align_face(work.pixels, face)
-            quality = assess(face, crop, work.width, work.height, items[n][2] or self.limits,
-                             scale=factor * image.scale)
-            chosen[n] = (face, factor, crop, quality, len(faces))
-        for refusals in (undecodable, faceless):
-            if refusals:
-                raise refusals[min(refusals)]
-        ordered = [chosen[n] for n in range(len(items))]
-        embeddings = self.embedder.embed_crops([c[2] for c in ordered])
-        return [FaceAnalysis(_scaled(face, 1.0 / factor), quality, embedding, count)
-                for (face, factor, _crop, quality, count), embedding in zip(ordered, embeddings, strict=True)]
+                first = self._examine(items[0], self.pair_detector)
+            finally:
+                wait(later)  # never leave model work running past this call, whatever happened here
+            examined = [first, *(f.result() for f in later)]
+        for stage in ("decode", "face"):
+            for outcome in examined:
+                if isinstance(outcome, _Refused) and outcome.stage == stage:
+                    raise outcome.error
+        chosen = [e for e in examined if isinstance(e, _Examined)]
+        embeddings = self.embedder.embed_crops([e.crop for e in chosen])
+        return [FaceAnalysis(_scaled(e.face, 1.0 / e.factor), e.quality, embedding, e.faces_found)
+                for e, embedding in zip(chosen, embeddings, strict=True)]
 
     def analyse_all(self, image: DecodedImage) -> list[FaceAnalysis]:
         """Every detected face with its quality and embedding, embedded as one batch."""

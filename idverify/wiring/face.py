@@ -81,11 +81,15 @@ def load_face(settings: Settings) -> FaceStack:
     models_dir = settings.models_dir or default_models_dir()
     if not (models_dir / "manifest.toml").exists():
         raise ConfigError(f"no face models at {models_dir} (set IDVERIFY_MODELS_DIR, or IDVERIFY_FACE=off)")
-    pipeline = FacePipeline.from_models_dir(models_dir, threads=settings.inference_threads,
-                                            runners=timed_runners(remote_runners(settings) or ort_runners(
-                                                SessionConfig(intra_op_threads=settings.inference_threads)),
-                                                settings.inference_backend),
-                                            cache_dir=model_cache(settings).parent / "folded")
+    threads, remote = settings.inference_threads, remote_runners(settings)
+    # The two detections of a comparison run at once, each on half the threads (idverify/ml/pipeline.py); a model
+    # server takes them as two requests.
+    pair = None if remote is not None or threads < 2 else timed_runners(
+        ort_runners(SessionConfig(intra_op_threads=threads // 2)), settings.inference_backend)
+    pipeline = FacePipeline.from_models_dir(models_dir, threads=threads,
+                                            runners=timed_runners(remote or ort_runners(
+                                                SessionConfig(intra_op_threads=threads)), settings.inference_backend),
+                                            pair_runners=pair, cache_dir=model_cache(settings).parent / "folded")
     try:
         thresholds = MatchThresholds.from_mapping(pipeline.embedder_id, settings.face_thresholds)
     except ValueError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,8 @@ def pipeline(registry: ModelRegistry, session_config: SessionConfig) -> FacePipe
     return FacePipeline(
         load_detector(registry, "yunet-2023mar", session_config),
         load_embedder(registry, "sface-2021dec", session_config),
+        # As FacePipeline.from_models_dir makes it: the detector of a comparison's images on half the threads.
+        pair_detector=load_detector(registry, "yunet-2023mar", replace(session_config, intra_op_threads=1)),
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import re
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -21,6 +23,8 @@ from idverify.ml.matcher import FaceMatcher
 from idverify.ml.model_registry import ModelRegistry
 from idverify.ml.onnx_sessions import SessionConfig, create_session
 from idverify.ml.pipeline import FacePipeline
+from idverify.ml.runner import ort_runners
+from tests.adapters.face.conftest import MODELS_DIR
 
 pytestmark = pytest.mark.shared_data
 
@@ -238,33 +242,83 @@ def _jpeg_of(pixels: np.ndarray) -> bytes:
     return cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
 
 
-def test_a_comparison_decodes_the_larger_image_while_the_smaller_decodes_here_and_scores_as_one_by_one(
+def test_a_comparison_examines_both_images_at_once_with_the_pair_detector_and_scores_as_one_by_one(
     matcher: FaceMatcher, pipeline: FacePipeline, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     one, two = (faces_dir / "img1.jpg").read_bytes(), (faces_dir / "img2.jpg").read_bytes()
-    events: list[tuple[str, int]] = []
-    background, inline = pipeline_module.decode_in_background, pipeline_module.decode_image
+    # Each decode waits here for the other: run one after the other, the first would break the barrier.
+    both = threading.Barrier(2, timeout=10)
+    decoded_on: dict[int, str] = {}
+    inline = pipeline_module.decode_image
 
-    def in_background(data: bytes, **kwargs: int) -> object:
-        events.append(("background", len(data)))
-        return background(data, **kwargs)
-
-    def on_this_thread(data: bytes, **kwargs: int) -> object:
-        events.append(("inline", len(data)))
+    def meeting(data: bytes, **kwargs: int) -> object:
+        decoded_on[len(data)] = threading.current_thread().name
+        both.wait()
         return inline(data, **kwargs)
 
-    monkeypatch.setattr(pipeline_module, "decode_in_background", in_background)
-    monkeypatch.setattr(pipeline_module, "decode_image", on_this_thread)
+    detections: list[object] = []
+    pair_detect = pipeline.pair_detector.detect
+
+    def counted(image: object) -> object:
+        detections.append(image)
+        return pair_detect(image)  # type: ignore[arg-type]
+
+    assert pipeline.pair_detector is not pipeline.detector
+    monkeypatch.setattr(pipeline_module, "decode_image", meeting)
+    monkeypatch.setattr(pipeline.pair_detector, "detect", counted)
     together = matcher.compare_images(one, two, Comparison.SELFIE_VS_ENROLLED)
-    # The larger photograph (img1, 2.3 MB) went to a decode thread before the smaller one was decoded here.
-    assert len(one) > len(two)
-    assert events == [("background", len(one)), ("inline", len(two))]
-    events.clear()
-    matcher.compare_images(two, one, Comparison.SELFIE_VS_ENROLLED)
-    assert events == [("background", len(one)), ("inline", len(two))]
-    apart = matcher.compare_images(pipeline.decode(one), pipeline.decode(two), Comparison.SELFIE_VS_ENROLLED)
-    assert together.score == pytest.approx(apart.score, abs=1e-6)
+    assert decoded_on[len(one)] == threading.current_thread().name
+    assert decoded_on[len(two)].startswith("face-pair")
+    assert len(detections) == 2
+    monkeypatch.undo()
+    apart = [pipeline.analyse(pipeline.decode(data)) for data in (one, two)]  # one by one, the full detector
+    assert together.score == pytest.approx(apart[0].embedding.cosine(apart[1].embedding), abs=1e-5)
     assert together.matched
+
+
+@pytest.mark.parametrize(("threads", "pair_threads"), [(2, 1), (4, 2), (1, None)])
+def test_from_models_dir_gives_comparisons_a_detector_on_half_the_threads(
+    monkeypatch: pytest.MonkeyPatch, threads: int, pair_threads: int | None
+) -> None:
+    made: list[int] = []
+    real = pipeline_module.load_detector
+
+    def recorded(registry: ModelRegistry, model_id: str, config: SessionConfig, runners: object = None) -> object:
+        made.append(config.intra_op_threads)
+        return real(registry, model_id, config, runners)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline_module, "load_detector", recorded)
+    built = FacePipeline.from_models_dir(MODELS_DIR, threads=threads, allow_gpu=False)
+    if pair_threads is None:  # one thread: nothing to halve, comparisons use the detector itself
+        assert built.pair_detector is built.detector and made == [threads]
+    else:
+        assert built.pair_detector is not built.detector and sorted(made) == [pair_threads, threads]
+    made.clear()
+    # Runners from elsewhere (a model server) take the two detections as two requests: no second detector.
+    served = FacePipeline.from_models_dir(MODELS_DIR, threads=threads, allow_gpu=False,
+                                          runners=ort_runners(SessionConfig(intra_op_threads=threads, allow_gpu=False)))
+    assert served.pair_detector is served.detector and made == [threads]
+
+
+def test_a_comparison_returns_only_once_every_image_is_finished_even_when_one_fails(
+    matcher: FaceMatcher, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two = (faces_dir / "img1.jpg").read_bytes(), (faces_dir / "img2.jpg").read_bytes()
+    finished: list[int] = []
+    inline = pipeline_module.decode_image
+
+    def failing_first(data: bytes, **kwargs: int) -> object:
+        if data is one:
+            raise RuntimeError("the model host went away")
+        time.sleep(0.3)
+        decoded = inline(data, **kwargs)
+        finished.append(len(data))
+        return decoded
+
+    monkeypatch.setattr(pipeline_module, "decode_image", failing_first)
+    with pytest.raises(RuntimeError):
+        matcher.compare_images(one, two, Comparison.SELFIE_VS_ENROLLED)
+    assert finished == [len(two)]
 
 
 @pytest.mark.parametrize(
