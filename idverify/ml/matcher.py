@@ -59,7 +59,7 @@ class FaceMatcher:
         """Compare a selfie ``probe`` with a ``reference`` image (a document when the comparison says so)."""
         document = comparison is Comparison.SELFIE_VS_DOCUMENT
         reference_select: Selection = "largest" if document else "single"
-        pair = self.pipeline.analyse_many([  # bytes: both decoded at once, each detected as soon as it is ready
+        pair = self.pipeline.analyse_many([  # both examined side by side, then embedded as one batch
             (probe, "single", None),
             (reference, reference_select, self.document_limits if document else None),
         ])
