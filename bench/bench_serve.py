@@ -113,6 +113,12 @@ class Served:
     def peak_mb(self) -> float:
         return status_kb(self.proc.pid, "VmHWM") / 1024
 
+    def __enter__(self) -> Served:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()  # also when a step failed: a server left running skewed every later measurement on the host
+
     def stop(self) -> None:
         self._stop.set()
         self.channel.close()
@@ -240,29 +246,26 @@ def main() -> int:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        first = Served(data)
-        first_start = first.wait_serving()
-        first.stop()
+        with Served(data) as first:
+            first_start = first.wait_serving()
         starts, at_serving = [], []
         for _ in range(opts.starts):
-            s = Served(data)
-            starts.append(s.wait_serving())
-            time.sleep(0.3)
-            at_serving.append(s.rss_mb())
-            s.stop()
-        served = Served(data)
-        served.wait_serving()
-        md = [("x-api-key", tomllib.loads((data / "dev-api-keys.toml").read_text())["app_backend"])]
-        stages = [("SERVING", served.rss_mb())]
-        sms_ok = sms_verification(served, md)
-        stages.append(("after an SMS-code verification", served.rss_mb()))
-        first_doc, docs, worst_health, exact = documents(served, md, opts.documents)
-        stages.append((f"after {opts.documents} SubmitDocument", served.rss_mb()))
-        live = liveness(served, md, opts.liveness)
-        stages.append((f"after {opts.liveness} liveness attempts of {LIVENESS_FRAMES} frames", served.rss_mb()))
-        peak = served.peak_mb()
-        sampled_peak = max(served.samples) / 1024 if served.samples else 0.0
-        served.stop()
+            with Served(data) as s:
+                starts.append(s.wait_serving())
+                time.sleep(0.3)
+                at_serving.append(s.rss_mb())
+        with Served(data) as served:
+            served.wait_serving()
+            md = [("x-api-key", tomllib.loads((data / "dev-api-keys.toml").read_text())["app_backend"])]
+            stages = [("SERVING", served.rss_mb())]
+            sms_ok = sms_verification(served, md)
+            stages.append(("after an SMS-code verification", served.rss_mb()))
+            first_doc, docs, worst_health, exact = documents(served, md, opts.documents)
+            stages.append((f"after {opts.documents} SubmitDocument", served.rss_mb()))
+            live = liveness(served, md, opts.liveness)
+            stages.append((f"after {opts.liveness} liveness attempts of {LIVENESS_FRAMES} frames", served.rss_mb()))
+            peak = served.peak_mb()
+            sampled_peak = max(served.samples) / 1024 if served.samples else 0.0
     load_after = os.getloadavg()
     lines = [
         "# `idverify serve` as users run it: start, memory, SubmitDocument",
