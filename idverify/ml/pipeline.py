@@ -128,6 +128,14 @@ class _Refused:
     error: InvalidArgument
 
 
+def pair_session_config(config: SessionConfig) -> SessionConfig | None:
+    """The in-process session settings of the pair detector: ``config`` on half its intra-op threads, so a
+    comparison's two detections together use what one detection would; None when there is nothing to halve."""
+    if config.intra_op_threads < 2:
+        return None
+    return replace(config, intra_op_threads=config.intra_op_threads // 2)
+
+
 #: Threads that examine the second image of concurrent comparisons: one per inference-pool worker (two), each
 #: comparison using one of them while the calling thread examines its first image.
 PAIR_THREADS = 2
@@ -183,11 +191,11 @@ class FacePipeline:
         server takes concurrent requests as they come)."""
         registry = ModelRegistry.load(models_dir, cache_dir=cache_dir)
         config = SessionConfig(intra_op_threads=threads, inter_op_threads=1, allow_gpu=allow_gpu)
-        pair_detector = None
+        pair_detector, pair_config = None, pair_session_config(config)
         if pair_runners is not None:
             pair_detector = load_detector(registry, detector_id, config, pair_runners)
-        elif runners is None and threads >= 2:
-            pair_detector = load_detector(registry, detector_id, replace(config, intra_op_threads=threads // 2))
+        elif runners is None and pair_config is not None:
+            pair_detector = load_detector(registry, detector_id, pair_config)
         return cls(
             load_detector(registry, detector_id, config, runners),
             load_embedder(registry, embedder_id, config, runners),

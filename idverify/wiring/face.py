@@ -21,7 +21,7 @@ from idverify.ml.model_registry import ModelSpec
 from idverify.ml.onnx_sessions import SessionConfig
 from idverify.ml.pad.artefacts import CACHE_ENV, default_cache_dir
 from idverify.ml.pad.onnx_pad import OnnxPad
-from idverify.ml.pipeline import FacePipeline
+from idverify.ml.pipeline import FacePipeline, pair_session_config
 from idverify.ml.runner import ModelRunner, RunnerFactory, ort_runners
 from idverify.ml.runner_metrics import timed_runners
 
@@ -81,14 +81,15 @@ def load_face(settings: Settings) -> FaceStack:
     models_dir = settings.models_dir or default_models_dir()
     if not (models_dir / "manifest.toml").exists():
         raise ConfigError(f"no face models at {models_dir} (set IDVERIFY_MODELS_DIR, or IDVERIFY_FACE=off)")
-    threads, remote = settings.inference_threads, remote_runners(settings)
+    config, remote = SessionConfig(intra_op_threads=settings.inference_threads), remote_runners(settings)
     # The two detections of a comparison run at once, each on half the threads (idverify/ml/pipeline.py); a model
     # server takes them as two requests.
-    pair = None if remote is not None or threads < 2 else timed_runners(
-        ort_runners(SessionConfig(intra_op_threads=threads // 2)), settings.inference_backend)
-    pipeline = FacePipeline.from_models_dir(models_dir, threads=threads,
-                                            runners=timed_runners(remote or ort_runners(
-                                                SessionConfig(intra_op_threads=threads)), settings.inference_backend),
+    pair_config = pair_session_config(config)
+    pair = None if remote is not None or pair_config is None else timed_runners(ort_runners(pair_config),
+                                                                                settings.inference_backend)
+    pipeline = FacePipeline.from_models_dir(models_dir, threads=settings.inference_threads,
+                                            runners=timed_runners(remote or ort_runners(config),
+                                                                  settings.inference_backend),
                                             pair_runners=pair, cache_dir=model_cache(settings).parent / "folded")
     try:
         thresholds = MatchThresholds.from_mapping(pipeline.embedder_id, settings.face_thresholds)
