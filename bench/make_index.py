@@ -1,6 +1,10 @@
 """Regenerate docs/benchmarks.md from the committed results of the benchmark scripts.
 
-    .venv/bin/python bench/make_index.py
+    .venv/bin/python bench/make_index.py [--check]
+
+``--check`` writes nothing and exits 1 when docs/benchmarks.md differs from what the result files give, or when a
+row's pattern finds nothing in a result file that exists (a bench whose wording changed);
+tests/e2e/test_benchmarks_index.py runs it.
 
 Each row names a result file written by a script in bench/ (or a report in docs/reports/ written by one), a pattern
 that finds the figure in it, and the target. A figure the file does not contain is printed as "not measured": the
@@ -11,6 +15,7 @@ each result file), then this.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,9 +35,9 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("Selfies at 640 px vs as stored: match decisions changed, every pair of the 61 labelled photographs (1,830)",
      "bench/results/selfie-size.md", r"\| 640 px \| all pairs of the identity groups \(\d+\) \| \d+ \| \d+ \| (\d+) \|",
      "0"),
-    ("Token verify vs raw Ed25519 verify (interleaved p50)",
+    ("Token verify vs raw Ed25519 verify (p50s of alternating calls, median of rounds)",
      "bench/results/tokens.md", r"Our verify / raw Ed25519 verify.*?\*\*([0-9.]+x)\*\*", "<= 1.3x"),
-    ("Token issue vs raw Ed25519 sign (interleaved p50)",
+    ("Token issue vs raw Ed25519 sign (p50s of alternating calls, median of rounds)",
      "bench/results/tokens.md", r"Our issue / raw Ed25519 sign.*?\*\*([0-9.]+x)\*\*", "<= 1.3x"),
     ("Authenticated trivial RPC vs a bare gRPC server's trivial unary",
      "bench/results/rpc.md", r"the authenticated trivial RPC \*\*([0-9.]+x)\*\*", ">= 0.8x"),
@@ -95,7 +100,8 @@ def dated(path: Path) -> str:
     return match.group(1) if match else ""
 
 
-def main() -> int:
+def render() -> str:
+    """docs/benchmarks.md as the committed result files give it."""
     lines = [
         "# Benchmarks and measured figures",
         "",
@@ -104,7 +110,9 @@ def main() -> int:
         "comparison within one run and report medians of rounds. A figure that is not in its result file is",
         "shown as \"not measured\". Machines of this kind are shared and noisy: compare ratios, not absolute times.",
         "Identical server processes can differ by up to 1.5x in throughput for as long as they live, so",
-        "`bench/bench_rpc.py` runs each side of its trivial-RPC comparison on three processes.",
+        "`bench/bench_rpc.py` runs each side of its trivial-RPC comparison on three processes. Ratios of the",
+        "service's Python work to a C or bare baseline also move with the host's state, by up to 0.3x between runs",
+        "of the same code on the same day (docs/reports/single-node-perf.md, section 12).",
         "",
         "| What | Result | Target | Source (date) |",
         "|---|---|---|---|",
@@ -120,11 +128,28 @@ def main() -> int:
         "accuracy beyond the labelled sets named in the reports. Scaling across replicas: docs/scaling.md;",
         "capacity per million verifications a day: docs/capacity.md.",
     ]
+    return "\n".join(lines) + "\n"
+
+
+def unmatched() -> list[str]:
+    """Rows whose result file exists but does not contain their figure."""
+    return [f"{what} ({source})" for what, source, pattern, _ in ROWS
+            if (ROOT / source).exists() and figure(ROOT / source, pattern) == "not measured"]
+
+
+def main(argv: list[str]) -> int:
     out = ROOT / "docs" / "benchmarks.md"
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(out.read_text(encoding="utf-8"))
+    text = render()
+    if "--check" in argv:
+        problems = [f"no figure found: {row}" for row in unmatched()]
+        if out.read_text(encoding="utf-8") != text:
+            problems.append("docs/benchmarks.md is not what the result files give: run bench/make_index.py")
+        print("\n".join(problems) or "docs/benchmarks.md matches the result files")
+        return 1 if problems else 0
+    out.write_text(text, encoding="utf-8")
+    print(text)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
